@@ -1,0 +1,227 @@
+"""Decoding and encoding images with Pillow, with every mode rule stated in one place.
+
+Decoded pixels are HWC numpy arrays, uint8 or uint16, with 1 (gray) or 3 (RGB) channels.
+Alpha is split off and passed through untouched. The rules:
+
+* ``1`` (bilevel) -> gray uint8 (0 / 255).
+* ``L`` -> gray; ``LA`` -> gray + alpha; ``RGB``; ``RGBA`` -> RGB + alpha.
+* ``P`` (palette) -> RGB, or RGB + alpha when the palette has transparency.
+* ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` -> RGB with Pillow's conversion (no colour management).
+* ``I;16`` / ``I;16B`` / ``I;16L`` -> gray uint16. ``I`` (32-bit) -> gray uint16 when every value
+  fits in 0..65535, else rejected. ``F`` (float) is rejected.
+* 16-bit colour PNGs are read by Pillow at 8 bits per channel (Pillow has no 16-bit RGB mode).
+* Animated and multi-page files: the first frame.
+* EXIF orientation is applied, so pixels come out the way a viewer shows them.
+
+Decompression bombs are refused from the header alone: an image over ``max_pixels`` is
+rejected before its pixels are decoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm",
+)
+
+# Output formats we can write, keyed by Pillow format name -> file extension.
+FORMAT_EXTENSIONS = {
+    "PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "PPM": ".ppm",
+}
+_EXTENSION_FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
+    ".tiff": "TIFF", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM",
+}
+
+_TO_RGB_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
+
+
+class ImageError(ValueError):
+    """An input that cannot be used; the message is the reason shown to the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+    pixels: np.ndarray  # HWC, uint8 or uint16, C in {1, 3}
+    alpha: np.ndarray | None  # HW1, same dtype as pixels, untouched
+    format: str  # Pillow's format name (PNG, JPEG, ...)
+    source_mode: str  # Pillow's mode before any conversion
+    icc_profile: bytes | None = None
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    with warnings.catch_warnings():
+        # We apply our own limit below; Pillow's global one only warns or errors later.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as e:
+            raise ImageError(f"refused as a decompression bomb: {e}") from None
+        except UnidentifiedImageError:
+            raise ImageError("not a recognised image format (Pillow cannot identify it)") from None
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ImageError(f"unreadable image header: {e}") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the limit of "
+            f"{max_pixels / 1e6:.1f} MP (raise --max_pixels to accept it)"
+        )
+    if width == 0 or height == 0:
+        raise ImageError(f"image has no pixels ({width}x{height})")
+    return image
+
+
+def _split_mode(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = image.mode
+    if mode == "1":
+        image = image.convert("L")
+        mode = "L"
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode == "PA":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in _TO_RGB_MODES:
+        image = image.convert("RGBA" if mode in ("RGBa", "La") else "RGB")
+        mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image).astype(np.uint16)[..., None], None
+    if mode == "I":
+        values = np.asarray(image)
+        if values.min() < 0 or values.max() > 65535:
+            raise ImageError("32-bit integer image with values outside 0..65535 is not supported")
+        return values.astype(np.uint16)[..., None], None
+    if mode == "L":
+        return np.asarray(image)[..., None], None
+    if mode == "LA":
+        values = np.asarray(image)
+        return values[..., :1], values[..., 1:]
+    if mode == "RGB":
+        return np.asarray(image), None
+    if mode == "RGBA":
+        values = np.asarray(image)
+        return values[..., :3], values[..., 3:]
+    raise ImageError(f"unsupported image mode {mode!r}")
+
+
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Bytes of an image file -> pixels, per the module's mode rules. Raises ImageError."""
+    image = _open(data, max_pixels)
+    source_mode, fmt = image.mode, image.format or "PNG"
+    icc_profile = image.info.get("icc_profile")
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    pixels, alpha = _split_mode(image)
+    return DecodedImage(
+        pixels=np.ascontiguousarray(pixels),
+        alpha=None if alpha is None else np.ascontiguousarray(alpha),
+        format=fmt,
+        source_mode=source_mode,
+        icc_profile=icc_profile,
+    )
+
+
+def format_for_extension(extension: str) -> str | None:
+    return _EXTENSION_FORMATS.get(extension.lower())
+
+
+def _to_pil(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    if pixels.dtype == np.uint16:
+        if pixels.shape[-1] != 1:
+            raise ImageError("16-bit colour images cannot be written with Pillow")
+        return Image.fromarray(pixels[..., 0], mode="I;16")
+    if pixels.shape[-1] == 1:
+        if alpha is not None:
+            return Image.fromarray(np.concatenate([pixels, alpha], axis=-1), mode="LA")
+        return Image.fromarray(pixels[..., 0], mode="L")
+    if alpha is not None:
+        return Image.fromarray(np.concatenate([pixels, alpha], axis=-1), mode="RGBA")
+    return Image.fromarray(pixels, mode="RGB")
+
+
+def encode(
+    pixels: np.ndarray,
+    *,
+    format: str,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    jpeg_quality: int = 95,
+) -> bytes:
+    """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``.
+
+    Formats that cannot hold what the pixels need fall back explicitly: JPEG and BMP drop
+    alpha (JPEG cannot store it), and 16-bit pixels are written as PNG or TIFF only.
+    """
+    if alpha is not None and format in ("JPEG", "BMP", "PPM"):
+        raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
+    if pixels.dtype == np.uint16 and format not in ("PNG", "TIFF"):
+        raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")
+    image = _to_pil(pixels, alpha)
+    options = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if format == "JPEG":
+        options["quality"] = jpeg_quality
+    elif format == "WEBP":
+        options["lossless"] = True
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8/uint16 pixels -> float32 on a [0, 1] scale."""
+    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    return pixels.astype(np.float32) / np.float32(scale)
+
+
+def from_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float [0, 1] -> uint8/uint16, clipped and rounded to nearest (the PSNR convention)."""
+    dtype = np.dtype(dtype)
+    scale = 65535.0 if dtype == np.uint16 else 255.0
+    return np.clip(np.rint(values * scale), 0, scale).astype(dtype)
+
+
+def to_gray(pixels: np.ndarray) -> np.ndarray:
+    """RGB -> gray with ITU-R BT.601 luma weights (as Pillow's ``convert('L')``), same dtype."""
+    if pixels.shape[-1] == 1:
+        return pixels
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    luma = pixels.astype(np.float32) @ weights
+    return np.rint(luma).astype(pixels.dtype)[..., None]
+
+
+def to_rgb(pixels: np.ndarray) -> np.ndarray:
+    """Gray -> RGB by repeating the channel; RGB unchanged."""
+    return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)
+
+
+def to_8bit(pixels: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8 by rounding v / 257 (maps 65535 to 255 exactly); uint8 unchanged."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    return np.rint(pixels.astype(np.float32) / 257.0).astype(np.uint8)

@@ -1,0 +1,242 @@
+"""Inputs: folders, globs, gs:// and s3:// prefixes (Beam FileSystems), tar and zip archives.
+
+Every image gets an ``image_id``: its path relative to the input's root, with ``/``
+separators; inside an archive, ``archive-path/member-path``. An archive is one input whose
+members are images. Members are read into memory only (never extracted to disk), and only
+regular files whose normalised path stays inside the archive are accepted: absolute paths,
+``..`` components, links and device files go to errors, as do members over the byte limit
+(checked against the size the archive claims before anything is decompressed, and again
+while reading).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines import images
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
+ERRORS_TAG = "errors"
+_GLOB_CHARS = "*?["
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One --input as given, resolved to a match pattern and the root image ids hang off."""
+
+    given: str
+    pattern: str
+    root: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    path: str
+    image_id: str
+    size_bytes: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBytes:
+    image_id: str
+    data: bytes
+    source: str  # the file (or archive) it was read from
+
+
+class InputError(ValueError):
+    """An --input that does not exist or cannot be listed (stops the job before it starts)."""
+
+
+def is_archive(path: str) -> bool:
+    return path.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
+    """The one shape of an errors/*.jsonl line."""
+    return {"source": source, "image_id": image_id, "stage": stage, "reason": reason}
+
+
+def _is_local_dir(path: str) -> bool:
+    return "://" not in path and os.path.isdir(path)
+
+
+def resolve(given: str) -> InputSpec:
+    """Turns an --input into a pattern to match and the root that image ids are relative to."""
+    text = given.rstrip("/") if given not in ("/",) else given
+    if any(c in text for c in _GLOB_CHARS):
+        head = []
+        for part in text.split("/"):
+            if any(c in part for c in _GLOB_CHARS):
+                break
+            head.append(part)
+        return InputSpec(given, text, "/".join(head))
+    if _is_local_dir(text) or given.endswith("/"):
+        return InputSpec(given, text + "/**", text)
+    if "://" in text and not _object_exists(text):
+        # A bucket prefix names no object of its own.
+        return InputSpec(given, text + "/**", text)
+    return InputSpec(given, text, posixpath.dirname(text) if "://" in text else os.path.dirname(text))
+
+
+def _object_exists(path: str) -> bool:
+    try:
+        return FileSystems.exists(path)
+    except Exception:  # noqa: BLE001 - a listing failure is reported by the match below
+        return False
+
+
+def list_files(spec: InputSpec) -> list[InputFile]:
+    """All files an input names (construction-time check, and the runtime listing)."""
+    try:
+        result = FileSystems.match([spec.pattern])[0]
+    except Exception as e:  # noqa: BLE001 - Beam raises BeamIOError, IOError, ... per filesystem
+        raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
+    files = []
+    for meta in result.metadata_list:
+        if _is_local_dir(meta.path):
+            continue
+        relative = meta.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
+        files.append(InputFile(meta.path, relative or os.path.basename(meta.path), meta.size_in_bytes))
+    if not files:
+        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+    return sorted(files, key=lambda f: f.image_id)
+
+
+class ListInputFiles(beam.DoFn):
+    """InputSpec -> the InputFiles it names (listed on a worker, so buckets of any size work)."""
+
+    def process(self, spec: InputSpec):
+        try:
+            yield from list_files(spec)
+        except InputError as e:
+            yield beam.pvalue.TaggedOutput(
+                ERRORS_TAG, error_record(source=spec.given, image_id=None, stage="list", reason=str(e))
+            )
+
+
+def unsafe_member_reason(name: str) -> str | None:
+    """Why an archive member name could escape its folder, or None when it is safe."""
+    cleaned = name.replace("\\", "/")
+    if cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
+        return "absolute path in archive member name"
+    normalized = posixpath.normpath(cleaned)
+    if normalized == ".." or normalized.startswith("../") or "/../" in f"/{cleaned}/":
+        return "archive member path climbs out of the archive ('..')"
+    return None
+
+
+class ReadInputFiles(beam.DoFn):
+    """InputFile -> ImageBytes (plain files and archive members), or errors.
+
+    Files whose extension is neither an image nor an archive are reported as errors so that
+    every input is accounted for.
+    """
+
+    def __init__(self, max_bytes: int):
+        self._max_bytes = max_bytes
+
+    def _error(self, source, image_id, reason):
+        return beam.pvalue.TaggedOutput(
+            ERRORS_TAG, error_record(source=source, image_id=image_id, stage="read", reason=reason)
+        )
+
+    def process(self, item: InputFile):
+        if is_archive(item.path):
+            try:
+                yield from self._archive_members(item)
+            except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
+                yield self._error(item.path, item.image_id, f"unreadable archive: {e}")
+            return
+        extension = posixpath.splitext(item.image_id)[1].lower()
+        if extension and extension not in images.IMAGE_EXTENSIONS:
+            yield self._error(
+                item.path, item.image_id, f"not an image or archive file (extension {extension})"
+            )
+            return
+        if item.size_bytes > self._max_bytes:
+            yield self._error(
+                item.path,
+                item.image_id,
+                f"file is {item.size_bytes} bytes, over the limit of {self._max_bytes} (--max_bytes)",
+            )
+            return
+        try:
+            with FileSystems.open(item.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                data = f.read(self._max_bytes + 1)
+        except Exception as e:  # noqa: BLE001 - any filesystem's read failure
+            yield self._error(item.path, item.image_id, f"cannot read file: {e}")
+            return
+        yield ImageBytes(item.image_id, data, item.path)
+
+    def _archive_members(self, item: InputFile) -> Iterator:
+        with FileSystems.open(item.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            if item.path.lower().endswith(".zip"):
+                yield from self._zip_members(item, f)
+            else:
+                yield from self._tar_members(item, f)
+
+    def _member(self, item, name, size, kind_reason, read):
+        reason = kind_reason or unsafe_member_reason(name)
+        member_path = name if reason else posixpath.normpath(name.replace("\\", "/"))
+        image_id = f"{item.image_id}/{member_path}"
+        if reason is None and size > self._max_bytes:
+            reason = f"archive member claims {size} bytes, over the limit of {self._max_bytes} (--max_bytes)"
+        if reason is None and is_archive(name):
+            reason = "nested archives are not expanded"
+        if reason is None:
+            extension = posixpath.splitext(name)[1].lower()
+            if extension and extension not in images.IMAGE_EXTENSIONS:
+                reason = f"not an image file (extension {extension})"
+        if reason is not None:
+            return self._error(item.path, image_id, reason)
+        try:
+            data = read(self._max_bytes + 1)
+        except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+            return self._error(item.path, image_id, f"unreadable archive member: {e}")
+        if len(data) > self._max_bytes:
+            return self._error(
+                item.path, image_id, f"archive member is larger than {self._max_bytes} bytes (--max_bytes)"
+            )
+        return ImageBytes(image_id, data, item.path)
+
+    def _tar_members(self, item, f):
+        # Streaming mode reads the archive once, front to back; nothing touches the disk.
+        with tarfile.open(fileobj=f, mode="r|*") as archive:
+            for member in archive:
+                if member.isdir():
+                    continue
+                kind = None
+                if member.issym() or member.islnk():
+                    kind = f"link member ({'symbolic' if member.issym() else 'hard'} link to {member.linkname!r}) is not followed"
+                elif not member.isfile():
+                    kind = "special file member (device, fifo) is not read"
+
+                def read(limit, member=member):
+                    handle = archive.extractfile(member)
+                    return handle.read(limit) if handle else b""
+
+                yield self._member(item, member.name, member.size, kind, read)
+
+    def _zip_members(self, item, f):
+        with zipfile.ZipFile(f) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                mode = info.external_attr >> 16
+                kind = "link member (symbolic link) is not followed" if stat.S_ISLNK(mode) else None
+
+                def read(limit, info=info):
+                    with archive.open(info) as handle:
+                        return handle.read(limit)
+
+                yield self._member(item, info.filename, info.file_size, kind, read)

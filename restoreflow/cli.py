@@ -1,0 +1,51 @@
+"""``restoreflow SUBCOMMAND``: one entry point over the jobs.
+
+Each subcommand lives in its own module with a ``main(argv) -> int``; the module is imported
+only when its subcommand runs, so ``restoreflow --help`` is instant and a Beam job never
+imports TensorFlow unless it needs it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+
+# name -> (module with main(argv), one-line description)
+COMMANDS = {
+    "shards": ("pipelines.make_shards", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
+    "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
+    "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
+    "report": ("pipelines.report", "Rebuild OUT/report.html and summary.json from a restore output's Parquet files."),
+    "history": ("pipelines.history", "Print the quality trend of the runs recorded in a restore output."),
+    "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),
+    "import-weights": ("model.import_weights", "Turn published weights (DnCNN MatConvNet) into a model directory."),
+    "demo": ("pipelines.demo", "Run all three jobs end to end on images bundled with scikit-image."),
+    "recipes": ("pipelines.degrade.recipe", "List the built-in degradation recipes."),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: restoreflow SUBCOMMAND [options]   (restoreflow SUBCOMMAND --help for its options)", ""]
+    width = max(map(len, COMMANDS))
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        print(f"restoreflow: unknown subcommand '{name}'{hint}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

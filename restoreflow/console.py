@@ -1,0 +1,41 @@
+"""Shared command-line plumbing: logging set-up and turning user errors into exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+from restoreflow.configs import ConfigError
+
+# Libraries that talk too much at INFO; their warnings still show.
+_QUIET_LOGGERS = ("apache_beam", "absl", "tensorflow", "h5py")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def user_errors(prog: str, *extra_errors):
+    """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(argv=None):
+            try:
+                return fn(list(sys.argv[1:] if argv is None else argv))
+            except (ConfigError, *extra_errors) as e:
+                print(f"{prog}: error: {e}", file=sys.stderr)
+                return 2
+
+        return run
+
+    return wrap

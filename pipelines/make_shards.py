@@ -25,12 +25,14 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from pipelines import images, sources
+from pipelines import options as job_options
+from pipelines.degrade import pairs
+from pipelines.degrade import recipe as recipes
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
 from restoreflow.console import setup_logging, user_errors
 from restoreflow.provenance import code_version
-from pipelines import images, options as job_options, sources
-from pipelines.degrade import pairs, recipe as recipes
 
 ERRORS = sources.ERRORS_TAG
 INDEX = "index"
@@ -121,7 +123,7 @@ class SummarizeIndex(beam.CombineFn):
     every (image_id, content hash), so the manifest identifies its inputs at any scale."""
 
     def create_accumulator(self):
-        return {"images": {s: 0 for s in SPLITS}, "records": {s: 0 for s in SPLITS},
+        return {"images": dict.fromkeys(SPLITS, 0), "records": dict.fromkeys(SPLITS, 0),
                 "channels": [], "clean_dtypes": [], "degraded_dtypes": [], "digest": 0}
 
     def add_input(self, acc, line):

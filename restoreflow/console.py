@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 
 from restoreflow.configs import ConfigError
@@ -14,7 +13,6 @@ _QUIET_LOGGERS = ("apache_beam", "absl", "tensorflow", "h5py")
 
 
 def setup_logging(verbose: bool = False) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from restoreflow.configs import check
 from pipelines import images
 from pipelines.degrade import recipe as recipes
+from restoreflow.configs import check
 
 
 def stable_hash(text: str) -> int:

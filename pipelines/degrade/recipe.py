@@ -16,13 +16,13 @@ import dataclasses
 import importlib.resources
 import math
 from pathlib import Path
-from typing import ClassVar, Literal, Union
+from typing import ClassVar, Literal
 
 import numpy as np
 import yaml
 
-from restoreflow.configs import ConfigError, check, from_mapping
 from pipelines.degrade import ops
+from restoreflow.configs import ConfigError, check, from_mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,7 +256,7 @@ class InpaintMask:
         return 0
 
 
-Step = Union[GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask]
+Step = GaussianNoise | PoissonNoise | GaussianBlur | MotionBlur | Jpeg | Resize | Downscale | InpaintMask
 STEP_TYPES = {
     cls.op: cls
     for cls in (GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)

@@ -1,0 +1,368 @@
+"""Network builders: plain functions with keyword-only arguments, and a plain dict of them.
+
+Every builder returns a ``keras.Model`` that maps degraded images, float32 in [0, 1], shape
+(N, H, W, C) - plus the mask as one extra last channel for inpainting - to restored images
+(N, H*scale, W*scale, C), for any H and W. Residual formulations live inside the model, and
+outputs are not clipped (training needs the gradient; consumers clip).
+
+``build(name, args)`` is how a configuration turns into a model: it checks the argument names
+and types against the builder's signature first, so a typo is an error naming the key rather
+than a silently ignored setting. ``describe(name, args)`` gives what a consumer needs (scale,
+mask, receptive field, size multiple) without building anything.
+
+Small variants for tests are the same builders with small arguments, e.g.
+``dncnn(depth=3, width=8)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import typing
+
+import keras
+
+from model.layers import (
+    CropToMatch,
+    KeepKnownPixels,
+    PadToMultiple,
+    PixelShuffle,
+    SplitMask,
+)
+from restoreflow.configs import ConfigError
+
+# How a training config spells the architecture and its arguments (for error messages).
+ARCHITECTURE_KEY = "model.architecture"
+ARGS_KEY = "model.args"
+# The output layer computes in float32 even under a mixed_float16 policy: the residual sum
+# (input + a small correction) keeps its precision, and consumers always get float32.
+OUTPUT_DTYPE = "float32"
+SR_SCALES = (2, 3, 4)
+# tf.image.resize's bicubic kernel (Keys, a = -0.5) reads 2 low-resolution pixels each side.
+BICUBIC_RADIUS = 2
+
+
+def _require(condition: bool, arg: str, message: str) -> None:
+    """Argument checks raise ConfigError naming the key, as a config file would spell it."""
+    if not condition:
+        raise ConfigError(f"{ARGS_KEY}.{arg}: {message}")
+
+
+def _conv(filters: int, name: str, *, kernel_size: int = 3, use_bias: bool = True, **kwargs):
+    """A 'same'-padded convolution with He initialisation (the DnCNN paper's choice for ReLU nets)."""
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer="he_normal",
+        name=name,
+        **kwargs,
+    )
+
+
+# --- DnCNN -------------------------------------------------------------------------------
+
+
+def _check_dncnn_args(channels: int, depth: int, width: int) -> None:
+    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
+    _require(depth >= 2, "depth", f"must be at least 2 (a first and a last convolution), got {depth}")
+    _require(width >= 1, "width", f"must be at least 1, got {width}")
+
+
+def dncnn(
+    *,
+    channels: int = 1,
+    depth: int = 17,
+    width: int = 64,
+    batch_norm: bool = True,
+    residual: bool = True,
+) -> keras.Model:
+    """DnCNN (Zhang et al., IEEE TIP 2017): ``depth`` 3x3 convolutions, all 'same'-padded.
+
+    conv+ReLU, then (depth - 2) x [conv (+ batch norm) + ReLU], then a conv to ``channels``.
+    With ``residual`` the network predicts the degradation: restored = degraded - prediction.
+
+    The conv layers are named ``conv1`` .. ``conv{depth}``. With ``batch_norm=False`` every
+    conv has a bias, which is the shape of the authors' released weights (batch norm folded
+    into the convolutions); with batch norm the middle convs drop their bias (the norm's
+    offset replaces it).
+    """
+    _check_dncnn_args(channels, depth, width)
+    inputs = keras.Input((None, None, channels), name="degraded")
+    x = _conv(width, "conv1")(inputs)
+    x = keras.layers.ReLU(name="relu1")(x)
+    for i in range(2, depth):
+        x = _conv(width, f"conv{i}", use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"bn{i}")(x)
+        x = keras.layers.ReLU(name=f"relu{i}")(x)
+    prediction = _conv(channels, f"conv{depth}")(x)
+    outputs = keras.layers.Subtract(name="restored", dtype=OUTPUT_DTYPE)([inputs, prediction]) if residual else prediction
+    return keras.Model(inputs, outputs, name="dncnn")
+
+
+# --- U-Nets ------------------------------------------------------------------------------
+
+
+def _check_unet_args(channels: int, width: int, levels: int, blocks: int) -> None:
+    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
+    _require(width >= 1, "width", f"must be at least 1, got {width}")
+    _require(levels >= 1, "levels", f"must be at least 1, got {levels}")
+    _require(blocks >= 0, "blocks", f"must be at least 0, got {blocks}")
+
+
+def _residual_block(x, filters: int, name: str):
+    """conv-ReLU-conv plus the block's input (no activation after the sum, as in DRUNet)."""
+    y = _conv(filters, f"{name}_conv1")(x)
+    y = keras.layers.ReLU(name=f"{name}_relu")(y)
+    y = _conv(filters, f"{name}_conv2")(y)
+    return keras.layers.Add(name=f"{name}_add")([x, y])
+
+
+def _residual_blocks(x, filters: int, count: int, name: str):
+    for b in range(count):
+        x = _residual_block(x, filters, f"{name}_block{b + 1}")
+    return x
+
+
+def _unet_body(inputs, *, out_channels: int, width: int, levels: int, blocks: int):
+    """The U-Net from ``inputs`` to its tail convolution, cropped back to the input's size.
+
+    The input is padded (bottom/right, edge replication) to a multiple of 2**levels so that
+    every 2x2 stride-2 convolution halves the size exactly and every 2x2 stride-2 transposed
+    convolution restores it; skip connections are sums. Level l has width * 2**l channels.
+    """
+    x = PadToMultiple(2**levels, name="pad")(inputs)
+    x = _conv(width, "head")(x)
+    skips = []
+    for level in range(levels):
+        x = _residual_blocks(x, width * 2**level, blocks, f"down{level}")
+        skips.append(x)
+        x = keras.layers.Conv2D(
+            width * 2 ** (level + 1), 2, strides=2, padding="valid", kernel_initializer="he_normal", name=f"downsample{level}"
+        )(x)
+    x = _residual_blocks(x, width * 2**levels, blocks, "bottom")
+    for level in reversed(range(levels)):
+        x = keras.layers.Conv2DTranspose(
+            width * 2**level, 2, strides=2, padding="valid", kernel_initializer="he_normal", name=f"upsample{level}"
+        )(x)
+        x = keras.layers.Add(name=f"skip{level}")([x, skips[level]])
+        x = _residual_blocks(x, width * 2**level, blocks, f"up{level}")
+    x = _conv(out_channels, "tail")(x)
+    return CropToMatch(name="crop")([x, inputs])
+
+
+def unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2) -> keras.Model:
+    """A residual U-Net in the spirit of DRUNet (Zhang et al., TPAMI 2021): restored = input + net.
+
+    head conv; per level ``blocks`` residual blocks then a stride-2 conv down; ``blocks``
+    residual blocks at the bottom; per level a stride-2 transposed conv up, plus the skip from
+    the same level, then ``blocks`` residual blocks; tail conv. Any H, W: the model pads to a
+    multiple of 2**levels inside and crops back.
+    """
+    _check_unet_args(channels, width, levels, blocks)
+    inputs = keras.Input((None, None, channels), name="degraded")
+    tail = _unet_body(inputs, out_channels=channels, width=width, levels=levels, blocks=blocks)
+    outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([inputs, tail])
+    return keras.Model(inputs, outputs, name="unet")
+
+
+def inpaint_unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2) -> keras.Model:
+    """The U-Net of :func:`unet` for inpainting: input (N, H, W, channels + 1), the last channel
+    the mask (1 = missing pixel), output (N, H, W, channels).
+
+    The network sees the image and the mask; its prediction is image + net (missing pixels are
+    0 in the degraded image, so there the net supplies the whole value). Known pixels pass
+    through exactly: output = mask * prediction + (1 - mask) * image.
+    """
+    _check_unet_args(channels, width, levels, blocks)
+    inputs = keras.Input((None, None, channels + 1), name="degraded_and_mask")
+    image, mask = SplitMask(name="split_mask")(inputs)
+    tail = _unet_body(inputs, out_channels=channels, width=width, levels=levels, blocks=blocks)
+    prediction = keras.layers.Add(name="prediction")([image, tail])
+    outputs = KeepKnownPixels(name="restored", dtype=OUTPUT_DTYPE)([prediction, image, mask])
+    return keras.Model(inputs, outputs, name="inpaint_unet")
+
+
+# --- Super-resolution --------------------------------------------------------------------
+
+
+def _check_sr_args(channels: int, scale: int, depth: int, width: int) -> None:
+    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
+    _require(scale in SR_SCALES, "scale", f"must be one of {', '.join(map(str, SR_SCALES))}, got {scale}")
+    _require(depth >= 1, "depth", f"must be at least 1, got {depth}")
+    _require(width >= 1, "width", f"must be at least 1, got {width}")
+
+
+def _sr_features(inputs, *, depth: int, width: int):
+    """``depth`` conv3x3+ReLU layers at the low resolution, where they are cheapest."""
+    x = inputs
+    for i in range(1, depth + 1):
+        x = _conv(width, f"conv{i}")(x)
+        x = keras.layers.ReLU(name=f"relu{i}")(x)
+    return x
+
+
+def _bicubic(inputs, scale: int):
+    """The global residual's base: bicubic upsampling, exactly (H*scale, W*scale)."""
+    return keras.layers.UpSampling2D(size=scale, interpolation="bicubic", name="bicubic")(inputs)
+
+
+def sr_deconv(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int = 64) -> keras.Model:
+    """Super-resolution with a learned transposed convolution (the FSRCNN idea).
+
+    ``depth`` conv+ReLU feature layers at low resolution, then a ``Conv2DTranspose`` with
+    stride ``scale`` and a 3*scale kernel ('same': output exactly H*scale x W*scale; every
+    high-resolution pixel blends the 3x3 nearest low-resolution feature pixels), added to the
+    bicubic upsampling of the input.
+    """
+    _check_sr_args(channels, scale, depth, width)
+    inputs = keras.Input((None, None, channels), name="degraded")
+    x = _sr_features(inputs, depth=depth, width=width)
+    detail = keras.layers.Conv2DTranspose(
+        channels, 3 * scale, strides=scale, padding="same", kernel_initializer="he_normal", name="deconv"
+    )(x)
+    outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([_bicubic(inputs, scale), detail])
+    return keras.Model(inputs, outputs, name="sr_deconv")
+
+
+def sr_subpixel(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int = 64) -> keras.Model:
+    """Super-resolution with a sub-pixel convolution (ESPCN, Shi et al. 2016).
+
+    ``depth`` conv+ReLU feature layers at low resolution, a conv3x3 to channels * scale**2,
+    then :class:`~model.layers.PixelShuffle` to (H*scale, W*scale, channels), added to the
+    bicubic upsampling of the input.
+    """
+    _check_sr_args(channels, scale, depth, width)
+    inputs = keras.Input((None, None, channels), name="degraded")
+    x = _sr_features(inputs, depth=depth, width=width)
+    x = _conv(channels * scale**2, "subpixel_conv")(x)
+    detail = PixelShuffle(scale, name="pixel_shuffle")(x)
+    outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([_bicubic(inputs, scale), detail])
+    return keras.Model(inputs, outputs, name="sr_subpixel")
+
+
+BUILDERS = {
+    "dncnn": dncnn,
+    "unet": unet,
+    "sr_deconv": sr_deconv,
+    "sr_subpixel": sr_subpixel,
+    "inpaint_unet": inpaint_unet,
+}
+
+
+# --- What a consumer needs, without building ---------------------------------------------
+
+
+def unet_receptive_field_radius(*, levels: int, blocks: int) -> int:
+    """Input pixels of context each side of an output pixel of the U-Net, worst case.
+
+    Count per input pixel: a 3x3 conv on a grid of stride s = 2**level (input pixels per
+    feature pixel) reaches s more pixels each side. The 2x2 stride-2 convs only merge whole
+    blocks of input pixels and add nothing beyond them; but on the way up, a pixel inherits
+    its parent's context from the far end of the parent's block, which adds s at that level
+    (left for odd positions, right for even ones; the worst case combines the levels).
+    """
+    radius = 1  # head conv
+    for level in range(levels):
+        radius += 2 * blocks * 2**level  # residual blocks on the way down
+    radius += 2 * blocks * 2**levels  # residual blocks at the bottom
+    for level in range(levels):
+        radius += 2**level + 2 * blocks * 2**level  # upsampling position, then the blocks
+    return radius + 1  # tail conv
+
+
+def _describe_dncnn(*, channels, depth, width, batch_norm, residual):
+    _check_dncnn_args(channels, depth, width)
+    return _description(channels=channels, scale=1, takes_mask=False, radius=depth, size_multiple=1)
+
+
+def _describe_unet(*, channels, width, levels, blocks):
+    _check_unet_args(channels, width, levels, blocks)
+    radius = unet_receptive_field_radius(levels=levels, blocks=blocks)
+    return _description(channels=channels, scale=1, takes_mask=False, radius=radius, size_multiple=2**levels)
+
+
+def _describe_inpaint_unet(*, channels, width, levels, blocks):
+    return {**_describe_unet(channels=channels, width=width, levels=levels, blocks=blocks), "takes_mask": True}
+
+
+def _describe_sr(*, channels, scale, depth, width):
+    """The features reach ``depth``; the upsampler one more low-resolution pixel (the deconv's
+    3*scale kernel, or the sub-pixel conv); the bicubic residual reaches BICUBIC_RADIUS. All in
+    input pixels, measured from the input pixel an output pixel lies in."""
+    _check_sr_args(channels, scale, depth, width)
+    return _description(
+        channels=channels, scale=scale, takes_mask=False, radius=max(depth + 1, BICUBIC_RADIUS), size_multiple=1
+    )
+
+
+def _description(*, channels, scale, takes_mask, radius, size_multiple) -> dict:
+    return {
+        "channels": int(channels),
+        "scale": int(scale),
+        "takes_mask": bool(takes_mask),
+        "receptive_field_radius": int(radius),
+        "size_multiple": int(size_multiple),
+    }
+
+
+_DESCRIBERS = {
+    "dncnn": _describe_dncnn,
+    "unet": _describe_unet,
+    "sr_deconv": _describe_sr,
+    "sr_subpixel": _describe_sr,
+    "inpaint_unet": _describe_inpaint_unet,
+}
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_type(key: str, value, expected: type) -> None:
+    """bool is not accepted for an int argument (True is an int in Python, not a depth)."""
+    ok = isinstance(value, bool) if expected is bool else isinstance(value, expected) and not isinstance(value, bool)
+    if not ok:
+        raise ConfigError(f"{ARGS_KEY}.{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+
+
+def resolve_args(name: str, args: dict | None) -> dict:
+    """The builder's full keyword arguments: defaults overlaid with ``args``, names and types checked."""
+    if name not in BUILDERS:
+        raise ConfigError(
+            f"{ARCHITECTURE_KEY}: unknown architecture '{name}'{_suggest(name, BUILDERS)}; choose from {', '.join(BUILDERS)}"
+        )
+    builder = BUILDERS[name]
+    parameters = inspect.signature(builder).parameters
+    hints = typing.get_type_hints(builder)
+    args = dict(args or {})
+    for key, value in args.items():
+        if key not in parameters:
+            raise ConfigError(
+                f"{ARGS_KEY}.{key}: unknown argument of {name}{_suggest(str(key), parameters)}; "
+                f"allowed: {', '.join(parameters)}"
+            )
+        _check_type(key, value, hints[key])
+    return {key: args.get(key, parameter.default) for key, parameter in parameters.items()}
+
+
+def build(name: str, args: dict | None = None) -> keras.Model:
+    """The model ``name`` built with ``args`` (a config's ``model.args``), checked first."""
+    kwargs = resolve_args(name, args)
+    return BUILDERS[name](**kwargs)
+
+
+def describe(name: str, args: dict | None = None) -> dict:
+    """What a consumer needs without building the model.
+
+    channels: image channels in and out (an inpainting model takes one more input channel,
+    the mask); scale: output size / input size; takes_mask; receptive_field_radius: input
+    pixels of context each side that an output pixel depends on (tiles must overlap by at
+    least this much to match a whole-image run); size_multiple: the model's output is the
+    same function of its neighbourhood at every position whose offset is a multiple of this
+    (1: fully translation-equivariant; 2**levels for U-Nets, whose strided grid has phases).
+    """
+    return _DESCRIBERS[name](**resolve_args(name, args))

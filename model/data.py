@@ -1,0 +1,141 @@
+"""tf.data pipelines over the shards of job 1.
+
+Training: shard files shuffled and interleaved in parallel, serialized records shuffled
+(small: the buffer holds bytes, not floats), parsed with the schema module, augmented with
+the 8 flips/rotations (the same one for clean, degraded and mask), batched, prefetched.
+Every random choice is seeded, so a run is reproducible and its iterator can be checkpointed.
+
+Distribution: each input pipeline (one per worker) reads a disjoint subset of the shard files;
+when there are fewer files than pipelines it falls back to taking every n-th record.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+
+import tensorflow as tf
+
+from restoreflow import records
+
+
+def read_manifest(shards_dir: str) -> dict:
+    path = posixpath.join(shards_dir, "manifest.json")
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{shards_dir} has no manifest.json: is it the output of `restoreflow shards`?")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        return json.loads(f.read())
+
+
+def shard_files(shards_dir: str, manifest: dict, split: str) -> list[str]:
+    files = [posixpath.join(shards_dir, name) for name in manifest["shards"][split]]
+    if not files:
+        raise ValueError(f"{shards_dir} has no {split} shards")
+    return files
+
+
+def example_shapes(manifest: dict) -> dict[str, tuple]:
+    """Static shapes of one decoded example, from the manifest (patches only)."""
+    size = manifest["patch"]["patch_size"]
+    if size == 0:
+        raise ValueError("training needs patch shards (patch_size > 0); these hold whole images")
+    channels = manifest["channels"]
+    if len(channels) != 1:
+        raise ValueError(f"shards mix images with {channels} channels; use a recipe with color gray or rgb")
+    scale = manifest["scale"]
+    return {
+        "clean": (size, size, channels[0]),
+        "degraded": (size // scale, size // scale, channels[0]),
+        "mask": (size // scale, size // scale, 1),
+    }
+
+
+def decode(serialized, shapes):
+    """Serialized record -> dict of float32 tensors with static shapes."""
+    example = records.decode_example(records.parse_example(serialized))
+    return {name: tf.ensure_shape(example[name], shape) for name, shape in shapes.items()}
+
+
+def augment(example, seed):
+    """One of the 8 dihedral transforms, chosen by a stateless draw from ``seed``."""
+    choice = tf.random.stateless_uniform([], seed=seed, maxval=8, dtype=tf.int32)
+    flip, turns = choice // 4, choice % 4
+
+    def transform(image):
+        image = tf.cond(flip > 0, lambda: tf.image.flip_left_right(image), lambda: image)
+        return tf.image.rot90(image, k=turns)
+
+    return {name: transform(image) for name, image in example.items()}
+
+
+def to_inputs(example, *, takes_mask: bool):
+    """(model input, target, mask): the input carries the mask channel when the model takes it."""
+    degraded, mask = example["degraded"], example["mask"]
+    inputs = tf.concat([degraded, mask], axis=-1) if takes_mask else degraded
+    return inputs, example["clean"], mask
+
+
+def _file_dataset(files, *, seed, shuffle, input_context):
+    dataset = tf.data.Dataset.from_tensor_slices(files)
+    if input_context and input_context.num_input_pipelines > 1 and len(files) >= input_context.num_input_pipelines:
+        dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if shuffle:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    return dataset
+
+
+def training_dataset(
+    files,
+    *,
+    shapes,
+    takes_mask: bool,
+    batch_size: int,
+    shuffle_buffer: int,
+    augment_flips: bool,
+    seed: int,
+    compression: str,
+    input_context=None,
+    start_record: int = 0,
+):
+    """An endless, shuffled, augmented stream of (inputs, clean, mask) batches.
+
+    ``batch_size`` is per replica (what ``distribute_datasets_from_function`` expects).
+    ``start_record``: records this pipeline already consumed (a resumed run); the seeded
+    order is replayed over raw bytes and those records skipped, so training continues with
+    exactly the batches it would have seen.
+    """
+    dataset = _file_dataset(files, seed=seed, shuffle=True, input_context=input_context).repeat()
+    dataset = dataset.interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type=compression),
+        cycle_length=min(len(files), 8),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    if input_context and input_context.num_input_pipelines > len(files):
+        dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if start_record:
+        dataset = dataset.skip(start_record)
+    dataset = dataset.map(lambda s: decode(s, shapes), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment_flips:
+        counter = tf.data.Dataset.counter(start=start_record)
+        dataset = tf.data.Dataset.zip((dataset, counter)).map(
+            lambda example, index: augment(example, tf.stack([tf.cast(seed, tf.int64), index])),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, compression: str, max_records: int):
+    """A finite pass over (at most ``max_records`` of) the validation shards, in file order."""
+    dataset = tf.data.TFRecordDataset(files, compression_type=compression)
+    if max_records:
+        dataset = dataset.take(max_records)
+    dataset = dataset.map(lambda s: decode(s, shapes), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask))
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def compression_of(manifest: dict) -> str:
+    return "GZIP" if manifest.get("compression", "gzip") == "gzip" else ""

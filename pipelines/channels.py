@@ -1,0 +1,72 @@
+"""How an image's channels meet a model's channels (the documented rules of the restore job).
+
+* Same channel count: the pixels go to the model as they are.
+* A gray (1-channel) model on a colour image restores the luma: the image is converted to
+  full-range BT.601 YCbCr (JFIF, so a colour file holding a gray picture gives exactly its
+  gray values), Y goes through the model, Cb/Cr are kept (resized bicubically for
+  super-resolution), and the result is converted back to RGB.
+* A colour model on a gray image sees the gray channel repeated three times; its output is
+  turned back into gray with the BT.601 luma weights.
+
+All arrays are float32 HWC on a [0, 1] scale; nothing is clipped here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from pipelines.degrade import ops
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_TO_YCBCR = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32
+)
+_FROM_YCBCR = np.linalg.inv(_TO_YCBCR).astype(np.float32)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 (JFIF): Y in [0, 1], Cb and Cr centred on 0.5."""
+    ycbcr = rgb @ _TO_YCBCR.T
+    ycbcr[..., 1:] += 0.5
+    return ycbcr
+
+
+def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
+    centred = ycbcr.copy()
+    centred[..., 1:] -= 0.5
+    return centred @ _FROM_YCBCR.T
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelPlan:
+    """What goes into the model and how its output becomes the image's channels again."""
+
+    model_input: np.ndarray
+    rule: str  # "same", "luma", "replicate"
+    chroma: np.ndarray | None = None  # Cb/Cr kept aside by the "luma" rule
+
+
+def to_model(image: np.ndarray, model_channels: int) -> ChannelPlan:
+    channels = image.shape[-1]
+    if channels == model_channels:
+        return ChannelPlan(image, "same")
+    if model_channels == 1 and channels == 3:
+        ycbcr = rgb_to_ycbcr(image)
+        return ChannelPlan(ycbcr[..., :1], "luma", ycbcr[..., 1:])
+    if model_channels == 3 and channels == 1:
+        return ChannelPlan(np.repeat(image, 3, axis=-1), "replicate")
+    raise ValueError(f"no rule for a {model_channels}-channel model on a {channels}-channel image")
+
+
+def from_model(output: np.ndarray, plan: ChannelPlan, scale: int = 1) -> np.ndarray:
+    """The model's output in the image's own channels."""
+    if plan.rule == "same":
+        return output
+    if plan.rule == "replicate":
+        return (output @ _LUMA)[..., None]
+    chroma = plan.chroma
+    if scale > 1:
+        chroma = ops.resize(chroma, height=output.shape[0], width=output.shape[1])
+    return ycbcr_to_rgb(np.concatenate([output, chroma], axis=-1))

@@ -1,0 +1,92 @@
+"""A RunInference model handler for our model directories.
+
+Beam's TensorFlow handlers stack every batch into one tensor (all elements the same shape),
+pull in tensorflow_hub (and with it tf-keras), and under Keras 3 load only .keras/.h5 paths.
+This handler loads ``model.keras`` through ``model.export.load_model`` once per worker
+process, accepts tiles of mixed shapes (tiles of images smaller than a tile are smaller), and
+runs one forward pass per distinct shape in a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from model.export import CARD_FILE, MODEL_FILE
+
+
+def local_model_dir(model_dir: str) -> str:
+    """The model directory on local disk (copied from gs:// or s3:// when needed)."""
+    if "://" not in model_dir:
+        return model_dir
+    target = tempfile.mkdtemp(prefix="restoreflow-model-")
+    for name in (MODEL_FILE, CARD_FILE):
+        with FileSystems.open(FileSystems.join(model_dir, name)) as source, open(os.path.join(target, name), "wb") as out:
+            shutil.copyfileobj(source, out)
+    return target
+
+
+def set_tf_threads(threads: int) -> None:
+    """Caps TensorFlow's thread pools (only possible before TF runs its first op)."""
+    if threads <= 0:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
+    except RuntimeError:
+        pass  # TF already initialised in this process (e.g. in-process tests): keep its pools
+
+
+class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
+    """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives)."""
+
+    def __init__(self, model_dir: str, *, batch_size: int, tf_threads: int = 0):
+        super().__init__()
+        self._model_dir = model_dir
+        self._batch_size = batch_size
+        self._tf_threads = tf_threads
+
+    def load_model(self):
+        set_tf_threads(self._tf_threads)
+        import tensorflow as tf
+
+        from model.export import load_model
+
+        model, card = load_model(local_model_dir(self._model_dir))
+        channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32)])
+        def predict(batch):
+            return tf.cast(model(batch, training=False), tf.float32)
+
+        return predict
+
+    def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):
+        outputs: list[np.ndarray | None] = [None] * len(batch)
+        by_shape: dict[tuple, list[int]] = {}
+        for i, tile in enumerate(batch):
+            by_shape.setdefault(tile.shape, []).append(i)
+        for indices in by_shape.values():
+            stacked = np.stack([batch[i] for i in indices])
+            restored = model(stacked).numpy()
+            for i, out in zip(indices, restored):
+                outputs[i] = out
+        return [PredictionResult(tile, out) for tile, out in zip(batch, outputs)]
+
+    def get_num_bytes(self, batch: Sequence[np.ndarray]) -> int:
+        return sum(tile.nbytes for tile in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "restoreflow"
+
+    def batch_elements_kwargs(self):
+        # Fixed-size batches: tiles are already sized for memory, so no adaptive growth.
+        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}

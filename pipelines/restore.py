@@ -1,0 +1,545 @@
+"""Job 3: restore and score images with a trained model.
+
+    restoreflow restore --input IN --model MODEL_DIR --output OUT [--reference REF]
+    restoreflow restore --input BENCH --model MODEL_DIR --output OUT --degrade RECIPE --seed N
+    python -m pipelines.restore ...   (the same, as Dataflow launchers expect)
+
+Per image: decode -> (paired mode: degrade exactly as job 1 does for whole images) -> the
+model's channels -> tiles -> RunInference (batches mix tiles of neighbouring images) ->
+stitch -> the image's own channels, bit depth, alpha and format -> write -> score.
+
+Tiles, inference and stitching run in one fused stage: an image's tiles never cross a
+shuffle, so memory holds only the images in flight (not the bucket, as a GroupByKey on the
+local runner would). The stitcher checks that every image it started is complete and
+reports any that is not (a runner that did not fuse the stage) as an error.
+
+Output: ``OUT/restored/<image_id>``, ``OUT/scores/<run>/*.parquet``, ``OUT/errors/<run>/*.jsonl``,
+``OUT/runs/<run>/summary.json`` and ``OUT/summary.json`` (the latest run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import logging
+import posixpath
+import sys
+import time
+import uuid
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+
+from pipelines import channels, images, report, scoring, sources
+from pipelines import options as job_options
+from pipelines.degrade import pairs
+from pipelines.degrade import recipe as recipes
+from pipelines.inference import TileModelHandler
+from restoreflow.configs import ConfigError
+from restoreflow.console import setup_logging, user_errors
+
+log = logging.getLogger("restoreflow.restore")
+ERRORS = sources.ERRORS_TAG
+WRITABLE_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP", "PPM")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the workers need, resolved once when the pipeline is built."""
+
+    model_dir: str
+    card: dict
+    output: str
+    run_id: str
+    tile_size: int
+    overlap: int
+    batch_size: int
+    tf_threads: int
+    output_format: str  # "keep" or a Pillow format name
+    degrade: recipes.Recipe | None
+    seed: int
+    reference: str | None
+    max_pixels: int
+    write_images: bool
+
+    @property
+    def scale(self) -> int:
+        return int(self.card["scale"])
+
+    def key(self) -> str:
+        """Identifies what a restored output depends on besides the input's bytes."""
+        parts = {
+            "model_id": self.card["model_id"],
+            "tile_size": self.tile_size,
+            "overlap": self.overlap,
+            "format": self.output_format,
+            "degrade": self.degrade and self.degrade.name,
+            "seed": self.seed if self.degrade else None,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass
+class ImageJob:
+    """One image on its way through the model (carried along with its first tile)."""
+
+    image_id: str
+    source: str
+    content_sha256: str
+    format_in: str
+    source_mode: str
+    plan: channels.ChannelPlan  # model input (+ how to get the image's channels back)
+    model_input: np.ndarray  # float32 HWC, with the mask channel for inpainting models
+    out_dtype: np.dtype
+    out_format: str
+    alpha: np.ndarray | None
+    icc_profile: bytes | None
+    reference: np.ndarray | None  # in the output's dtype, channels and size
+    reference_kind: str | None  # "paired" or a path
+    size_in: tuple[int, int]
+    before: dict
+    started: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TileKey:
+    image_id: str
+    tile: object  # model.tiling.Tile
+    count: int
+    job: ImageJob | None  # only on the first tile
+
+
+def output_format(decoded_format: str, requested: str) -> str:
+    if requested != "keep":
+        return requested
+    return decoded_format if decoded_format in WRITABLE_FORMATS else "PNG"
+
+
+def output_path(settings: Settings, image_id: str, fmt: str) -> str:
+    stem, extension = posixpath.splitext(image_id)
+    if images.format_for_extension(extension) != fmt:
+        extension = images.FORMAT_EXTENSIONS[fmt]
+    return FileSystems.join(settings.output, "restored", stem + extension)
+
+
+def score_pair(reference, image, *, task: str, scale: int) -> dict:
+    """Full-reference scores with the published conventions: Y channel of colour images for
+    super-resolution and JPEG, a border of ``scale`` pixels cropped for super-resolution."""
+    if reference is None or reference.shape != image.shape:
+        return {"psnr_db": None, "ssim": None, "ms_ssim": None}
+    data_range = 65535.0 if image.dtype == np.uint16 else 255.0
+    return scoring.full_reference(
+        reference,
+        image,
+        data_range=data_range,
+        crop_border=scale if task == "sr" else 0,
+        y_channel=image.shape[-1] == 3 and task in ("sr", "jpeg"),
+    )
+
+
+def no_reference(image) -> dict:
+    return scoring.no_reference(image, data_range=65535.0 if image.dtype == np.uint16 else 255.0)
+
+
+class PrepareImages(beam.DoFn):
+    """ImageBytes -> ImageJob (decoded, degraded in paired mode, in the model's channels)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._errors = Metrics.counter("restoreflow", "errors")
+
+    def _error(self, item, reason, stage="decode"):
+        self._errors.inc()
+        return beam.pvalue.TaggedOutput(
+            ERRORS, sources.error_record(source=item.source, image_id=item.image_id, stage=stage, reason=reason)
+        )
+
+    def process(self, item: sources.ImageBytes):
+        started = time.time()
+        try:
+            decoded = images.decode(item.data, max_pixels=self._s.max_pixels)
+            yield self._job(item, decoded, started)
+        except (images.ImageError, pairs.TooSmall) as e:
+            yield self._error(item, str(e))
+        except ReferenceProblem as e:
+            yield self._error(item, str(e), stage="reference")
+
+    def _job(self, item, decoded, started) -> ImageJob:
+        s, card = self._s, self._s.card
+        alpha, icc = decoded.alpha, decoded.icc_profile
+        mask = None
+        if s.degrade is not None:
+            clean = pairs.prepare_clean(decoded.pixels, s.degrade)
+            pair = next(pairs.make_pairs(clean, recipe=s.degrade, settings=pairs.PatchSettings(patch_size=0),
+                                         seed=s.seed, image_id=item.image_id))
+            reference, stored, mask = pair.clean, pair.degraded, pair.mask
+            degraded = stored.astype(np.float32) if stored.dtype == np.float16 else images.to_float(stored)
+            out_dtype, reference_kind, alpha = clean.dtype, "paired", None
+        else:
+            stored = decoded.pixels
+            degraded, out_dtype = images.to_float(stored), stored.dtype
+            reference, reference_kind = self._reference(item.image_id, out_dtype, degraded.shape)
+        plan = channels.to_model(degraded, card["channels"])
+        model_input = plan.model_input
+        if card["takes_mask"]:
+            if mask is None:
+                raise images.ImageError("this inpainting model needs a mask: use --degrade with an inpaint recipe")
+            model_input = np.concatenate([model_input, mask.astype(np.float32)], axis=-1)
+        fmt = output_format(decoded.format, s.output_format)
+        degraded_pixels = images.from_float(degraded, out_dtype)
+        before = {
+            **_prefixed(score_pair(reference, _upscale_like(degraded_pixels, reference), task=card["task"],
+                                   scale=s.scale), "degraded"),
+            **_prefixed(no_reference(degraded_pixels), "degraded"),
+        }
+        return ImageJob(
+            image_id=item.image_id,
+            source=item.source,
+            content_sha256=hashlib.sha256(item.data).hexdigest(),
+            format_in=decoded.format,
+            source_mode=decoded.source_mode,
+            plan=plan,
+            model_input=np.ascontiguousarray(model_input, dtype=np.float32),
+            out_dtype=out_dtype,
+            out_format=fmt,
+            alpha=alpha,
+            icc_profile=icc,
+            reference=reference,
+            reference_kind=reference_kind,
+            size_in=degraded.shape[:2],
+            before=before,
+            started=started,
+        )
+
+    def _reference(self, image_id, dtype, degraded_shape):
+        if not self._s.reference:
+            return None, None
+        path = FileSystems.join(self._s.reference, image_id)
+        if not FileSystems.exists(path):
+            return None, None
+        with FileSystems.open(path) as f:
+            try:
+                reference = images.decode(f.read(), max_pixels=self._s.max_pixels).pixels
+            except images.ImageError as e:
+                raise ReferenceProblem(f"reference {path} is unusable: {e}") from None
+        channels_in = degraded_shape[-1]
+        reference = images.to_gray(reference) if channels_in == 1 else images.to_rgb(reference)
+        if reference.dtype != dtype:
+            reference = images.to_8bit(reference) if dtype == np.uint8 else reference
+        expected = (degraded_shape[0] * self._s.scale, degraded_shape[1] * self._s.scale)
+        if reference.shape[:2] != expected:
+            raise ReferenceProblem(
+                f"reference {path} is {reference.shape[1]}x{reference.shape[0]}, the restored image will "
+                f"be {expected[1]}x{expected[0]}"
+            )
+        return reference, path
+
+
+class ReferenceProblem(ValueError):
+    pass
+
+
+def _prefixed(values: dict, suffix: str) -> dict:
+    return {f"{k}_{suffix}": v for k, v in values.items()}
+
+
+def _upscale_like(pixels, reference):
+    """The degraded input at the reference's size (bicubic), for the 'before' score of SR."""
+    if reference is None or pixels.shape[:2] == reference.shape[:2]:
+        return pixels
+    from pipelines.degrade import ops
+
+    upscaled = ops.resize(images.to_float(pixels), height=reference.shape[0], width=reference.shape[1])
+    return images.from_float(upscaled, pixels.dtype)
+
+
+class TileImages(beam.DoFn):
+    """ImageJob -> (TileKey, tile) in order; the first tile's key carries the job."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._tiles = Metrics.counter("restoreflow", "tiles")
+
+    def process(self, job: ImageJob):
+        from model import tiling
+
+        height, width = job.size_in
+        plan = tiling.plan(height, width, tile_size=self._s.tile_size, overlap=self._s.overlap)
+        self._tiles.inc(len(plan))
+        for tile in plan:
+            key = TileKey(job.image_id, tile, len(plan), job if tile.index == 0 else None)
+            yield key, np.ascontiguousarray(tiling.extract(job.model_input, tile))
+        job.model_input = None  # the tiles hold what the model needs; free the rest early
+
+
+@dataclasses.dataclass
+class _Partial:
+    job: ImageJob
+    canvas: np.ndarray
+    tiles: int
+    received: int = 0
+
+
+class StitchAndWrite(beam.DoFn):
+    """(TileKey, PredictionResult) -> one scores row per finished image (plus errors)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._images = Metrics.counter("restoreflow", "images_restored")
+        self._errors = Metrics.counter("restoreflow", "errors")
+
+    def start_bundle(self):
+        self._open: dict[str, _Partial] = {}
+
+    def process(self, element):
+        from model import tiling
+
+        key, result = element
+        scale = self._s.scale
+        if key.job is not None:
+            height, width = key.job.size_in
+            canvas = np.empty((height * scale, width * scale, result.inference.shape[-1]), np.float32)
+            self._open[key.image_id] = _Partial(key.job, canvas, key.count)
+        partial = self._open[key.image_id]
+        tiling.place(partial.canvas, tiling.core(result.inference, key.tile, scale), key.tile, scale)
+        partial.received += 1
+        if partial.received == key.count:
+            del self._open[key.image_id]
+            yield from self._finish(partial)
+
+    def finish_bundle(self):
+        for partial in self._open.values():
+            self._errors.inc()
+            yield beam.pvalue.TaggedOutput(
+                ERRORS,
+                GlobalWindows.windowed_value(
+                    sources.error_record(
+                        source=partial.job.source, image_id=partial.job.image_id, stage="stitch",
+                        reason="not all tiles reached the stitcher (the runner split the fused stage)",
+                    )
+                ),
+            )
+
+    def _finish(self, partial: _Partial):
+        job, s = partial.job, self._s
+        try:
+            restored = channels.from_model(partial.canvas, job.plan, s.scale)
+            pixels = images.from_float(restored, job.out_dtype)
+            alpha = job.alpha
+            if alpha is not None and s.scale > 1:
+                alpha = _resize_alpha(alpha, pixels.shape[:2])
+            path = output_path(s, job.image_id, job.out_format)
+            if s.write_images:
+                data = images.encode(pixels, format=job.out_format, alpha=alpha, icc_profile=job.icc_profile)
+                _write_atomically(path, data, s.run_id)
+        except (images.ImageError, OSError, ValueError) as e:
+            self._errors.inc()
+            yield beam.pvalue.TaggedOutput(
+                ERRORS, sources.error_record(source=job.source, image_id=job.image_id, stage="write", reason=str(e))
+            )
+            return
+        after = {
+            **_prefixed(score_pair(job.reference, pixels, task=s.card["task"], scale=s.scale), "restored"),
+            **_prefixed(no_reference(pixels), "restored"),
+        }
+        self._images.inc()
+        yield report.row(
+            image_id=job.image_id,
+            source=job.source,
+            status="restored",
+            run_id=s.run_id,
+            settings_key=s.key(),
+            model_id=s.card["model_id"],
+            task=s.card["task"],
+            content_sha256=job.content_sha256,
+            width_in=job.size_in[1],
+            height_in=job.size_in[0],
+            width_out=pixels.shape[1],
+            height_out=pixels.shape[0],
+            channels=pixels.shape[-1],
+            bit_depth=16 if pixels.dtype == np.uint16 else 8,
+            has_alpha=alpha is not None,
+            source_mode=job.source_mode,
+            format_in=job.format_in,
+            format_out=job.out_format,
+            output_path=path if s.write_images else None,
+            reference=job.reference_kind,
+            tiles=partial.tiles,
+            seconds=round(time.time() - job.started, 4),
+            **job.before,
+            **after,
+        )
+
+
+def _resize_alpha(alpha, size):
+    from PIL import Image
+
+    if alpha.dtype == np.uint16:
+        resized = Image.fromarray(alpha[..., 0], mode="I;16").resize((size[1], size[0]), Image.BICUBIC)
+    else:
+        resized = Image.fromarray(alpha[..., 0]).resize((size[1], size[0]), Image.BICUBIC)
+    return np.asarray(resized).astype(alpha.dtype)[..., None]
+
+
+def _write_atomically(path: str, data: bytes, run_id: str) -> None:
+    """Writes under a temporary name, then renames, so a killed run never leaves a partial
+    file under the final name."""
+    temporary = f"{path}.partial-{run_id}"
+    with FileSystems.create(temporary) as f:
+        f.write(data)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+
+
+def build(pipeline, *, specs, settings: Settings, max_bytes: int):
+    """Adds job 3 to ``pipeline``; returns (rows, errors)."""
+    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+
+    listed = (
+        pipeline
+        | "Inputs" >> beam.Create(specs)
+        | "List files" >> beam.ParDo(sources.ListInputFiles()).with_outputs(ERRORS, main="files")
+    )
+    read = (
+        listed.files
+        | "Spread files" >> beam.Reshuffle()
+        | "Read files" >> beam.ParDo(sources.ReadInputFiles(max_bytes)).with_outputs(ERRORS, main="images")
+    )
+    prepared = read.images | "Prepare" >> beam.ParDo(PrepareImages(settings)).with_outputs(ERRORS, main="jobs")
+    handler = KeyedModelHandler(
+        TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
+    )
+    stitched = (
+        prepared.jobs
+        | "Tile" >> beam.ParDo(TileImages(settings))
+        | "Restore tiles" >> RunInference(handler)
+        | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
+    )
+    errors = (listed[ERRORS], read[ERRORS], prepared[ERRORS], stitched[ERRORS]) | "All errors" >> beam.Flatten()
+    run_dir = FileSystems.join(settings.output, "scores", settings.run_id)
+    written = stitched.rows | "Write scores" >> beam.io.WriteToParquet(
+        FileSystems.join(run_dir, "part"), report.SCHEMA, file_name_suffix=".parquet"
+    )
+    error_files = (
+        errors
+        | "Errors to JSON" >> beam.Map(json.dumps, sort_keys=True)
+        | "Write errors"
+        >> beam.io.WriteToText(
+            FileSystems.join(settings.output, "errors", settings.run_id, "errors"), file_name_suffix=".jsonl",
+            num_shards=1,
+        )
+    )
+    _ = (
+        pipeline
+        | "Summary trigger" >> beam.Create([None])
+        | "Write summary"
+        >> beam.Map(
+            lambda _, scores, errors_written: report.write_run_summary(settings.output, settings.run_id,
+                                                                       settings.card["model_id"]),
+            scores=beam.pvalue.AsList(written),
+            errors_written=beam.pvalue.AsList(error_files),
+        )
+    )
+    return stitched.rows, errors
+
+
+def resolve_settings(options) -> tuple[Settings, list]:
+    """Checks the flags against the model and the inputs before anything runs."""
+    from model.export import read_card
+    from pipelines.inference import local_model_dir
+
+    flags = options.view_as(job_options.RestoreOptions)
+    common = options.view_as(job_options.InputOptions)
+    model_dir = flags.model or default_model_dir()
+    card = read_card(local_model_dir(model_dir))
+    degrade = recipes.load(flags.degrade) if flags.degrade else None
+    if degrade is not None and degrade.scale != card["scale"]:
+        raise ConfigError(
+            f"--degrade {degrade.name} shrinks images by {degrade.scale} but the model scales by {card['scale']}"
+        )
+    if card["takes_mask"] and (degrade is None or not degrade.has_mask):
+        raise ConfigError("this inpainting model needs masks: use --degrade with an inpaint recipe")
+    if flags.degrade and flags.reference:
+        raise ConfigError("--degrade scores against the inputs themselves; drop --reference")
+    fmt = flags.format if flags.format == "keep" else flags.format.upper()
+    if fmt != "keep" and fmt not in WRITABLE_FORMATS:
+        raise ConfigError(f"--format {flags.format}: choose keep or one of {', '.join(WRITABLE_FORMATS)}")
+    overlap = card["receptive_field_radius"] if flags.overlap < 0 else flags.overlap
+    if flags.tile_size <= 2 * overlap:
+        raise ConfigError(f"--tile_size {flags.tile_size} must exceed twice the overlap ({overlap})")
+    if overlap < card["receptive_field_radius"]:
+        log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
+                    overlap, card["receptive_field_radius"])
+    workers = job_options.worker_count(options)
+    threads = flags.tf_threads or (max(1, _cpu_count() // workers) if job_options.is_local(options) else 0)
+    settings = Settings(
+        model_dir=model_dir,
+        card=card,
+        output=common.output.rstrip("/"),
+        run_id=datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6],
+        tile_size=flags.tile_size,
+        overlap=overlap,
+        batch_size=flags.batch_size,
+        tf_threads=threads,
+        output_format=fmt,
+        degrade=degrade,
+        seed=common.seed,
+        reference=flags.reference,
+        max_pixels=common.max_pixels,
+        write_images=flags.write_images == "all",
+    )
+    specs = [sources.resolve(given) for given in common.input]
+    for spec in specs:
+        sources.list_files(spec)  # fail fast on a missing input
+    return settings, specs
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_model_dir() -> str:
+    raise ConfigError("--model is required (no bundled starter model in this build)")
+
+
+def run(argv=None) -> dict:
+    """Runs job 3 to completion; returns the run's summary."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    options = job_options.parse(argv, job_options.RestoreOptions)
+    settings, specs = resolve_settings(options)
+    max_bytes = options.view_as(job_options.InputOptions).max_bytes
+    log.info("restore: model %s, run %s, tiles %d px with %d px overlap", settings.card["model_id"],
+             settings.run_id, settings.tile_size, settings.overlap)
+    with beam.Pipeline(options=options) as pipeline:
+        build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    return report.read_run_summary(settings.output, settings.run_id)
+
+
+DESCRIPTION = (
+    "Job 3: restore every image under --input with a trained model, write the restored images, "
+    "and score them (PSNR/SSIM against --reference or, with --degrade, against the clean inputs; "
+    "no-reference signals always)."
+)
+
+
+@user_errors("restoreflow restore", job_options.FlagError, sources.InputError)
+def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        job_options.job_help_parser("restoreflow restore", job_options.RestoreOptions, DESCRIPTION).print_help()
+        return 0
+    setup_logging()
+    summary = run(argv)
+    print(report.summary_line(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from model import train
+from pipelines import make_shards
+from restoreflow.configs import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_MODEL = {"architecture": "dncnn", "args": {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}}
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, request):
+    """Tiny real shards: 24x24 patches of four scikit-image photographs at sigma 25."""
+    from tests.conftest import photo, write_image
+
+    root = tmp_path_factory.mktemp("train")
+    for name in ("camera", "moon", "coins", "text"):
+        write_image(root / "clean" / f"{name}.png", photo(name, (64, 64)))
+    make_shards.run([
+        f"--input={root / 'clean'}", f"--output={root / 'shards'}", "--recipe=denoise-gray-s25",
+        "--patch_size=24", "--stride=8", "--val_fraction=0.25",
+    ])
+    return str(root / "shards")
+
+
+def config_dict(shards, **train_overrides):
+    return {
+        "data": {"shards": shards, "batch_size": 8, "shuffle_buffer": 64, "val_batch_size": 16},
+        "model": TINY_MODEL,
+        "optimizer": {"learning_rate": 0.003, "schedule": "constant"},
+        "train": {"steps": 2, "log_every": 1, "eval_every": 1000, "checkpoint_every": 1000, **train_overrides},
+    }
+
+
+def write_config(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_one_step_smoke_training_exports_a_loadable_model(shards, tmp_path):
+    from model.export import load_model
+
+    config = train.load_config(None, base=config_dict(shards, steps=1, eval_every=1))
+    model_dir = train.train(config, str(tmp_path / "run"))
+    model, card = load_model(model_dir)
+    assert card["training"]["steps"] == 1 and card["task"] == "denoise" and card["channels"] == 1
+    assert card["data"]["recipe"]["name"] == "denoise-gray-s25" and len(card["data"]["manifest_sha256"]) == 64
+    assert card["validation"]["final"]["psnr_db"] > 0
+    assert model(np.zeros((1, 13, 17, 1), np.float32)).shape == (1, 13, 17, 1)
+    assert (tmp_path / "run" / "config.yaml").exists() and (Path(model_dir) / "config.yaml").exists()
+    assert list((tmp_path / "run" / "logs").iterdir()), "TensorBoard event files"
+
+
+def test_loss_goes_down_on_a_small_fixed_set(shards, tmp_path, caplog):
+    caplog.set_level("INFO", logger="restoreflow.train")
+    config = train.load_config(None, base=config_dict(shards, steps=60, log_every=5))
+    train.train(config, str(tmp_path / "run"))
+    losses = [float(r.getMessage().split("loss ")[1].split()[0]) for r in caplog.records if "loss " in r.getMessage()]
+    assert len(losses) == 12
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:2])
+
+
+def test_resume_continues_exactly_where_a_run_stopped(shards, tmp_path):
+    straight = train.train_model(train.load_config(None, base=config_dict(shards, steps=8)), str(tmp_path / "a"))
+    first = config_dict(shards, steps=4, checkpoint_every=2)
+    train.train_model(train.load_config(None, base=first), str(tmp_path / "b"))
+    resumed = train.train_model(train.load_config(None, base={**first, "train": {**first["train"], "steps": 8}}),
+                                str(tmp_path / "b"))
+    assert resumed.started_step == 4
+    for a, b in zip(straight.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(shards, tmp_path):
+    import tensorflow as tf
+
+    # An open-ended run, killed with SIGKILL once it has saved a few checkpoints.
+    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=10**7, checkpoint_every=5, log_every=1000))
+    workdir = tmp_path / "run"
+    command = [sys.executable, "-m", "restoreflow.cli", "train", "--config", config, "--workdir", str(workdir)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not list(workdir.glob("checkpoints/ckpt-[1-9]?.index")):
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    saved = int(latest.rsplit("-", 1)[1])
+    assert saved >= 10, "the run was killed after some checkpoints"
+    rerun = subprocess.run(command + ["--set", f"train.steps={saved + 20}"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"at step {saved}" in rerun.stderr
+    card = json.loads((workdir / "model" / "model.json").read_text())
+    assert card["training"]["steps"] == saved + 20 and card["training"]["steps_this_run"] == 20
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_worker_processes_train_to_identical_weights(shards, tmp_path):
+    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=5, strategy="multi_worker"))
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "tests.model.train_worker", config, str(tmp_path / f"w{index}"),
+             str(tmp_path / f"w{index}.npz")],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    outputs = [p.communicate(timeout=600)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    chief, worker = (np.load(tmp_path / f"w{i}.npz") for i in range(2))
+    assert len(chief.files) == len(worker.files) > 0
+    for name in chief.files:
+        np.testing.assert_array_equal(chief[name], worker[name])
+    assert (tmp_path / "w0" / "model" / "model.json").exists(), "the chief exports"
+    assert not (tmp_path / "w1" / "model").exists(), "only the chief writes"
+    card = json.loads((tmp_path / "w0" / "model" / "model.json").read_text())
+    assert card["training"]["replicas"] == 2 and card["training"]["strategy"] == "multi_worker"
+
+
+def test_mirrored_strategy_over_two_logical_cpus(shards, tmp_path):
+    config = write_config(
+        tmp_path / "c.yaml", config_dict(shards, steps=3, strategy="mirrored", devices=["/cpu:0", "/cpu:1"])
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.model.train_worker", config, str(tmp_path / "run"), str(tmp_path / "w.npz"),
+         "--logical-cpus", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    card = json.loads((tmp_path / "run" / "model" / "model.json").read_text())
+    assert card["training"]["replicas"] == 2 and card["training"]["strategy"] == "mirrored"
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.stpes=5", "train.stpes"),
+        ("optimizer.learning_rat=0.1", "optimizer.learning_rat"),
+        ("train.strategy=mirored", "train.strategy"),
+        ("train.loss={msee: 1.0}", "msee"),
+        ("model.args.depht=3", "depht"),
+    ],
+)
+def test_config_typos_are_errors_naming_the_key(shards, tmp_path, override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        config = train.load_config(None, [override], base=config_dict(shards))
+        train.train(config, str(tmp_path / "run"))
+
+
+def test_cli_reports_config_errors_in_one_line(shards, tmp_path, capsys):
+    config = write_config(tmp_path / "c.yaml", config_dict(shards))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "r"), "--set", "data.batch_sise=4"]) == 2
+    assert "data.batch_sise" in capsys.readouterr().err
+
+
+def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path):
+    config = train.load_config(None, base={
+        **config_dict(shards, steps=50, checkpoint_every=2),
+        "optimizer": {"learning_rate": 1e12, "schedule": "constant"},
+    })
+    with pytest.raises(train.TrainingError, match="loss became") as failure:
+        train.train(config, str(tmp_path / "run"))
+    assert "Last good checkpoint" in str(failure.value)
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_rerun_with_other_settings_in_the_same_workdir_is_refused(shards, tmp_path):
+    train.train(train.load_config(None, base=config_dict(shards, steps=1)), str(tmp_path / "run"))
+    other = config_dict(shards, steps=1)
+    other["optimizer"]["learning_rate"] = 0.1
+    with pytest.raises(ConfigError, match="optimizer.learning_rate"):
+        train.train(train.load_config(None, base=other), str(tmp_path / "run"))

@@ -28,6 +28,7 @@ from model.layers import (
     PadToMultiple,
     PixelShuffle,
     SplitMask,
+    UpscaleBy,
 )
 from restoreflow.configs import ConfigError
 
@@ -206,7 +207,7 @@ def _sr_features(inputs, *, depth: int, width: int):
 
 def _bicubic(inputs, scale: int):
     """The global residual's base: bicubic upsampling, exactly (H*scale, W*scale)."""
-    return keras.layers.UpSampling2D(size=scale, interpolation="bicubic", name="bicubic")(inputs)
+    return UpscaleBy(scale, name="bicubic")(inputs)
 
 
 def sr_deconv(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int = 64) -> keras.Model:

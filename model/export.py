@@ -17,6 +17,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from restoreflow.configs import ConfigError
+
 CARD_FORMAT = 1
 MODEL_FILE = "model.keras"
 CARD_FILE = "model.json"
@@ -25,8 +27,8 @@ CARD_FILE = "model.json"
 RUN_KEYS = ("channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple", "task")
 
 
-class ModelDirError(ValueError):
-    """A model directory that cannot be used (missing files, bad card)."""
+class ModelDirError(ConfigError):
+    """A model directory that cannot be used (missing files, bad card): a user's mistake."""
 
 
 def export_model(model, model_dir, *, card: dict) -> dict:

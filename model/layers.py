@@ -11,6 +11,7 @@ Tensors are NHWC throughout.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 PACKAGE = "restoreflow"
@@ -110,6 +111,75 @@ class PixelShuffle(keras.layers.Layer):
         if depth is not None and depth % (self.scale**2):
             raise ValueError(f"PixelShuffle({self.scale}) needs channels divisible by {self.scale**2}, got {depth}")
         channels = None if depth is None else depth // self.scale**2
+        return (batch, _scaled(height, self.scale), _scaled(width, self.scale), channels)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def cubic_weight(distance: float, a: float = -0.5) -> float:
+    """Keys' cubic convolution kernel (a = -0.5, as MATLAB's imresize and Pillow)."""
+    x = abs(distance)
+    if x <= 1:
+        return (a + 2) * x**3 - (a + 3) * x**2 + 1
+    if x < 2:
+        return a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a
+    return 0.0
+
+
+def bicubic_phase_weights(scale: int) -> np.ndarray:
+    """(scale, 5) weights: output pixel ``scale * i + p`` = sum_k w[p, k] * input[i + k - 2].
+
+    With pixel centres aligned (output j sits at input coordinate (j + 0.5) / scale - 0.5),
+    phase p lies ``(p + 0.5) / scale - 0.5`` from input pixel i, within half a pixel, so five
+    taps always cover the kernel's support of 4.
+    """
+    weights = np.zeros((scale, 5), np.float64)
+    for p in range(scale):
+        offset = (p + 0.5) / scale - 0.5
+        for k in range(-2, 3):
+            weights[p, k + 2] = cubic_weight(k - offset)
+    return weights
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class UpscaleBy(keras.layers.Layer):
+    """Bicubic upsampling by an integer ``scale`` to exactly (H*scale, W*scale), with mirrored
+    borders (MATLAB's ``imresize`` convention).
+
+    Keras' ``UpSampling2D(interpolation="bicubic")`` and ``ops.image.resize`` check the size
+    in Python, which fails inside a ``tf.function`` whose H and W are unknown (the restore
+    job's tiles). Upscaling by an integer factor is a fixed 5x5 filter per output phase, so
+    this is a depthwise convolution followed by depth-to-space: no run-time sizes needed.
+    """
+
+    def __init__(self, scale: int, **kwargs):
+        super().__init__(**kwargs)
+        if int(scale) < 1:
+            raise ValueError(f"scale must be a positive integer, got {scale}")
+        self.scale = int(scale)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        weights = bicubic_phase_weights(self.scale)
+        # kernel[ky, kx, m] for output phase m = py * scale + px: separable product.
+        phases = np.einsum("pi,qj->ijpq", weights, weights).reshape(5, 5, self.scale**2)
+        kernel = np.repeat(phases[:, :, None, :], channels, axis=2)  # (5, 5, C, scale**2)
+        self._kernel = ops.convert_to_tensor(kernel.astype("float32"))
+
+    def call(self, images):
+        r = self.scale
+        padded = ops.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]], mode="symmetric")
+        phases = ops.depthwise_conv(padded, ops.cast(self._kernel, images.dtype), strides=1, padding="valid")
+        shape = ops.shape(images)
+        height, width, channels = shape[1], shape[2], shape[3]
+        # depthwise output channel c * r*r + (py * r + px) -> pixel (y*r + py, x*r + px), channel c
+        blocks = ops.reshape(phases, (-1, height, width, channels, r, r))
+        blocks = ops.transpose(blocks, (0, 1, 4, 2, 5, 3))
+        return ops.reshape(blocks, (-1, height * r, width * r, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
         return (batch, _scaled(height, self.scale), _scaled(width, self.scale), channels)
 
     def get_config(self):

@@ -199,6 +199,13 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
     return pixels.astype(np.float32) / np.float32(scale)
 
 
+def as_float(pixels: np.ndarray) -> np.ndarray:
+    """Stored pixels (uint8, uint16 or float16 on a [0, 1] scale) -> float32 [0, 1]."""
+    if pixels.dtype in (np.uint8, np.uint16):
+        return to_float(pixels)
+    return pixels.astype(np.float32)
+
+
 def from_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float [0, 1] -> uint8/uint16, clipped and rounded to nearest (the PSNR convention)."""
     dtype = np.dtype(dtype)

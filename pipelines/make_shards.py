@@ -285,9 +285,9 @@ def build(pipeline, *, specs, output, recipe, settings, seed, max_pixels, max_by
     )
 
 
-def run(argv=None) -> dict:
-    """Runs job 1 to completion and returns its manifest."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, dict]:
+    """Checks the flags and inputs and constructs job 1's pipeline without running it.
+    Returns (pipeline, the manifest's static part)."""
     options = job_options.parse(argv, job_options.ShardsOptions, required=("input", "output", "recipe"))
     flags = options.view_as(job_options.ShardsOptions)
     common = options.view_as(job_options.InputOptions)
@@ -327,24 +327,33 @@ def run(argv=None) -> dict:
         "input_files_listed": len(files),
         "limits": {"max_pixels": common.max_pixels, "max_bytes": common.max_bytes},
     }
-    logging.info("shards: %d input files, %d shards per split, recipe %s", len(files), num_shards, recipe.name)
-    with beam.Pipeline(options=options) as pipeline:
-        build(
-            pipeline,
-            specs=specs,
-            output=output,
-            recipe=recipe,
-            settings=settings,
-            seed=common.seed,
-            max_pixels=common.max_pixels,
-            max_bytes=common.max_bytes,
-            val_fraction=flags.val_fraction,
-            num_shards=num_shards,
-            writers_per_worker=writers_per_worker,
-            compression=flags.compression,
-            static=static,
-        )
-    with FileSystems.open(_join(output, "manifest.json")) as f:
+    logging.getLogger("restoreflow.shards").info(
+        "shards: %d input files, about %d shards per split, recipe %s", len(files), num_shards, recipe.name
+    )
+    pipeline = beam.Pipeline(options=options)
+    build(
+        pipeline,
+        specs=specs,
+        output=output,
+        recipe=recipe,
+        settings=settings,
+        seed=common.seed,
+        max_pixels=common.max_pixels,
+        max_bytes=common.max_bytes,
+        val_fraction=flags.val_fraction,
+        num_shards=num_shards,
+        writers_per_worker=writers_per_worker,
+        compression=flags.compression,
+        static=static,
+    )
+    return pipeline, static
+
+
+def run(argv=None) -> dict:
+    """Runs job 1 to completion and returns its manifest."""
+    pipeline, static = build_pipeline(list(sys.argv[1:] if argv is None else argv))
+    pipeline.run().wait_until_finish()
+    with FileSystems.open(_join(static["output"], "manifest.json")) as f:
         return json.loads(f.read())
 
 

@@ -66,6 +66,7 @@ class Settings:
     reference: str | None
     max_pixels: int
     write_images: bool
+    force: bool = False
 
     @property
     def scale(self) -> int:
@@ -80,6 +81,7 @@ class Settings:
             "format": self.output_format,
             "degrade": self.degrade and self.degrade.name,
             "seed": self.seed if self.degrade else None,
+            "write_images": self.write_images,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -94,7 +96,7 @@ class ImageJob:
     format_in: str
     source_mode: str
     plan: channels.ChannelPlan  # model input (+ how to get the image's channels back)
-    model_input: np.ndarray  # float32 HWC, with the mask channel for inpainting models
+    model_input: np.ndarray  # HWC in the model's channels (+ mask channel); stored dtype or float32
     out_dtype: np.dtype
     out_format: str
     alpha: np.ndarray | None
@@ -104,6 +106,8 @@ class ImageJob:
     size_in: tuple[int, int]
     before: dict
     started: float
+    crop_box: tuple[int, int, int, int]  # top, left, height, width in output pixels
+    crop_before: np.ndarray  # the degraded input there (at output size), 8-bit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,11 +151,15 @@ def no_reference(image) -> dict:
 
 
 class PrepareImages(beam.DoFn):
-    """ImageBytes -> ImageJob (decoded, degraded in paired mode, in the model's channels)."""
+    """ImageBytes -> ImageJob (decoded, degraded in paired mode, in the model's channels), or
+    a "skipped" row when the same bytes were already restored with the same settings."""
+
+    SKIPPED = "skipped"
 
     def __init__(self, settings: Settings):
         self._s = settings
         self._errors = Metrics.counter("restoreflow", "errors")
+        self._skipped = Metrics.counter("restoreflow", "images_skipped")
 
     def _error(self, item, reason, stage="decode"):
         self._errors.inc()
@@ -159,17 +167,31 @@ class PrepareImages(beam.DoFn):
             ERRORS, sources.error_record(source=item.source, image_id=item.image_id, stage=stage, reason=reason)
         )
 
-    def process(self, item: sources.ImageBytes):
+    def process(self, item: sources.ImageBytes, done=None):
         started = time.time()
+        content_sha256 = hashlib.sha256(item.data).hexdigest()
+        previous = (done or {}).get((item.image_id, content_sha256))
+        if previous is not None:
+            self._skipped.inc()
+            yield beam.pvalue.TaggedOutput(self.SKIPPED, self._skipped_row(item, content_sha256, previous))
+            return
         try:
             decoded = images.decode(item.data, max_pixels=self._s.max_pixels)
-            yield self._job(item, decoded, started)
+            yield self._job(item, decoded, started, content_sha256)
         except (images.ImageError, pairs.TooSmall) as e:
             yield self._error(item, str(e))
         except ReferenceProblem as e:
             yield self._error(item, str(e), stage="reference")
 
-    def _job(self, item, decoded, started) -> ImageJob:
+    def _skipped_row(self, item, content_sha256, previous) -> dict:
+        s = self._s
+        return report.row(
+            image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id,
+            settings_key=s.key(), model_id=s.card["model_id"], task=s.card["task"],
+            content_sha256=content_sha256, output_path=previous["output_path"], crop_path=previous["crop_path"],
+        )
+
+    def _job(self, item, decoded, started, content_sha256) -> ImageJob:
         s, card = self._s, self._s.card
         alpha, icc = decoded.alpha, decoded.icc_profile
         mask = None
@@ -178,20 +200,26 @@ class PrepareImages(beam.DoFn):
             pair = next(pairs.make_pairs(clean, recipe=s.degrade, settings=pairs.PatchSettings(patch_size=0),
                                          seed=s.seed, image_id=item.image_id))
             reference, stored, mask = pair.clean, pair.degraded, pair.mask
-            degraded = stored.astype(np.float32) if stored.dtype == np.float16 else images.to_float(stored)
             out_dtype, reference_kind, alpha = clean.dtype, "paired", None
         else:
-            stored = decoded.pixels
-            degraded, out_dtype = images.to_float(stored), stored.dtype
-            reference, reference_kind = self._reference(item.image_id, out_dtype, degraded.shape)
-        plan = channels.to_model(degraded, card["channels"])
+            stored, out_dtype = decoded.pixels, decoded.pixels.dtype
+            reference, reference_kind = self._reference(item.image_id, out_dtype, stored.shape)
+        if min(stored.shape[:2]) < MIN_SIDE:
+            raise images.ImageError(f"image is {stored.shape[1]}x{stored.shape[0]}, too small to restore "
+                                    f"(sides of at least {MIN_SIDE} pixels)")
+        # Same channels: the model input stays in its stored dtype and tiles become float one
+        # at a time (a quarter of the memory for 8-bit images).
+        native = stored.shape[-1] == card["channels"] and not card["takes_mask"]
+        plan = channels.to_model(stored if native else images.as_float(stored), card["channels"])
         model_input = plan.model_input
         if card["takes_mask"]:
             if mask is None:
                 raise images.ImageError("this inpainting model needs a mask: use --degrade with an inpaint recipe")
             model_input = np.concatenate([model_input, mask.astype(np.float32)], axis=-1)
+        degraded_pixels = stored if stored.dtype == out_dtype else images.from_float(images.as_float(stored), out_dtype)
         fmt = output_format(decoded.format, s.output_format)
-        degraded_pixels = images.from_float(degraded, out_dtype)
+        out_height, out_width = stored.shape[0] * s.scale, stored.shape[1] * s.scale
+        crop_box = _centre_box(out_height, out_width, CROP_SIZE)
         before = {
             **_prefixed(score_pair(reference, _upscale_like(degraded_pixels, reference), task=card["task"],
                                    scale=s.scale), "degraded"),
@@ -200,18 +228,20 @@ class PrepareImages(beam.DoFn):
         return ImageJob(
             image_id=item.image_id,
             source=item.source,
-            content_sha256=hashlib.sha256(item.data).hexdigest(),
+            content_sha256=content_sha256,
+            crop_box=crop_box,
+            crop_before=_crop_at_output_size(degraded_pixels, crop_box, s.scale),
             format_in=decoded.format,
             source_mode=decoded.source_mode,
-            plan=plan,
-            model_input=np.ascontiguousarray(model_input, dtype=np.float32),
+            plan=dataclasses.replace(plan, model_input=None),
+            model_input=np.ascontiguousarray(model_input),
             out_dtype=out_dtype,
             out_format=fmt,
             alpha=alpha,
             icc_profile=icc,
             reference=reference,
             reference_kind=reference_kind,
-            size_in=degraded.shape[:2],
+            size_in=stored.shape[:2],
             before=before,
             started=started,
         )
@@ -244,6 +274,25 @@ class ReferenceProblem(ValueError):
     pass
 
 
+CROP_SIZE = 160  # side of the report's before/after crops, in output pixels
+MIN_SIDE = 4  # smaller images go to errors: the models' border handling needs a few pixels
+
+
+def _centre_box(height: int, width: int, size: int) -> tuple[int, int, int, int]:
+    crop_h, crop_w = min(height, size), min(width, size)
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+def _crop_at_output_size(pixels, box, scale: int) -> np.ndarray:
+    """The degraded input under ``box`` (output coordinates), 8-bit, nearest-upscaled for SR
+    so that the report shows the pixels the model got."""
+    top, left, height, width = box
+    small = pixels[top // scale : (top + height + scale - 1) // scale, left // scale : (left + width + scale - 1) // scale]
+    if scale > 1:
+        small = np.repeat(np.repeat(small, scale, axis=0), scale, axis=1)[:height, :width]
+    return images.to_8bit(small)
+
+
 def _prefixed(values: dict, suffix: str) -> dict:
     return {f"{k}_{suffix}": v for k, v in values.items()}
 
@@ -273,7 +322,7 @@ class TileImages(beam.DoFn):
         self._tiles.inc(len(plan))
         for tile in plan:
             key = TileKey(job.image_id, tile, len(plan), job if tile.index == 0 else None)
-            yield key, np.ascontiguousarray(tiling.extract(job.model_input, tile))
+            yield key, images.as_float(tiling.extract(job.model_input, tile))
         job.model_input = None  # the tiles hold what the model needs; free the rest early
 
 
@@ -303,10 +352,15 @@ class StitchAndWrite(beam.DoFn):
         scale = self._s.scale
         if key.job is not None:
             height, width = key.job.size_in
-            canvas = np.empty((height * scale, width * scale, result.inference.shape[-1]), np.float32)
+            # Without a colour conversion to follow, cores are quantized as they arrive.
+            dtype = key.job.out_dtype if key.job.plan.rule == "same" else np.float32
+            canvas = np.empty((height * scale, width * scale, result.inference.shape[-1]), dtype)
             self._open[key.image_id] = _Partial(key.job, canvas, key.count)
         partial = self._open[key.image_id]
-        tiling.place(partial.canvas, tiling.core(result.inference, key.tile, scale), key.tile, scale)
+        kept = tiling.core(result.inference, key.tile, scale)
+        if partial.canvas.dtype != np.float32:
+            kept = images.from_float(kept, partial.canvas.dtype)
+        tiling.place(partial.canvas, kept, key.tile, scale)
         partial.received += 1
         if partial.received == key.count:
             del self._open[key.image_id]
@@ -328,8 +382,10 @@ class StitchAndWrite(beam.DoFn):
     def _finish(self, partial: _Partial):
         job, s = partial.job, self._s
         try:
-            restored = channels.from_model(partial.canvas, job.plan, s.scale)
-            pixels = images.from_float(restored, job.out_dtype)
+            if partial.canvas.dtype == np.float32:
+                pixels = images.from_float(channels.from_model(partial.canvas, job.plan, s.scale), job.out_dtype)
+            else:
+                pixels = partial.canvas
             alpha = job.alpha
             if alpha is not None and s.scale > 1:
                 alpha = _resize_alpha(alpha, pixels.shape[:2])
@@ -337,6 +393,8 @@ class StitchAndWrite(beam.DoFn):
             if s.write_images:
                 data = images.encode(pixels, format=job.out_format, alpha=alpha, icc_profile=job.icc_profile)
                 _write_atomically(path, data, s.run_id)
+            crop_path = FileSystems.join(s.output, "crops", s.key(), job.image_id + ".png")
+            _write_atomically(crop_path, _crop_pair(job, pixels), s.run_id)
         except (images.ImageError, OSError, ValueError) as e:
             self._errors.inc()
             yield beam.pvalue.TaggedOutput(
@@ -368,12 +426,24 @@ class StitchAndWrite(beam.DoFn):
             format_in=job.format_in,
             format_out=job.out_format,
             output_path=path if s.write_images else None,
+            crop_path=crop_path,
             reference=job.reference_kind,
             tiles=partial.tiles,
             seconds=round(time.time() - job.started, 4),
             **job.before,
             **after,
         )
+
+
+def _crop_pair(job: ImageJob, restored: np.ndarray) -> bytes:
+    """degraded | restored side by side, as a small 8-bit PNG."""
+    top, left, height, width = job.crop_box
+    after = images.to_8bit(restored[top : top + height, left : left + width])
+    before = job.crop_before
+    if before.shape[-1] != after.shape[-1]:
+        before, after = images.to_rgb(before), images.to_rgb(after)
+    gap = np.full((height, 4, after.shape[-1]), 255, np.uint8)
+    return images.encode(np.concatenate([before, gap, after], axis=1), format="PNG")
 
 
 def _resize_alpha(alpha, size):
@@ -411,7 +481,10 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         | "Spread files" >> beam.Reshuffle()
         | "Read files" >> beam.ParDo(sources.ReadInputFiles(max_bytes)).with_outputs(ERRORS, main="images")
     )
-    prepared = read.images | "Prepare" >> beam.ParDo(PrepareImages(settings)).with_outputs(ERRORS, main="jobs")
+    done = previous_results(pipeline, settings)
+    prepared = read.images | "Prepare" >> beam.ParDo(PrepareImages(settings), done=done).with_outputs(
+        ERRORS, PrepareImages.SKIPPED, main="jobs"
+    )
     handler = KeyedModelHandler(
         TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
     )
@@ -422,8 +495,9 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
     )
     errors = (listed[ERRORS], read[ERRORS], prepared[ERRORS], stitched[ERRORS]) | "All errors" >> beam.Flatten()
+    rows = (stitched.rows, prepared[PrepareImages.SKIPPED]) | "All rows" >> beam.Flatten()
     run_dir = FileSystems.join(settings.output, "scores", settings.run_id)
-    written = stitched.rows | "Write scores" >> beam.io.WriteToParquet(
+    written = rows | "Write scores" >> beam.io.WriteToParquet(
         FileSystems.join(run_dir, "part"), report.SCHEMA, file_name_suffix=".parquet"
     )
     error_files = (
@@ -446,7 +520,26 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
             errors_written=beam.pvalue.AsList(error_files),
         )
     )
-    return stitched.rows, errors
+    return rows, errors
+
+
+STATE_COLUMNS = ["image_id", "content_sha256", "settings_key", "status", "output_path", "crop_path"]
+
+
+def previous_results(pipeline, settings: Settings):
+    """What earlier runs already restored with these settings, as a side input
+    {(image_id, content_sha256): row}. Rows exist only for runs that finished: a killed run
+    wrote no Parquet, so its images are simply done again."""
+    pattern = FileSystems.join(settings.output, "scores", "*", "*.parquet")
+    if settings.force or not FileSystems.match([pattern])[0].metadata_list:
+        return beam.pvalue.AsDict(pipeline | "No earlier runs" >> beam.Create([]))
+    key = settings.key()
+    return beam.pvalue.AsDict(
+        pipeline
+        | "Read earlier runs" >> beam.io.ReadFromParquet(pattern, columns=STATE_COLUMNS)
+        | "Same settings" >> beam.Filter(lambda r: r["settings_key"] == key and r["status"] == "restored")
+        | "Key by content" >> beam.Map(lambda r: ((r["image_id"], r["content_sha256"]), r))
+    )
 
 
 def resolve_settings(options) -> tuple[Settings, list]:
@@ -493,6 +586,7 @@ def resolve_settings(options) -> tuple[Settings, list]:
         reference=flags.reference,
         max_pixels=common.max_pixels,
         write_images=flags.write_images == "all",
+        force=flags.force,
     )
     specs = [sources.resolve(given) for given in common.input]
     for spec in specs:
@@ -507,20 +601,41 @@ def _cpu_count() -> int:
 
 
 def default_model_dir() -> str:
-    raise ConfigError("--model is required (no bundled starter model in this build)")
+    from model.starter import starter_model_dir
+
+    return starter_model_dir()
 
 
-def run(argv=None) -> dict:
-    """Runs job 3 to completion; returns the run's summary."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:
+    """Checks the flags, model and inputs and constructs job 3's pipeline without running it."""
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings, specs = resolve_settings(options)
     max_bytes = options.view_as(job_options.InputOptions).max_bytes
     log.info("restore: model %s, run %s, tiles %d px with %d px overlap", settings.card["model_id"],
              settings.run_id, settings.tile_size, settings.overlap)
-    with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
-    return report.read_run_summary(settings.output, settings.run_id)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    return pipeline, settings
+
+
+def run(argv=None) -> dict:
+    """Runs job 3 to completion; returns the run's summary plus the Beam counters of the
+    run under "counters" (e.g. images_restored, images_skipped, tiles, num_inferences)."""
+    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv))
+    result = pipeline.run()
+    result.wait_until_finish()
+    summary = report.read_run_summary(settings.output, settings.run_id)
+    return {**summary, "counters": _counters(result)}
+
+
+def _counters(result) -> dict:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counters = {}
+    for counter in result.metrics().query(MetricsFilter().with_namespace("restoreflow"))["counters"]:
+        name = counter.key.metric.name
+        counters[name] = counters.get(name, 0) + (counter.committed or counter.attempted or 0)
+    return counters
 
 
 DESCRIPTION = (

@@ -16,7 +16,7 @@ COMMANDS = {
     "shards": ("pipelines.make_shards", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
     "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
-    "report": ("pipelines.report", "Rebuild OUT/report.html and summary.json from a restore output's Parquet files."),
+    "report": ("pipelines.report", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
     "history": ("pipelines.history", "Print the quality trend of the runs recorded in a restore output."),
     "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),
     "import-weights": ("model.import_weights", "Turn published weights (DnCNN MatConvNet) into a model directory."),

@@ -1,0 +1,101 @@
+"""``restoreflow nightly --config nightly.yaml``: the command a scheduler calls.
+
+It runs the restore job incrementally (only new or changed images, or everything when the
+model or settings changed) and rebuilds the report, then prints one summary line. The exit
+code is 0 whenever the run completed, even if some inputs were rejected (they are listed in
+``OUT/errors/<run>/``); 1 when the run itself failed; 2 for a configuration mistake.
+
+nightly.yaml::
+
+    input: [gs://archive/incoming]      # folders, globs, bucket prefixes, archives
+    output: gs://archive/restored
+    model: gs://archive/models/denoise  # optional: the bundled starter model otherwise
+    reference: null                     # optional folder of clean references (by image_id)
+    tile_size: 512
+    batch_size: 4
+    format: keep
+    beam_args: [--runner=DataflowRunner, --project=P, --region=R, --temp_location=gs://archive/tmp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+import yaml
+
+from pipelines import options as job_options
+from pipelines import report, restore, sources
+from restoreflow.configs import ConfigError, check, from_mapping
+from restoreflow.console import setup_logging, user_errors
+
+log = logging.getLogger("restoreflow.nightly")
+
+
+@dataclasses.dataclass(frozen=True)
+class NightlyConfig:
+    input: tuple[str, ...]
+    output: str
+    model: str | None = None
+    reference: str | None = None
+    tile_size: int = 512
+    overlap: int = -1
+    batch_size: int = 4
+    format: str = "keep"
+    max_pixels: int | None = None
+    max_bytes: int | None = None
+    beam_args: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        check(bool(self.input), "input", "needs at least one input")
+
+    def restore_argv(self) -> list[str]:
+        argv = [f"--input={path}" for path in self.input] + [f"--output={self.output}"]
+        for name in ("model", "reference", "tile_size", "overlap", "batch_size", "format", "max_pixels", "max_bytes"):
+            value = getattr(self, name)
+            if value is not None:
+                argv.append(f"--{name}={value}")
+        return argv + list(self.beam_args)
+
+
+def load(path: str) -> NightlyConfig:
+    with open(path) as f:
+        data = yaml.safe_load(f) or {}
+    if isinstance(data.get("input"), str):
+        data["input"] = [data["input"]]
+    return from_mapping(NightlyConfig, data, "")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="restoreflow nightly",
+        description="Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud Scheduler). "
+        "Exit code 0 when the run completed (rejected inputs are listed, not fatal), 1 when it failed, "
+        "2 for a configuration mistake.",
+    )
+    parser.add_argument("--config", required=True, help="nightly.yaml (see `restoreflow nightly --help`).")
+    return parser
+
+
+@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError)
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging()
+    config = load(args.config)
+    try:
+        summary = restore.run(config.restore_argv())
+    except (ConfigError, job_options.FlagError, sources.InputError):
+        raise
+    except Exception:  # noqa: BLE001 - any failure of the run itself is the scheduler's business
+        log.exception("nightly: the restore run failed")
+        print("nightly: FAILED (see the log above); nothing was marked as done for the failed run")
+        return 1
+    print(f"nightly: {report.summary_line(summary)}; report {config.output.rstrip('/')}/report.html")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,289 @@
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from pipelines import images, report, restore, scoring
+from pipelines.degrade import pairs
+from pipelines.degrade import recipe as recipes
+from tests.conftest import photo, write_image
+
+TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}
+
+
+def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0) -> str:
+    """A small randomly initialised (seeded) model directory."""
+    import keras
+
+    from model import architectures
+    from model.export import export_model
+
+    args = dict(args or TINY_DNCNN)
+    keras.utils.set_random_seed(seed)
+    model = architectures.build(name, args)
+    card = {**architectures.describe(name, args), "task": task, "architecture": {"name": name, "args": args}}
+    export_model(model, folder, card=card)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def gray_model(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("models") / "gray")
+
+
+def run_restore(inputs, output, model, *extra):
+    args = [f"--input={i}" for i in inputs] + [f"--output={output}", f"--model={model}"]
+    return restore.run(args + list(extra))
+
+
+def rows_of(output: Path, run_id: str | None = None) -> list[dict]:
+    folder = output / "scores" / run_id if run_id else None
+    files = sorted(folder.glob("*.parquet")) if folder else sorted(output.glob("scores/*/*.parquet"))
+    return [row for f in files for row in pq.read_table(f).to_pylist()]
+
+
+def read_pixels(path) -> np.ndarray:
+    return images.decode(Path(path).read_bytes()).pixels
+
+
+def whole_image(model_dir, pixels: np.ndarray) -> np.ndarray:
+    from model.export import load_model
+
+    model, _ = load_model(model_dir)
+    return model(images.to_float(pixels)[None]).numpy()[0]
+
+
+def test_tiled_restore_equals_whole_image_inference(tmp_path, gray_model):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "in"
+    odd = (photo("camera", (37, 53)).astype(np.uint16) * 257 + rng.integers(0, 256, (37, 53, 1))).astype(np.uint16)
+    small = (photo("moon", (11, 13)).astype(np.uint16) * 257).astype(np.uint16)
+    for name, pixels in (("odd.png", odd), ("small.png", small)):
+        (folder).mkdir(exist_ok=True)
+        Image.fromarray(pixels[..., 0]).save(folder / name)  # 16-bit PNG: steps of 1.5e-5
+    summary = run_restore([folder], tmp_path / "out", gray_model, "--tile_size=16")
+    # Tiles of 16 with 3 px overlap: rows start at 0, 10, 20, 21 and columns at 0, 10, 20, 30, 37;
+    # the small image is one tile of its own size.
+    assert summary["counters"]["tiles"] == 4 * 5 + 1
+    for name, pixels in (("odd.png", odd), ("small.png", small)):
+        restored = read_pixels(tmp_path / "out" / "restored" / name)
+        assert restored.dtype == np.uint16
+        expected = np.clip(whole_image(gray_model, pixels), 0, 1)
+        assert np.abs(images.to_float(restored) - expected).max() <= 1e-4
+
+
+def test_tiling_covers_every_pixel_once_and_matches_in_float(gray_model):
+    from model import tiling
+    from model.export import load_model
+
+    model, _ = load_model(gray_model)
+    image = images.to_float(photo("coins", (45, 61)))
+    whole = model(image[None]).numpy()[0]
+    canvas = np.full_like(whole, np.nan)
+    for tile in tiling.plan(45, 61, tile_size=20, overlap=3):
+        out = model(np.ascontiguousarray(tiling.extract(image, tile))[None]).numpy()[0]
+        region = canvas[tile.rows.core_start : tile.rows.core_end, tile.cols.core_start : tile.cols.core_end]
+        assert np.isnan(region).all(), "cores must not overlap"
+        tiling.place(canvas, tiling.core(out, tile), tile)
+    assert not np.isnan(canvas).any()
+    assert np.abs(canvas - whole).max() <= 1e-5
+
+
+def _jpeg_with_exif_rotation(pixels) -> bytes:
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
+
+
+def test_modes_sizes_and_formats_are_kept(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    rgb = photo("astronaut", (24, 30))
+    alpha = np.linspace(0, 255, 24 * 30).astype(np.uint8).reshape(24, 30, 1)
+    write_image(folder / "gray.png", photo("camera", (20, 28)))
+    write_image(folder / "rgb.png", rgb)
+    write_image(folder / "rgba.png", np.concatenate([rgb, alpha], -1))
+    write_image(folder / "la.png", np.concatenate([photo("camera", (24, 30)), alpha], -1))
+    Image.fromarray(rgb).quantize(16).save(folder / "palette.png")
+    (folder / "rotated.jpg").write_bytes(_jpeg_with_exif_rotation(photo("camera", (20, 36))[..., 0]))
+    Image.fromarray(photo("moon", (18, 22))[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
+    Image.fromarray(rgb).save(folder / "photo.jpg", quality=90)
+
+    run_restore([folder], tmp_path / "out", gray_model)
+
+    out = tmp_path / "out" / "restored"
+    decoded = {p.name: images.decode(p.read_bytes()) for p in out.iterdir()}
+    assert decoded["gray.png"].pixels.shape == (20, 28, 1)
+    assert decoded["rgb.png"].pixels.shape == (24, 30, 3) and decoded["rgb.png"].alpha is None
+    assert np.array_equal(decoded["rgba.png"].alpha, alpha), "alpha passes through untouched"
+    assert np.array_equal(decoded["la.png"].alpha, alpha) and decoded["la.png"].pixels.shape[-1] == 1
+    assert decoded["palette.png"].pixels.shape == (24, 30, 3)
+    assert decoded["rotated.jpg"].pixels.shape == (36, 20, 1) and decoded["rotated.jpg"].format == "JPEG"
+    assert decoded["deep.png"].pixels.dtype == np.uint16
+    assert decoded["photo.jpg"].format == "JPEG" and decoded["photo.jpg"].pixels.shape == (24, 30, 3)
+    by_id = {row["image_id"]: row for row in rows_of(tmp_path / "out")}
+    assert by_id["rgba.png"]["has_alpha"] and by_id["deep.png"]["bit_depth"] == 16
+    assert by_id["palette.png"]["source_mode"] == "P"
+
+
+def test_gray_model_on_colour_restores_luma_and_keeps_gray_images_gray(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    gray = photo("camera", (24, 24))
+    write_image(folder / "gray_as_rgb.png", np.repeat(gray, 3, axis=-1))
+    write_image(folder / "gray.png", gray)
+    run_restore([folder], tmp_path / "out", gray_model)
+    as_rgb = read_pixels(tmp_path / "out" / "restored" / "gray_as_rgb.png").astype(int)
+    as_gray = read_pixels(tmp_path / "out" / "restored" / "gray.png").astype(int)
+    # A colour file holding a gray picture restores like the gray picture (full-range Y).
+    assert np.abs(as_rgb - as_gray).max() <= 1
+
+
+def test_colour_model_on_a_gray_image_gives_a_gray_image(tmp_path):
+    model = make_model(tmp_path / "rgb_model", args={**TINY_DNCNN, "channels": 3})
+    write_image(tmp_path / "in" / "g.png", photo("camera", (16, 20)))
+    run_restore([tmp_path / "in"], tmp_path / "out", model)
+    assert read_pixels(tmp_path / "out" / "restored" / "g.png").shape == (16, 20, 1)
+
+
+def test_super_resolution_output_is_scaled(tmp_path):
+    model = make_model(tmp_path / "sr", "sr_subpixel", {"channels": 1, "scale": 2, "depth": 2, "width": 8}, task="sr")
+    rgb = photo("astronaut", (13, 17))
+    alpha = np.full((13, 17, 1), 200, np.uint8)
+    write_image(tmp_path / "in" / "a.png", np.concatenate([rgb, alpha], -1))
+    run_restore([tmp_path / "in"], tmp_path / "out", model, "--tile_size=8")
+    decoded = images.decode((tmp_path / "out" / "restored" / "a.png").read_bytes())
+    assert decoded.pixels.shape == (26, 34, 3) and decoded.alpha.shape == (26, 34, 1)
+    row = rows_of(tmp_path / "out")[0]
+    assert (row["width_out"], row["height_out"]) == (34, 26)
+
+
+def test_paired_mode_scores_equal_a_direct_computation(tmp_path, gray_model):
+    clean = photo("coins", (40, 48))
+    write_image(tmp_path / "in" / "c.png", clean)
+    run_restore([tmp_path / "in"], tmp_path / "out", gray_model, "--degrade=denoise-gray-s25", "--seed=3")
+    row = rows_of(tmp_path / "out")[0]
+    restored = read_pixels(tmp_path / "out" / "restored" / "c.png")
+    # The same degradation job 1 makes for a whole image (patch_size 0, patch index 0).
+    recipe = recipes.load("denoise-gray-s25")
+    pair = next(pairs.make_pairs(clean, recipe=recipe, settings=pairs.PatchSettings(patch_size=0), seed=3,
+                                 image_id="c.png"))
+    degraded = images.from_float(pair.degraded.astype(np.float32), np.uint8)
+    assert row["reference"] == "paired"
+    assert row["psnr_db_restored"] == pytest.approx(scoring.psnr_db(clean, restored), abs=1e-9)
+    assert row["psnr_db_degraded"] == pytest.approx(scoring.psnr_db(clean, degraded), abs=1e-9)
+    assert row["ssim_restored"] == pytest.approx(scoring.ssim(clean, restored), abs=1e-9)
+    # ... and they follow scikit-image's implementations.
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    assert row["psnr_db_restored"] == pytest.approx(peak_signal_noise_ratio(clean, restored, data_range=255), abs=1e-3)
+    assert row["ssim_restored"] == pytest.approx(
+        structural_similarity(clean[..., 0], restored[..., 0], gaussian_weights=True, sigma=1.5,
+                              use_sample_covariance=False, data_range=255), abs=1e-3)
+    # The model saw job 1's degraded image itself: unclipped float noise (the DnCNN protocol).
+    from model.export import load_model
+
+    model, _ = load_model(gray_model)
+    expected = images.from_float(model(pair.degraded.astype(np.float32)[None]).numpy()[0], np.uint8)
+    assert np.abs(restored.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_reference_folder_is_matched_by_image_id(tmp_path, gray_model):
+    clean = photo("camera", (32, 32))
+    noisy = np.clip(clean.astype(int) + np.random.default_rng(0).integers(-20, 20, clean.shape), 0, 255).astype(np.uint8)
+    write_image(tmp_path / "in" / "sub" / "x.png", noisy)
+    write_image(tmp_path / "in" / "y.png", noisy)
+    write_image(tmp_path / "ref" / "sub" / "x.png", clean)
+    run_restore([tmp_path / "in"], tmp_path / "out", gray_model, f"--reference={tmp_path / 'ref'}")
+    by_id = {row["image_id"]: row for row in rows_of(tmp_path / "out")}
+    assert by_id["sub/x.png"]["psnr_db_degraded"] == pytest.approx(scoring.psnr_db(clean, noisy))
+    assert by_id["y.png"]["psnr_db_degraded"] is None and by_id["y.png"]["noise_sigma_degraded"] is not None
+
+
+def test_bad_inputs_go_to_errors_and_the_rest_is_restored(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    write_image(folder / "good.png", photo("camera", (16, 16)))
+    write_image(folder / "huge.png", photo("moon", (80, 80)))
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    summary = run_restore([folder], tmp_path / "out", gray_model, "--max_pixels=1000")
+    errors = [json.loads(line) for f in (tmp_path / "out" / "errors").glob("*/*.jsonl") for line in f.read_text().splitlines()]
+    assert {e["image_id"] for e in errors} == {"huge.png", "empty.png", "corrupt.png"}
+    assert all(e["reason"] for e in errors)
+    assert [p.name for p in (tmp_path / "out" / "restored").iterdir()] == ["good.png"]
+    assert summary["counts"] == {"error": 3, "restored": 1}
+
+
+EXPECTED_COLUMNS = [
+    "image_id", "source", "status", "run_id", "settings_key", "model_id", "task", "content_sha256",
+    "width_in", "height_in", "width_out", "height_out", "channels", "bit_depth", "has_alpha", "source_mode",
+    "format_in", "format_out", "output_path", "crop_path", "reference", "tiles", "seconds",
+    "psnr_db_degraded", "psnr_db_restored", "ssim_degraded", "ssim_restored", "ms_ssim_degraded",
+    "ms_ssim_restored", "noise_sigma_degraded", "noise_sigma_restored", "sharpness_degraded",
+    "sharpness_restored", "blockiness_degraded", "blockiness_restored",
+]
+
+
+def test_parquet_schema_is_stable(tmp_path, gray_model):
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    run_restore([tmp_path / "in"], tmp_path / "out", gray_model)
+    written = pq.read_schema(next((tmp_path / "out" / "scores").glob("*/*.parquet")))
+    assert written.names == EXPECTED_COLUMNS == report.SCHEMA.names
+    assert written.remove_metadata().equals(report.SCHEMA.remove_metadata())
+
+
+def test_two_worker_processes_give_the_same_scores(tmp_path, gray_model, gray_folder):
+    one = run_restore([gray_folder], tmp_path / "one", gray_model, "--degrade=denoise-gray-s15", "--tile_size=24")
+    two = run_restore([gray_folder], tmp_path / "two", gray_model, "--degrade=denoise-gray-s15", "--tile_size=24",
+                      "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    assert one["counts"] == two["counts"] == {"error": 0, "restored": 4}
+
+    def scores(output):
+        return {r["image_id"]: {k: r[k] for k in report.SCORE_COLUMNS} for r in rows_of(output)}
+
+    assert scores(tmp_path / "one") == scores(tmp_path / "two")
+
+
+def test_reruns_only_do_new_or_changed_work(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    for i, name in enumerate(("camera", "moon", "coins")):
+        write_image(folder / f"{i}.png", photo(name, (20, 24)))
+    first = run_restore([folder], tmp_path / "out", gray_model)
+    assert first["counters"]["images_restored"] == 3
+
+    again = run_restore([folder], tmp_path / "out", gray_model)
+    assert again["counters"].get("images_restored", 0) == 0 and again["counters"]["images_skipped"] == 3
+    assert again["counters"].get("num_inferences", 0) == 0, "an unchanged bucket runs no inference"
+    assert again["counts"] == {"error": 0, "skipped": 3}
+
+    write_image(folder / "3.png", photo("text", (20, 24)))
+    write_image(folder / "4.png", photo("camera", (22, 24)))
+    write_image(folder / "0.png", photo("camera", (20, 26)))  # changed content
+    more = run_restore([folder], tmp_path / "out", gray_model)
+    assert more["counters"]["images_restored"] == 3 and more["counters"]["images_skipped"] == 2
+
+    other_model = make_model(tmp_path / "other", seed=1)
+    redo = run_restore([folder], tmp_path / "out", other_model)
+    assert redo["counters"]["images_restored"] == 5
+    forced = run_restore([folder], tmp_path / "out", other_model, "--force")
+    assert forced["counters"]["images_restored"] == 5
+
+
+def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    base = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={gray_model}"]
+    assert restore.main(base + ["--tile_sise=64"]) == 2
+    assert "--tile_sise (did you mean --tile_size?)" in capsys.readouterr().err
+    assert restore.main(base + ["--degrade=sr-x2"]) == 2
+    assert "scales by 1" in capsys.readouterr().err
+    assert restore.main(base + ["--format=GIFF"]) == 2
+    assert "--format GIFF" in capsys.readouterr().err
+    assert restore.main(base + ["--tile_size=6"]) == 2
+    assert "tile_size" in capsys.readouterr().err
+    assert restore.main([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={tmp_path}"]) == 2
+    assert "not a model directory" in capsys.readouterr().err

@@ -177,15 +177,14 @@ def learning_rate_schedule(config: OptimizerConfig, total_steps: int):
     import keras
 
     if config.schedule == "cosine":
-        schedule = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate,
-            decay_steps=max(1, total_steps - config.warmup_steps),
-            alpha=config.min_learning_rate / config.learning_rate,
-            warmup_target=config.learning_rate if config.warmup_steps else None,
-            warmup_steps=config.warmup_steps,
-            initial_learning_rate=0.0 if config.warmup_steps else config.learning_rate,
-        )
-        return schedule
+        # Linear warm-up from 0 to learning_rate, then cosine down to min_learning_rate.
+        alpha = config.min_learning_rate / config.learning_rate
+        decay_steps = max(1, total_steps - config.warmup_steps)
+        if config.warmup_steps:
+            return keras.optimizers.schedules.CosineDecay(
+                0.0, decay_steps, alpha=alpha, warmup_target=config.learning_rate, warmup_steps=config.warmup_steps
+            )
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps, alpha=alpha)
     if config.schedule == "step" and config.decay_steps:
         values = [config.learning_rate * config.decay_factor**i for i in range(len(config.decay_steps) + 1)]
         return keras.optimizers.schedules.PiecewiseConstantDecay(list(config.decay_steps), values)

@@ -171,11 +171,24 @@ def test_inpainting_passes_known_pixels_through_exactly():
     description = architectures.describe("inpaint_unet", SMALL["inpaint_unet"])
     x = degraded_input(description, ODD_SIZE, seed=3)
     image, mask = x[..., :-1], x[..., -1:]
+    # An untrained network starts as the identity (zero tail); give the tail weights, as
+    # training would, to see where its output goes.
+    tail = network.get_layer("tail")
+    rng = np.random.default_rng(0)
+    tail.set_weights([rng.normal(0, 0.1, w.shape).astype(np.float32) for w in tail.get_weights()])
     restored = run(network, x)
     known = np.broadcast_to(mask == 0, restored.shape)
     assert np.array_equal(restored[known], image[known])
     # The missing pixels come from the network (0 in the input, something else out).
     assert np.mean(restored[~known] != 0) > 0.9
+
+
+@pytest.mark.parametrize("name", ["unet", "inpaint_unet"])
+def test_untrained_unets_start_as_the_identity(name):
+    network = architectures.build(name, SMALL[name])
+    x = degraded_input(architectures.describe(name, SMALL[name]), ODD_SIZE, seed=4)
+    channels = architectures.describe(name, SMALL[name])["channels"]
+    np.testing.assert_allclose(run(network, x), x[..., :channels], atol=1e-6)
 
 
 def test_dncnn_residual_and_biases():

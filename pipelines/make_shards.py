@@ -25,10 +25,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import images, sources
-from pipelines import options as job_options
-from pipelines.degrade import pairs
-from pipelines.degrade import recipe as recipes
+from pipelines import images, options as job_options, sources
+from pipelines.degrade import pairs, recipe as recipes
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
 from restoreflow.console import setup_logging, user_errors

@@ -26,8 +26,7 @@ import sys
 
 import yaml
 
-from pipelines import options as job_options
-from pipelines import report, restore, sources
+from pipelines import options as job_options, report, restore, sources
 from restoreflow.configs import ConfigError, check, from_mapping
 from restoreflow.console import setup_logging, user_errors
 

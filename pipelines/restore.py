@@ -35,10 +35,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines import channels, images, report, scoring, sources
-from pipelines import options as job_options
-from pipelines.degrade import pairs
-from pipelines.degrade import recipe as recipes
+from pipelines import channels, images, options as job_options, report, scoring, sources
+from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inference import TileModelHandler
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors

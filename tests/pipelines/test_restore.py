@@ -8,8 +8,7 @@ import pytest
 from PIL import Image
 
 from pipelines import images, report, restore, scoring
-from pipelines.degrade import pairs
-from pipelines.degrade import recipe as recipes
+from pipelines.degrade import pairs, recipe as recipes
 from tests.conftest import photo, write_image
 
 TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}

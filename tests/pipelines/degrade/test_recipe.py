@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipelines.degrade import pairs
-from pipelines.degrade import recipe as recipes
+from pipelines.degrade import pairs, recipe as recipes
 from restoreflow.configs import ConfigError
 from tests.conftest import photo
 

@@ -48,7 +48,7 @@ def set_tf_threads(threads: int) -> None:
 class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives)."""
 
-    def __init__(self, model_dir: str, *, batch_size: int, tf_threads: int = 0):
+    def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0):
         super().__init__()
         self._model_dir = model_dir
         self._batch_size = batch_size
@@ -59,8 +59,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         import tensorflow as tf
 
         from model.export import load_model
+        from model.starter import starter_model_dir
 
-        model, card = load_model(local_model_dir(self._model_dir))
+        model, card = load_model(local_model_dir(self._model_dir or starter_model_dir()))
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32)])

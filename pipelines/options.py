@@ -90,6 +90,16 @@ class ShardsOptions(PipelineOptions):
         )
 
 
+def _switch(text: str) -> bool:
+    """A flag value of a switch: --force, --force=true, --force=false."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 class RestoreOptions(PipelineOptions):
     """Flags of job 3, ``restoreflow restore``."""
 
@@ -115,7 +125,12 @@ class RestoreOptions(PipelineOptions):
             default=-1,
             help="Tile overlap per side; -1 = the model's receptive-field radius.",
         )
-        parser.add_argument("--batch_size", type=int, default=8, help="Tiles per inference batch.")
+        parser.add_argument(
+            "--batch_size",
+            type=int,
+            default=4,
+            help="Tiles per inference batch (4 tiles of 512 px keep a 64-channel CNN near 1 GB; raise on GPUs).",
+        )
         parser.add_argument(
             "--format",
             default="keep",
@@ -125,10 +140,17 @@ class RestoreOptions(PipelineOptions):
             "--tf_threads",
             type=int,
             default=0,
-            help="TensorFlow threads per worker process; 0 = cores / local workers.",
+            help="TensorFlow threads per worker process; 0 = cores / local workers locally, 1 on "
+            "remote runners (one SDK process per core), TensorFlow's own with "
+            "--experiments=no_use_multiple_sdk_containers.",
         )
         parser.add_argument(
-            "--force", action="store_true", default=False, help="Redo images already done."
+            "--force",
+            type=_switch,
+            nargs="?",
+            const=True,
+            default=False,
+            help="Redo images already done (also --force=true/false, as templates pass it).",
         )
         parser.add_argument(
             "--write_images",

@@ -50,7 +50,7 @@ WRITABLE_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP", "PPM")
 class Settings:
     """Everything the workers need, resolved once when the pipeline is built."""
 
-    model_dir: str
+    model_dir: str | None  # None: the bundled starter model
     card: dict
     output: str
     run_id: str
@@ -69,6 +69,16 @@ class Settings:
     @property
     def scale(self) -> int:
         return int(self.card["scale"])
+
+    @property
+    def task(self) -> str:
+        """The task the scores follow: the degradation's in paired mode, else the model's."""
+        return self.degrade.task if self.degrade else self.card["task"]
+
+    @property
+    def sr_factor(self) -> int:
+        """Border pixels the super-resolution scores crop."""
+        return self.degrade.sr_factor if self.degrade else self.scale
 
     def key(self) -> str:
         """Identifies what a restored output depends on besides the input's bytes."""
@@ -129,9 +139,9 @@ def output_path(settings: Settings, image_id: str, fmt: str) -> str:
     return FileSystems.join(settings.output, "restored", stem + extension)
 
 
-def score_pair(reference, image, *, task: str, scale: int) -> dict:
+def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
     """Full-reference scores with the published conventions: Y channel of colour images for
-    super-resolution and JPEG, a border of ``scale`` pixels cropped for super-resolution."""
+    super-resolution and JPEG, a border of ``sr_factor`` pixels cropped for super-resolution."""
     if reference is None or reference.shape != image.shape:
         return {"psnr_db": None, "ssim": None, "ms_ssim": None}
     data_range = 65535.0 if image.dtype == np.uint16 else 255.0
@@ -139,7 +149,7 @@ def score_pair(reference, image, *, task: str, scale: int) -> dict:
         reference,
         image,
         data_range=data_range,
-        crop_border=scale if task == "sr" else 0,
+        crop_border=sr_factor if task == "sr" else 0,
         y_channel=image.shape[-1] == 3 and task in ("sr", "jpeg"),
     )
 
@@ -185,7 +195,7 @@ class PrepareImages(beam.DoFn):
         s = self._s
         return report.row(
             image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id,
-            settings_key=s.key(), model_id=s.card["model_id"], task=s.card["task"],
+            settings_key=s.key(), model_id=s.card["model_id"], task=s.task,
             content_sha256=content_sha256, output_path=previous["output_path"], crop_path=previous["crop_path"],
         )
 
@@ -219,8 +229,8 @@ class PrepareImages(beam.DoFn):
         out_height, out_width = stored.shape[0] * s.scale, stored.shape[1] * s.scale
         crop_box = _centre_box(out_height, out_width, CROP_SIZE)
         before = {
-            **_prefixed(score_pair(reference, _upscale_like(degraded_pixels, reference), task=card["task"],
-                                   scale=s.scale), "degraded"),
+            **_prefixed(score_pair(reference, _upscale_like(degraded_pixels, reference), task=s.task,
+                                   sr_factor=s.sr_factor), "degraded"),
             **_prefixed(no_reference(degraded_pixels), "degraded"),
         }
         return ImageJob(
@@ -400,7 +410,7 @@ class StitchAndWrite(beam.DoFn):
             )
             return
         after = {
-            **_prefixed(score_pair(job.reference, pixels, task=s.card["task"], scale=s.scale), "restored"),
+            **_prefixed(score_pair(job.reference, pixels, task=s.task, sr_factor=s.sr_factor), "restored"),
             **_prefixed(no_reference(pixels), "restored"),
         }
         self._images.inc()
@@ -411,7 +421,7 @@ class StitchAndWrite(beam.DoFn):
             run_id=s.run_id,
             settings_key=s.key(),
             model_id=s.card["model_id"],
-            task=s.card["task"],
+            task=s.task,
             content_sha256=job.content_sha256,
             width_in=job.size_in[1],
             height_in=job.size_in[0],
@@ -547,8 +557,9 @@ def resolve_settings(options) -> tuple[Settings, list]:
 
     flags = options.view_as(job_options.RestoreOptions)
     common = options.view_as(job_options.InputOptions)
-    model_dir = flags.model or default_model_dir()
-    card = read_card(local_model_dir(model_dir))
+    # Without --model the workers find the starter model in their own installed package.
+    model_dir = flags.model
+    card = read_card(local_model_dir(model_dir or default_model_dir()))
     degrade = recipes.load(flags.degrade) if flags.degrade else None
     if degrade is not None and degrade.scale != card["scale"]:
         raise ConfigError(
@@ -567,8 +578,7 @@ def resolve_settings(options) -> tuple[Settings, list]:
     if overlap < card["receptive_field_radius"]:
         log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
                     overlap, card["receptive_field_radius"])
-    workers = job_options.worker_count(options)
-    threads = flags.tf_threads or (max(1, _cpu_count() // workers) if job_options.is_local(options) else 0)
+    threads = flags.tf_threads or default_tf_threads(options)
     settings = Settings(
         model_dir=model_dir,
         card=card,
@@ -588,8 +598,20 @@ def resolve_settings(options) -> tuple[Settings, list]:
     )
     specs = [sources.resolve(given) for given in common.input]
     for spec in specs:
-        sources.list_files(spec)  # fail fast on a missing input
+        sources.check_exists(spec)
     return settings, specs
+
+
+def default_tf_threads(options) -> int:
+    """Cores per local worker process; on remote runners 1, since they start one SDK process
+    per core, unless the job asks for a single SDK process per VM (0: TensorFlow's own pools)."""
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    if job_options.is_local(options):
+        return max(1, _cpu_count() // job_options.worker_count(options))
+    if "no_use_multiple_sdk_containers" in (options.view_as(DebugOptions).experiments or []):
+        return 0
+    return 1
 
 
 def _cpu_count() -> int:

@@ -112,6 +112,16 @@ def list_files(spec: InputSpec) -> list[InputFile]:
     return sorted(files, key=lambda f: f.image_id)
 
 
+def check_exists(spec: InputSpec) -> None:
+    """Fails fast when an input names nothing, without listing a whole bucket."""
+    try:
+        found = FileSystems.match([spec.pattern], limits=[1])[0].metadata_list
+    except Exception as e:  # noqa: BLE001 - Beam raises BeamIOError, IOError, ... per filesystem
+        raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
+    if not found:
+        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+
+
 class ListInputFiles(beam.DoFn):
     """InputSpec -> the InputFiles it names (listed on a worker, so buckets of any size work)."""
 

@@ -9,7 +9,7 @@ import sys
 
 from flex_args import launch
 
-from pipelines import options, restore
+from pipelines import restore
 
 if __name__ == "__main__":
-    sys.exit(launch("restore", restore.build_pipeline, options.RestoreOptions, sys.argv[1:]))
+    sys.exit(launch("restore", restore.build_pipeline, sys.argv[1:]))

@@ -9,7 +9,7 @@ import sys
 
 from flex_args import launch
 
-from pipelines import make_shards, options
+from pipelines import make_shards
 
 if __name__ == "__main__":
-    sys.exit(launch("shards", make_shards.build_pipeline, options.ShardsOptions, sys.argv[1:]))
+    sys.exit(launch("shards", make_shards.build_pipeline, sys.argv[1:]))

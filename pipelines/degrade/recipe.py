@@ -317,7 +317,7 @@ class Recipe:
         check(len(downscales) <= 1, "steps", "at most one downscale step")
         check(len(masks) <= 1, "steps", "at most one inpaint_mask step")
         if self.task == "sr":
-            check(downscales and not downscales[0].reupscale, "steps", "task sr needs a downscale step without reupscale")
+            check(bool(downscales), "steps", "task sr needs a downscale step")
         elif downscales:
             check(downscales[0].reupscale, "steps", f"task {self.task} keeps the size: use downscale with reupscale: true")
         check((self.task == "inpaint") == bool(masks), "steps", "task inpaint needs exactly one inpaint_mask step, and only it")
@@ -329,11 +329,21 @@ class Recipe:
 
     @property
     def scale(self) -> int:
-        """How much smaller the degraded image is than the clean one (1 unless task sr)."""
+        """How much smaller the degraded image is than the clean one (1 unless downscaled
+        without re-upscaling)."""
         for step in self.steps:
             if isinstance(step, Downscale) and not step.reupscale:
                 return step.scale
         return 1
+
+    @property
+    def sr_factor(self) -> int:
+        """The super-resolution factor being evaluated (the downscale step's, even when the
+        degraded image is upscaled back, as for VDSR/DnCNN-3); 1 for other tasks. Scores of
+        super-resolution crop this many border pixels."""
+        if self.task != "sr":
+            return 1
+        return next(step.scale for step in self.steps if isinstance(step, Downscale))
 
     @property
     def has_mask(self) -> bool:
@@ -345,7 +355,7 @@ class Recipe:
         needed = max((s.context_px() for s in self.steps), default=0)
         if needed == 0:
             return 0
-        unit = math.lcm(8, self.scale)
+        unit = math.lcm(8, self.sr_factor)
         return unit * math.ceil(needed / unit)
 
     def sample(self, rng: np.random.Generator) -> list[dict]:
@@ -418,9 +428,11 @@ def builtin_names() -> list[str]:
 
 
 def load(name_or_path: str) -> Recipe:
-    """A built-in recipe by name, or a YAML file by path."""
+    """A built-in recipe by name, or a YAML file by path (local, gs://, s3://)."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if "://" in name_or_path:
+        text = _read_remote(name_or_path)
+    elif path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
             raise ConfigError(f"recipe file {name_or_path} does not exist")
         text = path.read_text()
@@ -433,6 +445,16 @@ def load(name_or_path: str) -> Recipe:
             )
         text = importlib.resources.files(BUILTIN_DIR).joinpath(f"{name_or_path}.yaml").read_text()
     return parse(yaml.safe_load(text))
+
+
+def _read_remote(url: str) -> str:
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        with FileSystems.open(url) as f:
+            return f.read().decode("utf-8")
+    except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
+        raise ConfigError(f"cannot read recipe file {url}: {e}") from None
 
 
 def parse(data) -> Recipe:

@@ -18,7 +18,6 @@ Optional tools (each test skips, naming what is missing, when its tool is absent
 
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib.util
 import json
@@ -215,8 +214,11 @@ def metadata(job: str) -> dict:
 
 
 def job_flag_names(job: str) -> set[str]:
-    parser = flex_args().job_flags(job_options_cls(job))
-    return {s[2:] for action in parser._actions for s in action.option_strings if s.startswith("--")}
+    """The job's own flags (what `restoreflow <job> --help` lists), without Beam's or --help."""
+    from pipelines import options
+
+    parser = options.job_help_parser(f"restoreflow {job}", job_options_cls(job), "")
+    return {s[2:] for action in parser._actions for s in action.option_strings if s.startswith("--")} - {"help"}
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -255,7 +257,7 @@ def test_metadata_parameters_are_exactly_the_job_flags(job):
 @pytest.mark.parametrize("job", JOBS)
 def test_every_parameter_parses_as_a_launcher_passes_it(job):
     """The launcher passes --name=value: each sample value matches the parameter's regexes,
-    and the job's own parser (after the launcher's normalize) reads it as intended."""
+    and the job's own parser reads it as intended."""
     from pipelines import options
 
     cls = job_options_cls(job)
@@ -266,7 +268,7 @@ def test_every_parameter_parses_as_a_launcher_passes_it(job):
         for pattern in parameters[name].get("regexes", []):
             assert re.fullmatch(pattern, value), (name, value, pattern)
         argv.append(f"--{name}={value}")
-    parsed = options.parse(flex_args().normalize(argv, cls), cls, required=()).get_all_options()
+    parsed = options.parse(argv, cls, required=()).get_all_options()
     for name, (_, expected) in SAMPLES[job].items():
         assert parsed[name] == expected, name
 
@@ -278,17 +280,16 @@ def test_recipe_help_lists_the_builtin_recipes():
     assert "(" + ", ".join(recipe.builtin_names()) + ")" in recipe_help
 
 
-def test_launcher_normalize_turns_template_booleans_into_switches():
+def test_switches_take_template_booleans():
     from pipelines import options
 
-    fa = flex_args()
-    cls = options.RestoreOptions
-    assert "--force" in fa.switches(cls)
-    assert fa.normalize(["--force=true", "--seed=1"], cls) == ["--force", "--seed=1"]
-    assert fa.normalize(["--force=False", "--input=gs://b/x"], cls) == ["--input=gs://b/x"]
-    assert fa.normalize(["--force"], cls) == ["--force"]
-    with pytest.raises(options.FlagError, match="--force takes true or false"):
-        fa.normalize(["--force=maybe"], cls)
+    def force(*argv):
+        return options.parse(list(argv), options.RestoreOptions, required=()).view_as(options.RestoreOptions).force
+
+    assert force() is False and force("--force") is True
+    assert force("--force=true") is True and force("--force=False") is False
+    with pytest.raises(SystemExit):
+        force("--force=maybe")
 
 
 # --- The jobs on Dataflow: graph construction, serialization, dry run ---------------------------
@@ -313,7 +314,7 @@ def test_restore_graph_builds_and_serializes_with_dataflow_options(tmp_path, tin
         "worker_accelerator=type:nvidia-tesla-t4;count:1;install-nvidia-driver"
     ]
     assert {"use_runner_v2", "no_use_multiple_sdk_containers"} <= set(options.view_as(DebugOptions).experiments)
-    assert settings.tf_threads == 0  # on Dataflow TensorFlow sizes its own pools (one SDK process per VM)
+    assert settings.tf_threads == 0  # one SDK process per VM: TensorFlow sizes its own pools
     proto = pipeline.to_runner_api()
     names = transform_names(proto)
     assert {"Restore tiles", "Stitch, write, score", "Write scores", "Write errors"} <= names
@@ -829,8 +830,7 @@ def test_readme_names_files_that_exist():
         assert (ROOT / path).exists(), path
 
 
-def test_argparse_parser_helper_lists_the_job_flags():
-    # job_flags() is what the metadata check compares against; make sure it is the job's own.
-    assert isinstance(flex_args().job_flags(job_options_cls("restore")), argparse.ArgumentParser)
+def test_job_flag_names_are_the_jobs_own():
+    # job_flag_names() is what the metadata check compares against; make sure it is the job's own.
     assert "runner" not in job_flag_names("restore") and "model" in job_flag_names("restore")
     assert "recipe" in job_flag_names("shards") and "model" not in job_flag_names("shards")

@@ -177,10 +177,12 @@ def main():
     parser.add_argument("--models", nargs="*", default=[], help="Model directories of ours to add.")
     parser.add_argument("--bm3d", action="store_true", help="Add BM3D on Set12 (needs `pip install bm3d`).")
     parser.add_argument("--only", choices=("denoise", "dncnn3", "bm3d"), default=None)
+    parser.add_argument("--no-starter", action="store_true", help="Leave out the bundled starter model.")
     args = parser.parse_args()
     from model.starter import starter_model_dir
 
-    ours = {"starter": starter_model_dir(), **{Path(m).name: m for m in args.models}}
+    ours = {} if args.no_starter else {"starter": starter_model_dir()}
+    ours.update({Path(m).name: m for m in args.models})
     scratch = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     print(f"machine: {machine()}")
     sections = []

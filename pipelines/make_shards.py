@@ -81,6 +81,9 @@ class MakeRecords(beam.DoFn):
         except (images.ImageError, pairs.TooSmall) as e:
             yield self._error(item, str(e))
             return
+        except Exception as e:  # noqa: BLE001 - see sources.unexpected
+            yield self._error(item, sources.unexpected(e, item.image_id))
+            return
         split = "val" if pairs.is_validation(item.image_id, self._val_fraction) else "train"
         batches = [[] for _ in range(self._groups)]
         for pair in made:

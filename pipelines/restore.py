@@ -190,6 +190,8 @@ class PrepareImages(beam.DoFn):
             yield self._error(item, str(e))
         except ReferenceProblem as e:
             yield self._error(item, str(e), stage="reference")
+        except Exception as e:  # noqa: BLE001 - see sources.unexpected
+            yield self._error(item, sources.unexpected(e, item.image_id))
 
     def _skipped_row(self, item, content_sha256, previous) -> dict:
         s = self._s
@@ -382,10 +384,17 @@ class StitchAndWrite(beam.DoFn):
                 GlobalWindows.windowed_value(
                     sources.error_record(
                         source=partial.job.source, image_id=partial.job.image_id, stage="stitch",
-                        reason="not all tiles reached the stitcher (the runner split the fused stage)",
+                        reason="not all tiles were restored (an inference batch failed, see the error with "
+                        "stage inference, or the runner split the fused stage)",
                     )
                 ),
             )
+
+    def _write_error(self, job: ImageJob, reason: str):
+        self._errors.inc()
+        return beam.pvalue.TaggedOutput(
+            ERRORS, sources.error_record(source=job.source, image_id=job.image_id, stage="write", reason=reason)
+        )
 
     def _finish(self, partial: _Partial):
         job, s = partial.job, self._s
@@ -404,10 +413,10 @@ class StitchAndWrite(beam.DoFn):
             crop_path = FileSystems.join(s.output, "crops", s.key(), job.image_id + ".png")
             _write_atomically(crop_path, _crop_pair(job, pixels), s.run_id)
         except (images.ImageError, OSError, ValueError) as e:
-            self._errors.inc()
-            yield beam.pvalue.TaggedOutput(
-                ERRORS, sources.error_record(source=job.source, image_id=job.image_id, stage="write", reason=str(e))
-            )
+            yield self._write_error(job, str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - see sources.unexpected
+            yield self._write_error(job, sources.unexpected(e, job.image_id))
             return
         after = {
             **_prefixed(score_pair(job.reference, pixels, task=s.task, sr_factor=s.sr_factor), "restored"),
@@ -441,6 +450,21 @@ class StitchAndWrite(beam.DoFn):
             **job.before,
             **after,
         )
+
+
+def inference_error_records(failure) -> list[dict]:
+    """A failed inference batch -> one error per image it held tiles of."""
+    batch, error = failure
+    # Beam hands over (exception type, repr, traceback lines) rather than the exception.
+    reason = str(error[1]) if isinstance(error, tuple) and len(error) > 1 else f"{type(error).__name__}: {error}"
+    seen = {}
+    for key, _ in batch:
+        seen.setdefault(key.image_id, key)
+    return [
+        sources.error_record(source=key.job.source if key.job else key.image_id, image_id=image_id,
+                             stage="inference", reason=reason)
+        for image_id, key in seen.items()
+    ]
 
 
 def _crop_pair(job: ImageJob, restored: np.ndarray) -> bytes:
@@ -496,13 +520,17 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     handler = KeyedModelHandler(
         TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
     )
-    stitched = (
+    inferred, failed = (
         prepared.jobs
         | "Tile" >> beam.ParDo(TileImages(settings))
-        | "Restore tiles" >> RunInference(handler)
-        | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
+        | "Restore tiles" >> RunInference(handler).with_exception_handling()
     )
-    errors = (listed[ERRORS], read[ERRORS], prepared[ERRORS], stitched[ERRORS]) | "All errors" >> beam.Flatten()
+    stitched = inferred | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
+    inference_errors = failed.failed_inferences | "Inference errors" >> beam.FlatMap(inference_error_records)
+    errors = (
+        (listed[ERRORS], read[ERRORS], prepared[ERRORS], inference_errors, stitched[ERRORS])
+        | "All errors" >> beam.Flatten()
+    )
     rows = (stitched.rows, prepared[PrepareImages.SKIPPED]) | "All rows" >> beam.Flatten()
     run_dir = FileSystems.join(settings.output, "scores", settings.run_id)
     written = rows | "Write scores" >> beam.io.WriteToParquet(

@@ -12,6 +12,7 @@ while reading).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import posixpath
 import stat
@@ -64,6 +65,13 @@ def is_archive(path: str) -> bool:
 def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
     """The one shape of an errors/*.jsonl line."""
     return {"source": source, "image_id": image_id, "stage": stage, "reason": reason}
+
+
+def unexpected(error: Exception, image_id: str | None) -> str:
+    """The reason recorded for a failure nobody foresaw: one image must never stop a job, so
+    it goes to errors/ (with the traceback in the worker log) and the run goes on."""
+    logging.getLogger("restoreflow").exception("unexpected failure on %s", image_id)
+    return f"unexpected {type(error).__name__}: {error}"
 
 
 def _is_local_dir(path: str) -> bool:

@@ -50,9 +50,9 @@ class PatchSettings:
 
     def validate_for(self, recipe: recipes.Recipe) -> None:
         check(
-            self.patch_size % recipe.scale == 0,
+            self.patch_size % recipe.sr_factor == 0,
             "patch_size",
-            f"must be a multiple of the recipe's scale {recipe.scale}",
+            f"must be a multiple of the recipe's scale {recipe.sr_factor}",
         )
 
 
@@ -151,7 +151,7 @@ def modcrop(clean: np.ndarray, scale: int) -> np.ndarray:
 
 
 def _whole_image_pair(clean, *, recipe, seed, image_id) -> Pair:
-    clean = modcrop(clean, recipe.scale)
+    clean = modcrop(clean, recipe.sr_factor)
     degraded, mask, params = degrade_float(
         images.to_float(clean), recipe, patch_rng(seed, image_id, 0)
     )

@@ -178,3 +178,20 @@ def test_output_with_shards_is_not_overwritten(tmp_path, gray_folder, capsys):
     run_job([gray_folder], tmp_path / "out")
     assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path / 'out'}", "--recipe=sr-x2"]) == 2
     assert "already holds shards" in capsys.readouterr().err
+
+
+def test_an_unforeseen_failure_on_one_image_goes_to_errors(tmp_path, gray_folder, monkeypatch):
+    from pipelines.degrade import pairs
+
+    real = pairs.make_pairs
+
+    def buggy(clean, **kwargs):  # fault injection: a bug nobody foresaw, on one image
+        if kwargs["image_id"] == "moon.png":
+            raise RuntimeError("injected bug")
+        return real(clean, **kwargs)
+
+    monkeypatch.setattr(pairs, "make_pairs", buggy)
+    manifest = run_job([gray_folder], tmp_path / "out")
+    errors = read_jsonl(tmp_path / "out" / "errors")
+    assert [(e["image_id"], "injected bug" in e["reason"]) for e in errors] == [("moon.png", True)]
+    assert manifest["counts"]["inputs_accounted"] == 4 and manifest["counts"]["errors"] == 1

@@ -286,3 +286,48 @@ def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
     assert "tile_size" in capsys.readouterr().err
     assert restore.main([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={tmp_path}"]) == 2
     assert "not a model directory" in capsys.readouterr().err
+
+
+def test_unforeseen_failures_on_one_image_do_not_stop_the_run(tmp_path, gray_model, monkeypatch):
+    from pipelines import inference
+
+    folder = tmp_path / "in"
+    write_image(folder / "fine.png", photo("camera", (16, 16)))
+    write_image(folder / "bad-prepare.png", photo("moon", (16, 16)))
+    write_image(folder / "bad-inference.png", photo("coins", (21, 23)))
+    real_job = restore.PrepareImages._job
+    real_run_inference = inference.TileModelHandler.run_inference
+
+    def buggy_job(self, item, *args):  # fault injection: a bug nobody foresaw, on one image
+        if item.image_id == "bad-prepare.png":
+            raise RuntimeError("injected bug")
+        return real_job(self, item, *args)
+
+    def failing_inference(self, batch, model, inference_args=None):
+        if any(tile.shape[:2] == (21, 23) for tile in batch):
+            raise RuntimeError("injected inference failure")
+        return real_run_inference(self, batch, model, inference_args)
+
+    monkeypatch.setattr(restore.PrepareImages, "_job", buggy_job)
+    monkeypatch.setattr(inference.TileModelHandler, "run_inference", failing_inference)
+    summary = run_restore([folder], tmp_path / "out", gray_model, "--batch_size=1")
+    errors = [json.loads(line) for f in (tmp_path / "out" / "errors").glob("*/*.jsonl") for line in f.read_text().splitlines()]
+    by_stage = {(e["image_id"], e["stage"]): e["reason"] for e in errors}
+    assert "injected bug" in by_stage[("bad-prepare.png", "decode")]
+    assert "injected inference failure" in by_stage[("bad-inference.png", "inference")]
+    assert summary["counts"]["restored"] == 1
+    assert [p.name for p in (tmp_path / "out" / "restored").iterdir()] == ["fine.png"]
+
+
+def test_reupscaled_super_resolution_is_scored_with_the_sr_conventions(tmp_path, gray_model):
+    # DnCNN-3's protocol: the bicubic-upscaled image goes in; scores crop `factor` border pixels.
+    clean = photo("astronaut", (64, 64))  # not a multiple of 3: modcropped to 63x63
+    write_image(tmp_path / "in" / "a.png", clean)
+    recipe = tmp_path / "sr3.yaml"
+    recipe.write_text("name: sr3-up\ntask: sr\ncolor: keep\nsteps:\n  - op: downscale\n    scale: 3\n    reupscale: true\n")
+    run_restore([tmp_path / "in"], tmp_path / "out", gray_model, f"--degrade={recipe}")
+    row = rows_of(tmp_path / "out")[0]
+    restored = read_pixels(tmp_path / "out" / "restored" / "a.png")
+    assert restored.shape == (63, 63, 3) and row["task"] == "sr"
+    expected = scoring.psnr_db(clean[:63, :63], restored, crop_border=3, y_channel=True)
+    assert row["psnr_db_restored"] == pytest.approx(expected, abs=1e-9)

@@ -1,0 +1,68 @@
+"""Incremental reruns: the time of a second nightly run over an unchanged bucket against the
+first run, and a third run after K new images arrive.
+
+    python -m bench.nightly [--copies 2] [--new 5]
+
+Bucket: BSD68 and Set12 (copied --copies times under different names); model: DnCNN-17 with
+the authors' sigma 25 weights; each run is `restoreflow nightly` (restore + report) in this
+process, so the figures include Beam's start-up and the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import machine, shared_path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--copies", type=int, default=2)
+    parser.add_argument("--new", type=int, default=5)
+    args = parser.parse_args()
+
+    from bench.restore import import_dncnn
+    from pipelines import nightly, restore
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
+    bucket = scratch / "bucket"
+    for copy in range(args.copies):
+        for set_name in ("bsd68", "set12"):
+            target = bucket / f"batch{copy}" / set_name
+            shutil.copytree(shared_path("data", set_name), target)
+    count = len(list(bucket.rglob("*.png")))
+    model = import_dncnn(scratch / "model")
+    config = nightly.NightlyConfig(input=(str(bucket),), output=str(scratch / "out"), model=model)
+
+    def timed_run():
+        start = time.perf_counter()
+        summary = restore.run(config.restore_argv())
+        return time.perf_counter() - start, summary
+
+    first, s1 = timed_run()
+    second, s2 = timed_run()
+    extra = sorted(shared_path("data", "train400").glob("*.png"))[: args.new]
+    for path in extra:
+        shutil.copy(path, bucket / f"new-{path.name}")
+    third, s3 = timed_run()
+
+    def inferences(summary):
+        return summary["counters"].get("num_inferences", 0)
+
+    print(f"machine: {machine()}")
+    print(f"bucket: {count} images (BSD68 + Set12 x {args.copies}), DnCNN-17 sigma 25 weights, 512 px tiles\n")
+    print("| run | restored | skipped | inference batches | seconds | vs first run |")
+    print("|---|---|---|---|---|---|")
+    for label, seconds, summary in (("first", first, s1), ("second, unchanged bucket", second, s2),
+                                    (f"third, {args.new} new images", third, s3)):
+        counts = summary["counts"]
+        print(f"| {label} | {counts.get('restored', 0)} | {counts.get('skipped', 0)} | {inferences(summary)} | "
+              f"{seconds:.1f} | **{seconds / first:.1%}** |")
+
+
+if __name__ == "__main__":
+    main()

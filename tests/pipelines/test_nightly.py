@@ -1,0 +1,100 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import yaml
+
+from pipelines import history, images, nightly
+from tests.conftest import photo, write_image
+from tests.pipelines.test_restore import make_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(path: Path, **values) -> str:
+    path.write_text(yaml.safe_dump(values))
+    return str(path)
+
+
+def test_nightly_runs_incrementally_and_history_shows_the_trend(tmp_path, capsys):
+    model = make_model(tmp_path / "model")
+    bucket = tmp_path / "bucket"
+    for i, name in enumerate(("camera", "moon")):
+        write_image(bucket / f"{i}.png", photo(name, (24, 24)))
+    (bucket / "broken.png").write_bytes(b"not a png")
+    config = write_config(tmp_path / "nightly.yaml", input=[str(bucket)], output=str(tmp_path / "out"), model=model,
+                          tile_size=32)
+
+    assert nightly.main(["--config", config]) == 0, "rejected inputs are reported, not fatal"
+    first = capsys.readouterr().out
+    assert "2 restored" in first and "1 error" in first and "report.html" in first
+    write_image(bucket / "2.png", photo("coins", (24, 24)))
+    assert nightly.main(["--config", config]) == 0
+    second = capsys.readouterr().out
+    assert "1 restored" in second and "2 skipped" in second
+    assert (tmp_path / "out" / "report.html").exists()
+
+    assert history.main([str(tmp_path / "out")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 4  # header, rule, two runs
+    assert history.main([str(tmp_path / "out"), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["restored"], r["skipped"], r["errors"]) for r in rows] == [(2, 0, 1), (1, 2, 1)]
+
+
+def test_nightly_config_mistakes_exit_2_naming_the_key(tmp_path, capsys):
+    config = write_config(tmp_path / "n.yaml", input=["x"], output="y", tile_sise=64)
+    assert nightly.main(["--config", config]) == 2
+    assert "tile_sise" in capsys.readouterr().err
+    assert history.main([str(tmp_path / "nothing")]) == 2
+
+
+def test_a_failed_run_exits_1(tmp_path, capsys):
+    model = make_model(tmp_path / "model")
+    (Path(model) / "model.keras").write_bytes(b"damaged")  # the card reads fine; the workers cannot load it
+    write_image(tmp_path / "in" / "a.png", photo("camera", (24, 24)))
+    config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "in")], output=str(tmp_path / "out"),
+                          model=model)
+    assert nightly.main(["--config", config]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_a_killed_run_leaves_nothing_marked_done_and_the_next_run_completes(tmp_path):
+    model = make_model(tmp_path / "model")
+    bucket = tmp_path / "bucket"
+    names = ("camera", "moon", "coins", "text", "astronaut", "coffee")
+    for i in range(24):
+        write_image(bucket / f"{i:02d}.png", photo(names[i % len(names)], (72 + i, 80)))
+    output = tmp_path / "out"
+    # Small tiles and batches of one make the run long enough to kill in the middle.
+    args = [f"--input={bucket}", f"--output={output}", f"--model={model}", "--tile_size=12", "--batch_size=1"]
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.restore", *args], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and len(list((output / "restored").glob("*.png"))) < 3:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    written = sorted((output / "restored").glob("*.png"))
+    assert 3 <= len(written) < 24, "killed in the middle of the run"
+    for path in written:  # nothing partial under a final name
+        assert images.decode(path.read_bytes()).pixels.shape[:2] == (72 + int(path.stem), 80)
+    assert not list(output.glob("scores/*/*.parquet")), "a killed run records nothing as done"
+
+    rerun = subprocess.run([sys.executable, "-m", "pipelines.restore", *args], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    rows = [r for f in output.glob("scores/*/*.parquet") for r in pq.read_table(f).to_pylist()]
+    restored = sorted(r["image_id"] for r in rows if r["status"] == "restored")
+    assert restored == [f"{i:02d}.png" for i in range(24)], "every image restored exactly once"
+    assert not list(output.rglob("*.partial-*")), "no temporary files left visible"
+    for i in range(24):
+        assert images.decode((output / "restored" / f"{i:02d}.png").read_bytes()).pixels.shape[:2] == (72 + i, 80)
+    assert np.all([r["tiles"] > 1 for r in rows])

@@ -220,23 +220,14 @@ def _write_tfrecords(prefix: str, *, compression: str, num_shards: int):
 def build(pipeline, *, specs, output, recipe, settings, seed, max_pixels, max_bytes,
           val_fraction, num_shards, writers_per_worker, compression, static):
     """Adds job 1 to ``pipeline``."""
-    listed = (
-        pipeline
-        | "Inputs" >> beam.Create(specs)
-        | "List files" >> beam.ParDo(sources.ListInputFiles()).with_outputs(ERRORS, main="files")
-    )
-    read = (
-        listed.files
-        | "Spread files" >> beam.Reshuffle()
-        | "Read files" >> beam.ParDo(sources.ReadInputFiles(max_bytes)).with_outputs(ERRORS, main="images")
-    )
+    images_in, input_errors = pipeline | "Read inputs" >> sources.ReadImages(specs, max_bytes)
     # Auto sharding (writers_per_worker > 0) writes each worker's records where they are
     # made (Beam's per-bundle writes): no record crosses a shuffle. An explicit num_shards
     # gives exactly that many files per split, at the price of shuffling every record.
     groups = max(1, writers_per_worker)
     tags = [writer_tag(split, group) for split in SPLITS for group in range(groups)]
     made = (
-        read.images
+        images_in
         | "Degrade into records"
         >> beam.ParDo(
             MakeRecords(recipe=recipe, settings=settings, seed=seed, max_pixels=max_pixels,
@@ -257,7 +248,7 @@ def build(pipeline, *, specs, output, recipe, settings, seed, max_pixels, max_by
         | f"Files {split}" >> beam.Flatten()
         for split in SPLITS
     }
-    errors = (listed[ERRORS], read[ERRORS], made[ERRORS]) | "All errors" >> beam.Flatten()
+    errors = (input_errors, made[ERRORS]) | "All errors" >> beam.Flatten()
     _ = (
         errors
         | "Errors to JSON" >> beam.Map(json.dumps, sort_keys=True)

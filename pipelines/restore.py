@@ -503,18 +503,9 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     """Adds job 3 to ``pipeline``; returns (rows, errors)."""
     from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-    listed = (
-        pipeline
-        | "Inputs" >> beam.Create(specs)
-        | "List files" >> beam.ParDo(sources.ListInputFiles()).with_outputs(ERRORS, main="files")
-    )
-    read = (
-        listed.files
-        | "Spread files" >> beam.Reshuffle()
-        | "Read files" >> beam.ParDo(sources.ReadInputFiles(max_bytes)).with_outputs(ERRORS, main="images")
-    )
+    images_in, input_errors = pipeline | "Read inputs" >> sources.ReadImages(specs, max_bytes)
     done = previous_results(pipeline, settings)
-    prepared = read.images | "Prepare" >> beam.ParDo(PrepareImages(settings), done=done).with_outputs(
+    prepared = images_in | "Prepare" >> beam.ParDo(PrepareImages(settings), done=done).with_outputs(
         ERRORS, PrepareImages.SKIPPED, main="jobs"
     )
     handler = KeyedModelHandler(
@@ -528,7 +519,7 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     stitched = inferred | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
     inference_errors = failed.failed_inferences | "Inference errors" >> beam.FlatMap(inference_error_records)
     errors = (
-        (listed[ERRORS], read[ERRORS], prepared[ERRORS], inference_errors, stitched[ERRORS])
+        (input_errors, prepared[ERRORS], inference_errors, stitched[ERRORS])
         | "All errors" >> beam.Flatten()
     )
     rows = (stitched.rows, prepared[PrepareImages.SKIPPED]) | "All rows" >> beam.Flatten()

@@ -258,3 +258,27 @@ class ReadInputFiles(beam.DoFn):
                         return handle.read(limit)
 
                 yield self._member(item, info.filename, info.file_size, kind, read)
+
+
+class ReadImages(beam.PTransform):
+    """The inputs -> (ImageBytes, errors): listed on a worker, files spread over the workers,
+    archives expanded into their members. Applied to the pipeline itself."""
+
+    def __init__(self, specs: list[InputSpec], max_bytes: int):
+        super().__init__()
+        self._specs = specs
+        self._max_bytes = max_bytes
+
+    def expand(self, pipeline):
+        listed = (
+            pipeline
+            | "Inputs" >> beam.Create(self._specs)
+            | "List files" >> beam.ParDo(ListInputFiles()).with_outputs(ERRORS_TAG, main="files")
+        )
+        read = (
+            listed.files
+            | "Spread files" >> beam.Reshuffle()
+            | "Read files" >> beam.ParDo(ReadInputFiles(self._max_bytes)).with_outputs(ERRORS_TAG, main="images")
+        )
+        errors = (listed[ERRORS_TAG], read[ERRORS_TAG]) | "Input errors" >> beam.Flatten()
+        return read.images, errors

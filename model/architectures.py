@@ -39,7 +39,7 @@ ARGS_KEY = "model.args"
 # (input + a small correction) keeps its precision, and consumers always get float32.
 OUTPUT_DTYPE = "float32"
 SR_SCALES = (2, 3, 4)
-# tf.image.resize's bicubic kernel (Keys, a = -0.5) reads 2 low-resolution pixels each side.
+# UpscaleBy's bicubic kernel (Keys, a = -0.5) reads 2 low-resolution pixels each side.
 BICUBIC_RADIUS = 2
 
 

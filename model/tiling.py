@@ -1,7 +1,7 @@
 """Cutting images into overlapping tiles and stitching model outputs back without seams.
 
-Along each axis, tiles of ``tile_size`` start every ``tile_size - 2 * overlap`` pixels, the last
-one flush with the image's end; an axis shorter than a tile gets one tile of the axis's own
+Along each axis, tiles of ``tile_size`` start every ``tile_size - 2 * overlap`` pixels (rounded
+to the model's size multiple), the last one reaching the image's end; an axis shorter than a tile gets one tile of the axis's own
 length (so the tile edge is the image edge, exactly as in whole-image inference). Each tile
 contributes only its *core*: neighbours split their shared region in the middle, so every
 kept pixel lies at least ``overlap`` pixels from a tile edge that is not an image edge. For a
@@ -32,25 +32,34 @@ class Tile:
     cols: Span
 
 
-def axis_spans(length: int, *, tile_size: int, overlap: int) -> list[Span]:
-    """Tile spans covering [0, length) along one axis."""
+def axis_spans(length: int, *, tile_size: int, overlap: int, multiple: int = 1) -> list[Span]:
+    """Tile spans covering [0, length) along one axis.
+
+    Tile starts are multiples of ``multiple`` (a model's ``size_multiple``: U-Nets compute each
+    pixel as a function of its position modulo their stride); the last tile then ends at the
+    image's edge and may be up to ``multiple - 1`` pixels longer than ``tile_size``, so that it
+    is padded inside the model exactly as the whole image would be.
+    """
     if length <= tile_size:
         return [Span(0, length, 0, length)]
     step = tile_size - 2 * overlap
+    step -= step % multiple
     if step < 1:
         raise ValueError(f"tile size {tile_size} leaves no core with overlap {overlap} per side")
-    starts = list(range(0, length - tile_size, step)) + [length - tile_size]
+    last = (length - tile_size) // multiple * multiple
+    starts = list(range(0, last, step)) + [last]
     spans = []
     for i, start in enumerate(starts):
+        end = length if i == len(starts) - 1 else start + tile_size
         core_start = 0 if i == 0 else spans[-1].core_end
-        core_end = length if i == len(starts) - 1 else (starts[i + 1] + start + tile_size) // 2
-        spans.append(Span(start, tile_size, core_start, core_end))
+        core_end = length if i == len(starts) - 1 else (starts[i + 1] + end) // 2
+        spans.append(Span(start, end - start, core_start, core_end))
     return spans
 
 
-def plan(height: int, width: int, *, tile_size: int, overlap: int) -> list[Tile]:
-    rows = axis_spans(height, tile_size=tile_size, overlap=overlap)
-    cols = axis_spans(width, tile_size=tile_size, overlap=overlap)
+def plan(height: int, width: int, *, tile_size: int, overlap: int, multiple: int = 1) -> list[Tile]:
+    rows = axis_spans(height, tile_size=tile_size, overlap=overlap, multiple=multiple)
+    cols = axis_spans(width, tile_size=tile_size, overlap=overlap, multiple=multiple)
     return [Tile(i * len(cols) + j, r, c) for i, r in enumerate(rows) for j, c in enumerate(cols)]
 
 

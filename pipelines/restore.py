@@ -328,7 +328,8 @@ class TileImages(beam.DoFn):
         from model import tiling
 
         height, width = job.size_in
-        plan = tiling.plan(height, width, tile_size=self._s.tile_size, overlap=self._s.overlap)
+        plan = tiling.plan(height, width, tile_size=self._s.tile_size, overlap=self._s.overlap,
+                           multiple=int(self._s.card.get("size_multiple", 1)))
         self._tiles.inc(len(plan))
         for tile in plan:
             key = TileKey(job.image_id, tile, len(plan), job if tile.index == 0 else None)

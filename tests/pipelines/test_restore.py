@@ -92,6 +92,37 @@ def test_tiling_covers_every_pixel_once_and_matches_in_float(gray_model):
     assert np.abs(canvas - whole).max() <= 1e-5
 
 
+@pytest.mark.parametrize("length, multiple", [(37, 1), (53, 4), (100, 4), (16, 4), (61, 8)])
+def test_tile_spans_partition_the_axis_with_aligned_starts(length, multiple):
+    from model import tiling
+
+    spans = tiling.axis_spans(length, tile_size=20, overlap=3, multiple=multiple)
+    assert spans[0].core_start == 0 and spans[-1].core_end == length
+    for span, following in zip(spans, spans[1:]):
+        assert span.core_end == following.core_start
+        assert span.start % multiple == 0 and following.start % multiple == 0
+        assert following.start + 3 <= following.core_start and span.core_end <= span.start + span.length - 3
+    assert spans[-1].start + spans[-1].length == length
+
+
+def test_tiled_unet_equals_whole_image_inference(tmp_path):
+    from model import tiling
+    from model.export import load_model
+
+    model_dir = make_model(tmp_path / "unet", "unet", {"channels": 1, "width": 4, "levels": 2, "blocks": 1})
+    model, card = load_model(model_dir)
+    tail = model.get_layer("tail")  # an untrained U-Net is the identity; give its tail weights
+    tail.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype(np.float32) for w in tail.get_weights()])
+    image = images.to_float(photo("camera", (70, 83)))
+    whole = model(image[None]).numpy()[0]
+    canvas = np.zeros_like(whole)
+    radius, multiple = card["receptive_field_radius"], card["size_multiple"]
+    for tile in tiling.plan(70, 83, tile_size=2 * radius + 8, overlap=radius, multiple=multiple):
+        out = model(np.ascontiguousarray(tiling.extract(image, tile))[None]).numpy()[0]
+        tiling.place(canvas, tiling.core(out, tile), tile)
+    assert np.abs(canvas - whole).max() <= 1e-5
+
+
 def _jpeg_with_exif_rotation(pixels) -> bytes:
     image = Image.fromarray(pixels)
     exif = image.getexif()

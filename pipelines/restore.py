@@ -142,14 +142,16 @@ def output_path(settings: Settings, image_id: str, fmt: str) -> str:
 def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
     """Full-reference scores with the published conventions: Y channel of colour images for
     super-resolution and JPEG, a border of ``sr_factor`` pixels cropped for super-resolution."""
-    if reference is None or reference.shape != image.shape:
+    crop_border = sr_factor if task == "sr" else 0
+    too_small = min(image.shape[:2]) - 2 * crop_border < SSIM_WINDOW  # nothing SSIM could score
+    if reference is None or reference.shape != image.shape or too_small:
         return {"psnr_db": None, "ssim": None, "ms_ssim": None}
     data_range = 65535.0 if image.dtype == np.uint16 else 255.0
     return scoring.full_reference(
         reference,
         image,
         data_range=data_range,
-        crop_border=sr_factor if task == "sr" else 0,
+        crop_border=crop_border,
         y_channel=image.shape[-1] == 3 and task in ("sr", "jpeg"),
     )
 
@@ -286,6 +288,7 @@ class ReferenceProblem(ValueError):
 
 CROP_SIZE = 160  # side of the report's before/after crops, in output pixels
 MIN_SIDE = 4  # smaller images go to errors: the models' border handling needs a few pixels
+SSIM_WINDOW = 11  # full-reference scores need the SSIM window to fit (else they are null)
 
 
 def _centre_box(height: int, width: int, size: int) -> tuple[int, int, int, int]:
@@ -413,16 +416,16 @@ class StitchAndWrite(beam.DoFn):
                 _write_atomically(path, data, s.run_id)
             crop_path = FileSystems.join(s.output, "crops", s.key(), job.image_id + ".png")
             _write_atomically(crop_path, _crop_pair(job, pixels), s.run_id)
+            after = {
+                **_prefixed(score_pair(job.reference, pixels, task=s.task, sr_factor=s.sr_factor), "restored"),
+                **_prefixed(no_reference(pixels), "restored"),
+            }
         except (images.ImageError, OSError, ValueError) as e:
             yield self._write_error(job, str(e))
             return
         except Exception as e:  # noqa: BLE001 - see sources.unexpected
             yield self._write_error(job, sources.unexpected(e, job.image_id))
             return
-        after = {
-            **_prefixed(score_pair(job.reference, pixels, task=s.task, sr_factor=s.sr_factor), "restored"),
-            **_prefixed(no_reference(pixels), "restored"),
-        }
         self._images.inc()
         yield report.row(
             image_id=job.image_id,

@@ -362,3 +362,12 @@ def test_reupscaled_super_resolution_is_scored_with_the_sr_conventions(tmp_path,
     assert restored.shape == (63, 63, 3) and row["task"] == "sr"
     expected = scoring.psnr_db(clean[:63, :63], restored, crop_border=3, y_channel=True)
     assert row["psnr_db_restored"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_images_too_small_to_score_are_restored_with_null_scores(tmp_path, gray_model):
+    write_image(tmp_path / "in" / "tiny.png", photo("camera", (6, 9)))
+    write_image(tmp_path / "in" / "dot.png", photo("camera", (3, 9)))
+    summary = run_restore([tmp_path / "in"], tmp_path / "out", gray_model, "--degrade=denoise-gray-s25")
+    assert summary["counts"] == {"error": 1, "restored": 1}
+    row = rows_of(tmp_path / "out")[0]
+    assert row["image_id"] == "tiny.png" and row["psnr_db_restored"] is None and row["ssim_restored"] is None

@@ -23,7 +23,7 @@ from restoreflow.console import setup_logging, user_errors
 log = logging.getLogger("restoreflow.demo")
 
 TRAIN_IMAGES = ("camera", "moon", "coins", "text", "page", "brick", "grass", "gravel")
-TEST_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left")
+TEST_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field")
 RECIPE = "denoise-gray-s25"
 
 

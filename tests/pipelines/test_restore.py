@@ -371,3 +371,22 @@ def test_images_too_small_to_score_are_restored_with_null_scores(tmp_path, gray_
     assert summary["counts"] == {"error": 1, "restored": 1}
     row = rows_of(tmp_path / "out")[0]
     assert row["image_id"] == "tiny.png" and row["psnr_db_restored"] is None and row["ssim_restored"] is None
+
+
+def test_archive_members_keep_their_paths_under_the_output(tmp_path, gray_model):
+    import tarfile
+    import zipfile
+
+    from tests.conftest import png_bytes
+
+    with zipfile.ZipFile(tmp_path / "box.zip", "w") as archive:
+        archive.writestr("scans/a.png", png_bytes(photo("camera", (20, 20))))
+    with tarfile.open(tmp_path / "old.tar.gz", "w:gz") as archive:
+        data = png_bytes(photo("moon", (18, 22)))
+        info = tarfile.TarInfo("b.png")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    run_restore([tmp_path / "box.zip", tmp_path / "old.tar.gz"], tmp_path / "out", gray_model)
+    restored = tmp_path / "out" / "restored"
+    assert read_pixels(restored / "box.zip" / "scans" / "a.png").shape == (20, 20, 1)
+    assert read_pixels(restored / "old.tar.gz" / "b.png").shape == (18, 22, 1)

@@ -69,6 +69,9 @@ class DecodedImage:
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageError("empty file (0 bytes)")
+    # Pillow refuses images over 2 x MAX_IMAGE_PIXELS on its own; keep that above our limit so
+    # --max_pixels decides (it is the same for every image of a job).
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, max_pixels)
     with warnings.catch_warnings():
         # We apply our own limit below; Pillow's global one only warns or errors later.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -173,10 +176,10 @@ def encode(
 ) -> bytes:
     """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``.
 
-    Formats that cannot hold what the pixels need fall back explicitly: JPEG and BMP drop
-    alpha (JPEG cannot store it), and 16-bit pixels are written as PNG or TIFF only.
+    Formats that cannot hold what the pixels need are refused with a reason: alpha in JPEG or
+    PPM, 16-bit pixels in anything but PNG and TIFF.
     """
-    if alpha is not None and format in ("JPEG", "BMP", "PPM"):
+    if alpha is not None and format in ("JPEG", "PPM"):
         raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
     if pixels.dtype == np.uint16 and format not in ("PNG", "TIFF"):
         raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")

@@ -18,13 +18,13 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from model.export import CARD_FILE, MODEL_FILE
-
 
 def local_model_dir(model_dir: str) -> str:
     """The model directory on local disk (copied from gs:// or s3:// when needed)."""
     if "://" not in model_dir:
         return model_dir
+    from model.export import CARD_FILE, MODEL_FILE
+
     target = tempfile.mkdtemp(prefix="restoreflow-model-")
     for name in (MODEL_FILE, CARD_FILE):
         with FileSystems.open(FileSystems.join(model_dir, name)) as source, open(os.path.join(target, name), "wb") as out:
@@ -45,8 +45,17 @@ def set_tf_threads(threads: int) -> None:
         pass  # TF already initialised in this process (e.g. in-process tests): keep its pools
 
 
+class InferenceFailure:
+    """Stands in for a tile's output when the forward pass of its group failed (e.g. out of
+    memory), so the stitcher can report the image instead of the whole batch being lost."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
 class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
-    """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives)."""
+    """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives),
+    or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
     def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0):
         super().__init__()
@@ -76,8 +85,11 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         for i, tile in enumerate(batch):
             by_shape.setdefault(tile.shape, []).append(i)
         for indices in by_shape.values():
-            stacked = np.stack([batch[i] for i in indices])
-            restored = model(stacked).numpy()
+            try:
+                restored = model(np.stack([batch[i] for i in indices])).numpy()
+            except Exception as e:  # noqa: BLE001 - one bad group must not fail the batch's others
+                failure = InferenceFailure(f"{type(e).__name__}: {e}")
+                restored = [failure] * len(indices)
             for i, out in zip(indices, restored):
                 outputs[i] = out
         return [PredictionResult(tile, out) for tile, out in zip(batch, outputs)]

@@ -37,7 +37,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from pipelines import channels, images, options as job_options, report, scoring, sources
 from pipelines.degrade import pairs, recipe as recipes
-from pipelines.inference import TileModelHandler
+from pipelines.inference import InferenceFailure, TileModelHandler
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors
 
@@ -81,14 +81,17 @@ class Settings:
         return self.degrade.sr_factor if self.degrade else self.scale
 
     def key(self) -> str:
-        """Identifies what a restored output depends on besides the input's bytes."""
+        """Identifies what a restored output and its scores depend on besides the input's bytes."""
+        from restoreflow.configs import to_plain
+
         parts = {
             "model_id": self.card["model_id"],
             "tile_size": self.tile_size,
             "overlap": self.overlap,
             "format": self.output_format,
-            "degrade": self.degrade and self.degrade.name,
+            "degrade": self.degrade and to_plain(self.degrade),
             "seed": self.seed if self.degrade else None,
+            "reference": self.reference,
             "write_images": self.write_images,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -126,17 +129,23 @@ class TileKey:
     job: ImageJob | None  # only on the first tile
 
 
+# Formats Pillow reads under another name than the one to write them with.
+_SAME_FORMAT = {"MPO": "JPEG"}  # phone cameras' multi-picture JPEGs
+
+
 def output_format(decoded_format: str, requested: str) -> str:
     if requested != "keep":
         return requested
-    return decoded_format if decoded_format in WRITABLE_FORMATS else "PNG"
+    fmt = _SAME_FORMAT.get(decoded_format, decoded_format)
+    return fmt if fmt in WRITABLE_FORMATS else "PNG"
 
 
 def output_path(settings: Settings, image_id: str, fmt: str) -> str:
-    stem, extension = posixpath.splitext(image_id)
-    if images.format_for_extension(extension) != fmt:
-        extension = images.FORMAT_EXTENSIONS[fmt]
-    return FileSystems.join(settings.output, "restored", stem + extension)
+    """OUT/restored/<image_id>; when the format changes its extension is appended
+    (``a.gif`` -> ``a.gif.png``), so two inputs never share an output file."""
+    extension = posixpath.splitext(image_id)[1]
+    name = image_id if images.format_for_extension(extension) == fmt else image_id + images.FORMAT_EXTENSIONS[fmt]
+    return FileSystems.join(settings.output, "restored", name)
 
 
 def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
@@ -180,8 +189,8 @@ class PrepareImages(beam.DoFn):
     def process(self, item: sources.ImageBytes, done=None):
         started = time.time()
         content_sha256 = hashlib.sha256(item.data).hexdigest()
-        previous = (done or {}).get((item.image_id, content_sha256))
-        if previous is not None:
+        previous = (done or {}).get(item.image_id)
+        if previous and previous["content_sha256"] == content_sha256 and previous["settings_key"] == self._s.key():
             self._skipped.inc()
             yield beam.pvalue.TaggedOutput(self.SKIPPED, self._skipped_row(item, content_sha256, previous))
             return
@@ -343,9 +352,10 @@ class TileImages(beam.DoFn):
 @dataclasses.dataclass
 class _Partial:
     job: ImageJob
-    canvas: np.ndarray
+    canvas: np.ndarray | None
     tiles: int
     received: int = 0
+    failure: str | None = None
 
 
 class StitchAndWrite(beam.DoFn):
@@ -368,17 +378,27 @@ class StitchAndWrite(beam.DoFn):
             height, width = key.job.size_in
             # Without a colour conversion to follow, cores are quantized as they arrive.
             dtype = key.job.out_dtype if key.job.plan.rule == "same" else np.float32
-            canvas = np.empty((height * scale, width * scale, result.inference.shape[-1]), dtype)
+            canvas = np.empty((height * scale, width * scale, self._s.card["channels"]), dtype)
             self._open[key.image_id] = _Partial(key.job, canvas, key.count)
-        partial = self._open[key.image_id]
-        kept = tiling.core(result.inference, key.tile, scale)
-        if partial.canvas.dtype != np.float32:
-            kept = images.from_float(kept, partial.canvas.dtype)
-        tiling.place(partial.canvas, kept, key.tile, scale)
+        partial = self._open.get(key.image_id)
+        if partial is None:
+            return  # its first tile was in a batch Beam lost; RunInference's dead letters report it
         partial.received += 1
+        if isinstance(result.inference, InferenceFailure):
+            partial.failure, partial.canvas = result.inference.reason, None
+        elif partial.failure is None:
+            kept = tiling.core(result.inference, key.tile, scale)
+            if partial.canvas.dtype != np.float32:
+                kept = images.from_float(kept, partial.canvas.dtype)
+            tiling.place(partial.canvas, kept, key.tile, scale)
         if partial.received == key.count:
             del self._open[key.image_id]
-            yield from self._finish(partial)
+            if partial.failure is not None:
+                self._errors.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, sources.error_record(
+                    source=partial.job.source, image_id=key.image_id, stage="inference", reason=partial.failure))
+            else:
+                yield from self._finish(partial)
 
     def finish_bundle(self):
         for partial in self._open.values():
@@ -493,13 +513,12 @@ def _resize_alpha(alpha, size):
 
 
 def _write_atomically(path: str, data: bytes, run_id: str) -> None:
-    """Writes under a temporary name, then renames, so a killed run never leaves a partial
-    file under the final name."""
+    """Writes under a temporary name, then renames over the final name (an atomic replace
+    locally, copy-then-delete on object stores), so a killed run never leaves a partial file
+    under the final name nor removes the previous one."""
     temporary = f"{path}.partial-{run_id}"
     with FileSystems.create(temporary) as f:
         f.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
     FileSystems.rename([temporary], [path])
 
 
@@ -554,22 +573,28 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     return rows, errors
 
 
-STATE_COLUMNS = ["image_id", "content_sha256", "settings_key", "status", "output_path", "crop_path"]
+STATE_COLUMNS = ["image_id", "run_id", "content_sha256", "settings_key", "status", "output_path", "crop_path"]
+
+
+def _newest(rows):
+    return max(rows, key=lambda r: r["run_id"])
 
 
 def previous_results(pipeline, settings: Settings):
-    """What earlier runs already restored with these settings, as a side input
-    {(image_id, content_sha256): row}. Rows exist only for runs that finished: a killed run
-    wrote no Parquet, so its images are simply done again."""
+    """The newest restored row of every image id, over all earlier runs and settings, as a
+    side input {image_id: row}: what OUT/restored/<image_id> holds now. An image is skipped
+    only when that row has the same bytes and settings (a model rolled back, or a paired
+    evaluation run into the same folder, is done again). Rows exist only for runs that
+    finished: a killed run wrote no Parquet, so its images are simply done again."""
     pattern = FileSystems.join(settings.output, "scores", "*", "*.parquet")
     if settings.force or not FileSystems.match([pattern])[0].metadata_list:
         return beam.pvalue.AsDict(pipeline | "No earlier runs" >> beam.Create([]))
-    key = settings.key()
     return beam.pvalue.AsDict(
         pipeline
         | "Read earlier runs" >> beam.io.ReadFromParquet(pattern, columns=STATE_COLUMNS)
-        | "Same settings" >> beam.Filter(lambda r: r["settings_key"] == key and r["status"] == "restored")
-        | "Key by content" >> beam.Map(lambda r: ((r["image_id"], r["content_sha256"]), r))
+        | "Restored rows" >> beam.Filter(lambda r: r["status"] == "restored")
+        | "By image id" >> beam.Map(lambda r: (r["image_id"], r))
+        | "Newest per image" >> beam.CombinePerKey(_newest)
     )
 
 

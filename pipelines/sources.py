@@ -28,6 +28,7 @@ from pipelines import images
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 ERRORS_TAG = "errors"
+MEMBERS_TAG = "members"
 _GLOB_CHARS = "*?["
 
 
@@ -45,6 +46,7 @@ class InputFile:
     path: str
     image_id: str
     size_bytes: int
+    input_index: int = 0  # which --input listed it (the first one wins a duplicate image id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +105,7 @@ def _object_exists(path: str) -> bool:
         return False
 
 
-def list_files(spec: InputSpec) -> list[InputFile]:
+def list_files(spec: InputSpec, input_index: int = 0) -> list[InputFile]:
     """All files an input names (construction-time check, and the runtime listing)."""
     try:
         result = FileSystems.match([spec.pattern])[0]
@@ -114,7 +116,7 @@ def list_files(spec: InputSpec) -> list[InputFile]:
         if _is_local_dir(meta.path):
             continue
         relative = meta.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
-        files.append(InputFile(meta.path, relative or os.path.basename(meta.path), meta.size_in_bytes))
+        files.append(InputFile(meta.path, relative or os.path.basename(meta.path), meta.size_in_bytes, input_index))
     if not files:
         raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
     return sorted(files, key=lambda f: f.image_id)
@@ -131,11 +133,13 @@ def check_exists(spec: InputSpec) -> None:
 
 
 class ListInputFiles(beam.DoFn):
-    """InputSpec -> the InputFiles it names (listed on a worker, so buckets of any size work)."""
+    """(index, InputSpec) -> the InputFiles it names (listed on a worker, so buckets of any size
+    work)."""
 
-    def process(self, spec: InputSpec):
+    def process(self, indexed):
+        index, spec = indexed
         try:
-            yield from list_files(spec)
+            yield from list_files(spec, index)
         except InputError as e:
             yield beam.pvalue.TaggedOutput(
                 ERRORS_TAG, error_record(source=spec.given, image_id=None, stage="list", reason=str(e))
@@ -171,9 +175,15 @@ class ReadInputFiles(beam.DoFn):
     def process(self, item: InputFile):
         if is_archive(item.path):
             try:
-                yield from self._archive_members(item)
+                for member in self._archive_members(item):
+                    # Members leave through their own output, to be spread over the workers.
+                    yield member if isinstance(member, beam.pvalue.TaggedOutput) else beam.pvalue.TaggedOutput(
+                        MEMBERS_TAG, member
+                    )
             except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
                 yield self._error(item.path, item.image_id, f"unreadable archive: {e}")
+            except Exception as e:  # noqa: BLE001 - see unexpected()
+                yield self._error(item.path, item.image_id, unexpected(e, item.image_id))
             return
         extension = posixpath.splitext(item.image_id)[1].lower()
         if extension and extension not in images.IMAGE_EXTENSIONS:
@@ -203,10 +213,13 @@ class ReadInputFiles(beam.DoFn):
             else:
                 yield from self._tar_members(item, f)
 
-    def _member(self, item, name, size, kind_reason, read):
+    def _member(self, item, name, size, kind_reason, read, seen: set):
         reason = kind_reason or unsafe_member_reason(name)
         member_path = name if reason else posixpath.normpath(name.replace("\\", "/"))
         image_id = f"{item.image_id}/{member_path}"
+        if reason is None and member_path in seen:
+            reason = "duplicate member name in the archive (an earlier member has the same path)"
+        seen.add(member_path)
         if reason is None and size > self._max_bytes:
             reason = f"archive member claims {size} bytes, over the limit of {self._max_bytes} (--max_bytes)"
         if reason is None and is_archive(name):
@@ -219,8 +232,8 @@ class ReadInputFiles(beam.DoFn):
             return self._error(item.path, image_id, reason)
         try:
             data = read(self._max_bytes + 1)
-        except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
-            return self._error(item.path, image_id, f"unreadable archive member: {e}")
+        except Exception as e:  # noqa: BLE001 - zlib.error, lzma.LZMAError, BadZipFile, CRC errors, ...
+            return self._error(item.path, image_id, f"unreadable archive member: {type(e).__name__}: {e}")
         if len(data) > self._max_bytes:
             return self._error(
                 item.path, image_id, f"archive member is larger than {self._max_bytes} bytes (--max_bytes)"
@@ -229,6 +242,7 @@ class ReadInputFiles(beam.DoFn):
 
     def _tar_members(self, item, f):
         # Streaming mode reads the archive once, front to back; nothing touches the disk.
+        seen = set()
         with tarfile.open(fileobj=f, mode="r|*") as archive:
             for member in archive:
                 if member.isdir():
@@ -243,9 +257,10 @@ class ReadInputFiles(beam.DoFn):
                     handle = archive.extractfile(member)
                     return handle.read(limit) if handle else b""
 
-                yield self._member(item, member.name, member.size, kind, read)
+                yield self._member(item, member.name, member.size, kind, read, seen)
 
     def _zip_members(self, item, f):
+        seen = set()
         with zipfile.ZipFile(f) as archive:
             for info in archive.infolist():
                 if info.is_dir():
@@ -257,7 +272,19 @@ class ReadInputFiles(beam.DoFn):
                     with archive.open(info) as handle:
                         return handle.read(limit)
 
-                yield self._member(item, info.filename, info.file_size, kind, read)
+                yield self._member(item, info.filename, info.file_size, kind, read, seen)
+
+
+def _one_file_per_id(grouped):
+    """The first --input's file keeps an image id; a later one is an error naming both."""
+    image_id, files = grouped
+    first, *others = sorted(files, key=lambda f: (f.input_index, f.path))
+    yield first
+    for other in others:
+        yield beam.pvalue.TaggedOutput(ERRORS_TAG, error_record(
+            source=other.path, image_id=image_id, stage="list",
+            reason=f"duplicate image id: {first.path} (an earlier --input) has the same relative path",
+        ))
 
 
 class ReadImages(beam.PTransform):
@@ -272,13 +299,24 @@ class ReadImages(beam.PTransform):
     def expand(self, pipeline):
         listed = (
             pipeline
-            | "Inputs" >> beam.Create(self._specs)
+            | "Inputs" >> beam.Create(list(enumerate(self._specs)))
             | "List files" >> beam.ParDo(ListInputFiles()).with_outputs(ERRORS_TAG, main="files")
         )
-        read = (
+        # Grouping by image id finds ids listed twice (two --input folders holding the same
+        # relative path) and spreads the files over the workers.
+        unique = (
             listed.files
-            | "Spread files" >> beam.Reshuffle()
-            | "Read files" >> beam.ParDo(ReadInputFiles(self._max_bytes)).with_outputs(ERRORS_TAG, main="images")
+            | "By image id" >> beam.Map(lambda f: (f.image_id, f))
+            | "Group by image id" >> beam.GroupByKey()
+            | "One file per id" >> beam.FlatMap(_one_file_per_id).with_outputs(ERRORS_TAG, main="files")
         )
-        errors = (listed[ERRORS_TAG], read[ERRORS_TAG]) | "Input errors" >> beam.Flatten()
-        return read.images, errors
+        read = (
+            unique.files
+            | "Read files"
+            >> beam.ParDo(ReadInputFiles(self._max_bytes)).with_outputs(ERRORS_TAG, MEMBERS_TAG, main="images")
+        )
+        # An archive is read by one worker; its members are spread over all of them.
+        members = read[MEMBERS_TAG] | "Spread archive members" >> beam.Reshuffle()
+        images = (read.images, members) | "Files and members" >> beam.Flatten()
+        errors = (listed[ERRORS_TAG], unique[ERRORS_TAG], read[ERRORS_TAG]) | "Input errors" >> beam.Flatten()
+        return images, errors

@@ -195,3 +195,39 @@ def test_an_unforeseen_failure_on_one_image_goes_to_errors(tmp_path, gray_folder
     errors = read_jsonl(tmp_path / "out" / "errors")
     assert [(e["image_id"], "injected bug" in e["reason"]) for e in errors] == [("moon.png", True)]
     assert manifest["counts"]["inputs_accounted"] == 4 and manifest["counts"]["errors"] == 1
+
+
+def test_a_corrupt_archive_member_is_an_error_and_its_siblings_are_kept(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("broken.png", png_bytes(photo("camera", (40, 40))))
+        archive.writestr("fine.png", png_bytes(photo("coins", (40, 40))))
+    data = bytearray(buffer.getvalue())
+    start = data.find(b"PK\x03\x04") + 30 + len("broken.png")  # the first member's deflate stream
+    data[start + 4 : start + 40] = bytes(36)  # zlib.error when it is inflated
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "box.zip").write_bytes(bytes(data))
+    manifest = run_job([tmp_path / "in"], tmp_path / "out")
+    errors = read_jsonl(tmp_path / "out" / "errors")
+    assert [(e["image_id"], "unreadable archive member" in e["reason"]) for e in errors] == [("box.zip/broken.png", True)]
+    assert [line["image_id"] for line in read_jsonl(tmp_path / "out" / "index")] == ["box.zip/fine.png"]
+    assert manifest["counts"]["inputs_accounted"] == 2
+
+
+def test_duplicate_image_ids_keep_the_first_input_and_report_the_rest(tmp_path):
+    write_image(tmp_path / "2023" / "scan.png", photo("camera", (40, 40)))
+    write_image(tmp_path / "2024" / "scan.png", photo("coins", (40, 40)))
+    with tarfile.open(tmp_path / "2024" / "box.tar", "w") as archive:
+        add_to_tar(archive, "a.png", png_bytes(photo("moon", (40, 40))))
+        add_to_tar(archive, "./a.png", png_bytes(photo("text", (40, 40))))
+    run_job([tmp_path / "2023", tmp_path / "2024"], tmp_path / "out")
+    kept = {line["image_id"]: line["source_mode"] for line in read_jsonl(tmp_path / "out" / "index")}
+    assert set(kept) == {"scan.png", "box.tar/a.png"}
+    errors = {(e["image_id"], e["source"].endswith("2024/scan.png") or "duplicate member" in e["reason"])
+              for e in read_jsonl(tmp_path / "out" / "errors")}
+    assert errors == {("scan.png", True), ("box.tar/a.png", True)}
+    parsed = [records.parse_to_numpy(r) for r in read_records(tmp_path / "out", "train")
+              + read_records(tmp_path / "out", "val")]
+    first_scan = next(r for r in parsed if r["image_id"] == "scan.png")
+    # the kept scan.png is the first --input's (camera), not the second's (coins)
+    assert np.array_equal(first_scan["clean"], photo("camera", (40, 40))[:24, :24])

@@ -302,6 +302,14 @@ def test_reruns_only_do_new_or_changed_work(tmp_path, gray_model):
     assert redo["counters"]["images_restored"] == 5
     forced = run_restore([folder], tmp_path / "out", other_model, "--force")
     assert forced["counters"]["images_restored"] == 5
+    # Back to the first model: restored/ holds the other model's output, so all is done again.
+    rollback = run_restore([folder], tmp_path / "out", gray_model)
+    assert rollback["counters"]["images_restored"] == 5
+    # A paired evaluation into the same folder replaces the outputs; the next plain run redoes them.
+    run_restore([folder], tmp_path / "out", gray_model, "--degrade=denoise-gray-s15")
+    plain = run_restore([folder], tmp_path / "out", gray_model)
+    assert plain["counters"]["images_restored"] == 5
+    assert run_restore([folder], tmp_path / "out", gray_model)["counters"].get("images_restored", 0) == 0
 
 
 def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
@@ -322,31 +330,47 @@ def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
 def test_unforeseen_failures_on_one_image_do_not_stop_the_run(tmp_path, gray_model, monkeypatch):
     from pipelines import inference
 
+    def marked(name, size, corner=None, value=0):
+        pixels = photo(name, size).copy()
+        pixels[0, 0] = pixels[-1, -1] = 128
+        if corner is not None:
+            pixels[corner] = value
+        return pixels
+
     folder = tmp_path / "in"
-    write_image(folder / "fine.png", photo("camera", (16, 16)))
-    write_image(folder / "bad-prepare.png", photo("moon", (16, 16)))
-    write_image(folder / "bad-inference.png", photo("coins", (21, 23)))
+    write_image(folder / "fine.png", marked("camera", (16, 16)))
+    write_image(folder / "bad-prepare.png", marked("moon", (16, 16)))
+    # Four 16 px tiles each; a sentinel value marks the first tile of one and the last of the other.
+    write_image(folder / "bad-first-tile.png", marked("coins", (21, 23), (0, 0), 1))
+    write_image(folder / "bad-last-tile.png", marked("text", (25, 27), (-1, -1), 2))
     real_job = restore.PrepareImages._job
-    real_run_inference = inference.TileModelHandler.run_inference
+    real_load = inference.TileModelHandler.load_model
 
     def buggy_job(self, item, *args):  # fault injection: a bug nobody foresaw, on one image
         if item.image_id == "bad-prepare.png":
             raise RuntimeError("injected bug")
         return real_job(self, item, *args)
 
-    def failing_inference(self, batch, model, inference_args=None):
-        if any(tile.shape[:2] == (21, 23) for tile in batch):
-            raise RuntimeError("injected inference failure")
-        return real_run_inference(self, batch, model, inference_args)
+    def failing_forward(self):  # fault injection: the forward pass fails on the marked tiles
+        predict = real_load(self)
+
+        def forward(batch):
+            corners = (round(float(batch[0, 0, 0, 0]) * 255), round(float(batch[0, -1, -1, 0]) * 255))
+            if corners[0] == 1 or corners[1] == 2:
+                raise RuntimeError("injected inference failure")
+            return predict(batch)
+
+        return forward
 
     monkeypatch.setattr(restore.PrepareImages, "_job", buggy_job)
-    monkeypatch.setattr(inference.TileModelHandler, "run_inference", failing_inference)
-    summary = run_restore([folder], tmp_path / "out", gray_model, "--batch_size=1")
+    monkeypatch.setattr(inference.TileModelHandler, "load_model", failing_forward)
+    summary = run_restore([folder], tmp_path / "out", gray_model, "--batch_size=1", "--tile_size=16")
     errors = [json.loads(line) for f in (tmp_path / "out" / "errors").glob("*/*.jsonl") for line in f.read_text().splitlines()]
-    by_stage = {(e["image_id"], e["stage"]): e["reason"] for e in errors}
-    assert "injected bug" in by_stage[("bad-prepare.png", "decode")]
-    assert "injected inference failure" in by_stage[("bad-inference.png", "inference")]
-    assert summary["counts"]["restored"] == 1
+    assert sorted((e["image_id"], e["stage"]) for e in errors) == [
+        ("bad-first-tile.png", "inference"), ("bad-last-tile.png", "inference"), ("bad-prepare.png", "decode"),
+    ], "one error per image"
+    assert all("injected" in e["reason"] for e in errors)
+    assert summary["counts"] == {"error": 3, "restored": 1}
     assert [p.name for p in (tmp_path / "out" / "restored").iterdir()] == ["fine.png"]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import posixpath
 from pathlib import Path
 
 from restoreflow.configs import ConfigError
@@ -37,14 +38,16 @@ def export_model(model, model_dir, *, card: dict) -> dict:
     ``card`` must hold RUN_KEYS and ``architecture``; ``model_id``, ``params``, ``format``,
     ``created_utc`` and ``code_version`` are filled in here.
     """
+    import tensorflow as tf
+
     from restoreflow.provenance import code_version
 
     missing = [k for k in (*RUN_KEYS, "architecture") if k not in card]
     if missing:
         raise ModelDirError(f"model card lacks {', '.join(missing)}")
-    model_dir = Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    model.save(model_dir / MODEL_FILE)
+    model_dir = str(model_dir)
+    tf.io.gfile.makedirs(model_dir)
+    model.save(posixpath.join(model_dir, MODEL_FILE))  # Keras writes gs:// paths through TF
     written = {
         "format": CARD_FORMAT,
         "model_id": f"{card['architecture']['name']}-{weights_digest(model)[:16]}",
@@ -53,7 +56,8 @@ def export_model(model, model_dir, *, card: dict) -> dict:
         "code_version": code_version(),
         **card,
     }
-    (model_dir / CARD_FILE).write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
+    with tf.io.gfile.GFile(posixpath.join(model_dir, CARD_FILE), "w") as f:
+        f.write(json.dumps(written, indent=2, sort_keys=True) + "\n")
     return written
 
 

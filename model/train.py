@@ -25,7 +25,6 @@ import shutil
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -247,21 +246,28 @@ class TrainResult:
     card: dict  # the model card, ready for export
 
 
-def train(config: Config, workdir: str) -> Path:
-    """Trains per ``config``, resuming from ``workdir`` when it holds checkpoints; the chief
-    exports ``workdir/model`` (returned)."""
+def train(config: Config, workdir: str) -> str:
+    """Trains per ``config``, resuming from ``workdir`` (local or gs://) when it holds
+    checkpoints; the chief exports ``workdir/model`` (returned)."""
     return export(train_model(config, workdir), workdir)
 
 
-def export(result: TrainResult, workdir: str) -> Path:
-    """The chief writes the model directory (model.keras, model.json, config.yaml)."""
-    from model.export import export_model
+def export(result: TrainResult, workdir: str) -> str:
+    """The chief writes the model directory (model.keras, model.json, config.yaml). A rerun
+    that trained no further steps keeps the directory it exported before (with its scores)."""
+    import tensorflow as tf
 
-    model_dir = Path(workdir) / "model"
-    if result.chief:
-        export_model(result.model, model_dir, card=result.card)
-        shutil.copy(Path(workdir) / "config.yaml", model_dir / "config.yaml")
-        log.info("exported %s", model_dir)
+    from model.export import CARD_FILE, export_model
+
+    model_dir = posixpath.join(workdir, "model")
+    if not result.chief:
+        return model_dir
+    if result.card["training"]["steps_this_run"] == 0 and tf.io.gfile.exists(posixpath.join(model_dir, CARD_FILE)):
+        log.info("nothing trained in this run; %s is kept as it was", model_dir)
+        return model_dir
+    export_model(result.model, model_dir, card=result.card)
+    tf.io.gfile.copy(posixpath.join(workdir, "config.yaml"), posixpath.join(model_dir, "config.yaml"), overwrite=True)
+    log.info("exported %s", model_dir)
     return model_dir
 
 
@@ -272,7 +278,7 @@ def train_model(config: Config, workdir: str) -> TrainResult:
 
     from model import architectures, data, losses
 
-    workdir = Path(workdir)
+    workdir = str(workdir).rstrip("/")
     strategy_name = resolve_strategy_name(config.train)
     strategy = make_strategy(strategy_name, config.train)
     chief = is_chief(strategy)
@@ -298,11 +304,16 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         optimizer.build(model.trainable_variables)  # slots must exist before the tf.function
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    checkpoint_dir = workdir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="restoreflow-worker-"))
-    manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), max_to_keep=config.train.keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        log.info("resumed from %s at step %d", manager.latest_checkpoint, int(step.numpy()))
+    # Every worker resumes from the chief's checkpoints (the workdir is shared: a bucket or a
+    # network folder); only the chief's saves land there, the others save to a private
+    # temporary folder, as MultiWorkerMirroredStrategy needs every worker to save.
+    shared_dir = posixpath.join(workdir, "checkpoints")
+    checkpoint_dir = shared_dir if chief else tempfile.mkdtemp(prefix="restoreflow-worker-")
+    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=config.train.keep_checkpoints)
+    latest = tf.train.latest_checkpoint(shared_dir)
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
+        log.info("resumed from %s at step %d", latest, int(step.numpy()))
     progress = Progress(step=int(step.numpy()))
     if progress.step >= config.train.steps:
         log.info("already trained for %d steps", progress.step)
@@ -348,7 +359,7 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         step.assign_add(1)
         return loss
 
-    writer = tf.summary.create_file_writer(str(workdir / "logs")) if chief else tf.summary.create_noop_writer()
+    writer = tf.summary.create_file_writer(posixpath.join(workdir, "logs")) if chief else tf.summary.create_noop_writer()
     val_files = manifest["shards"]["val"] and data.shard_files(config.data.shards, manifest, "val")
     evaluate = _evaluator(model, val_files, shapes, info, config, compression) if val_files else None
     if not val_files:
@@ -390,7 +401,7 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         if evaluate and chief:
             progress.last_eval = evaluate(writer, progress.step, tag="val_ema")
     if not chief:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)  # a private temporary folder
     card = {
         **info,
         "task": manifest["task"],
@@ -467,21 +478,26 @@ def _triplets(inputs, restored, clean, info):
     return tf.clip_by_value(tf.concat([degraded, restored, clean], axis=2), 0.0, 1.0)
 
 
-def _write_resolved_config(config: Config, workdir: Path) -> None:
+def _write_resolved_config(config: Config, workdir: str) -> None:
     """Writes workdir/config.yaml; a rerun in the same workdir must use the same settings
-    (only train.steps may change, to extend a run)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / "config.yaml"
+    (only train.steps may change, to extend a run; with a cosine schedule the learning rate
+    then follows the new length from the step it resumes at)."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(workdir)
+    path = posixpath.join(workdir, "config.yaml")
     resolved = to_plain(config)
-    if path.exists():
-        previous = yaml.safe_load(path.read_text())
+    if tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path) as f:
+            previous = yaml.safe_load(f.read())
         changed = sorted(_differences(previous, resolved) - {"train.steps"})
         if changed:
             raise ConfigError(
                 f"{workdir} holds a run with other settings (differs at: {', '.join(changed)}); "
                 "use a new --workdir, or the same settings to resume"
             )
-    path.write_text(yaml.safe_dump(resolved, sort_keys=False))
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(yaml.safe_dump(resolved, sort_keys=False))
 
 
 def _differences(a, b, prefix="") -> set[str]:

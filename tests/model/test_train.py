@@ -90,15 +90,18 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(shards, tmp_path):
     workdir = tmp_path / "run"
     command = [sys.executable, "-m", "restoreflow.cli", "train", "--config", config, "--workdir", str(workdir)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def saved_step():  # what TensorFlow itself would resume from
+        latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+        return int(latest.rsplit("-", 1)[1]) if latest else 0
+
     try:
         deadline = time.time() + 240
-        while time.time() < deadline and not list(workdir.glob("checkpoints/ckpt-[1-9]?.index")):
+        while time.time() < deadline and saved_step() < 10:
             time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
-    saved = int(latest.rsplit("-", 1)[1])
+    saved = saved_step()
     assert saved >= 10, "the run was killed after some checkpoints"
     rerun = subprocess.run(command + ["--set", f"train.steps={saved + 20}"], cwd=ROOT, capture_output=True,
                            text=True, timeout=600)
@@ -114,27 +117,41 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_two_worker_processes_train_to_identical_weights(shards, tmp_path):
-    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=5, strategy="multi_worker"))
+def _two_workers(config, workdir, weights_prefix):
+    """Runs the trainer as two MultiWorkerMirroredStrategy workers on 127.0.0.1 sharing
+    ``workdir``; returns their final weights (chief first) and their logs."""
     cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
     processes = []
     for index in range(2):
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.model.train_worker", config, str(tmp_path / f"w{index}"),
-             str(tmp_path / f"w{index}.npz")],
+            [sys.executable, "-m", "tests.model.train_worker", config, str(workdir), f"{weights_prefix}{index}.npz"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
     outputs = [p.communicate(timeout=600)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0], "\n".join(o[-3000:] for o in outputs)
-    chief, worker = (np.load(tmp_path / f"w{i}.npz") for i in range(2))
+    return [np.load(f"{weights_prefix}{i}.npz") for i in range(2)], outputs
+
+
+def test_two_worker_processes_train_to_identical_weights_and_resume_together(shards, tmp_path):
+    workdir = tmp_path / "shared"  # a folder both workers see, as a bucket would be
+    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=5, strategy="multi_worker", checkpoint_every=1))
+    (chief, worker), _ = _two_workers(config, workdir, str(tmp_path / "first"))
     assert len(chief.files) == len(worker.files) > 0
     for name in chief.files:
         np.testing.assert_array_equal(chief[name], worker[name])
-    assert (tmp_path / "w0" / "model" / "model.json").exists(), "the chief exports"
-    assert not (tmp_path / "w1" / "model").exists(), "only the chief writes"
-    card = json.loads((tmp_path / "w0" / "model" / "model.json").read_text())
+    card = json.loads((workdir / "model" / "model.json").read_text())
     assert card["training"]["replicas"] == 2 and card["training"]["strategy"] == "multi_worker"
+    assert sorted(p.name for p in (workdir / "checkpoints").glob("ckpt-*.index")) == ["ckpt-3.index", "ckpt-4.index", "ckpt-5.index"]
+
+    # Both workers resume from the chief's checkpoint and stay in step.
+    longer = write_config(tmp_path / "c2.yaml", config_dict(shards, steps=8, strategy="multi_worker", checkpoint_every=1))
+    (chief, worker), logs = _two_workers(longer, workdir, str(tmp_path / "second"))
+    for name in chief.files:
+        np.testing.assert_array_equal(chief[name], worker[name])
+    assert all("at step 5" in log for log in logs)
+    card = json.loads((workdir / "model" / "model.json").read_text())
+    assert card["training"]["steps"] == 8 and card["training"]["steps_this_run"] == 3
 
 
 def test_mirrored_strategy_over_two_logical_cpus(shards, tmp_path):

@@ -28,7 +28,9 @@ def main(argv):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
 
     from model import train
+    from restoreflow.console import setup_logging
 
+    setup_logging()
     result = train.train_model(train.load_config(args.config), args.workdir)
     np.savez(args.weights, *result.model.get_weights())
     train.export(result, args.workdir)

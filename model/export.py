@@ -72,11 +72,14 @@ def weights_digest(model) -> str:
 
 
 def read_card(model_dir) -> dict:
-    """The card of a model directory (local path), checked for the keys consumers need."""
-    path = Path(model_dir) / CARD_FILE
-    if not path.exists():
+    """The card of a model directory (local or gs://), checked for the keys consumers need."""
+    import tensorflow as tf
+
+    path = posixpath.join(str(model_dir), CARD_FILE)
+    if not tf.io.gfile.exists(path):
         raise ModelDirError(f"{model_dir} is not a model directory (no {CARD_FILE})")
-    card = json.loads(path.read_text())
+    with tf.io.gfile.GFile(path) as f:
+        card = json.loads(f.read())
     missing = [k for k in (*RUN_KEYS, "model_id") if k not in card]
     if missing:
         raise ModelDirError(f"{path} lacks {', '.join(missing)}")

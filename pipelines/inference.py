@@ -70,7 +70,11 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         from model.export import load_model
         from model.starter import starter_model_dir
 
-        model, card = load_model(local_model_dir(self._model_dir or starter_model_dir()))
+        source = self._model_dir or starter_model_dir()
+        local = local_model_dir(source)
+        model, card = load_model(local)
+        if local != source:
+            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32)])

@@ -65,19 +65,25 @@ class MakeRecords(beam.DoFn):
             sources.error_record(source=item.source, image_id=item.image_id, stage="decode", reason=reason),
         )
 
+    def _serialize(self, made, image_id: str) -> list[list[bytes]]:
+        """The records of one image, spread over this worker's writer groups by patch index."""
+        batches = [[] for _ in range(self._groups)]
+        for pair in made:
+            batches[pair.patch_index % self._groups].append(records.make_example(
+                clean=pair.clean, degraded=pair.degraded, mask=pair.mask, image_id=image_id,
+                patch_index=pair.patch_index, degradation=pair.degradation,
+            ))
+        return batches
+
     def process(self, item: sources.ImageBytes):
         try:
             decoded = images.decode(item.data, max_pixels=self._max_pixels)
             clean = pairs.prepare_clean(decoded.pixels, self._recipe)
             made = list(
-                pairs.make_pairs(
-                    clean,
-                    recipe=self._recipe,
-                    settings=self._settings,
-                    seed=self._seed,
-                    image_id=item.image_id,
-                )
+                pairs.make_pairs(clean, recipe=self._recipe, settings=self._settings, seed=self._seed,
+                                 image_id=item.image_id)
             )
+            batches = self._serialize(made, item.image_id)
         except (images.ImageError, pairs.TooSmall) as e:
             yield self._error(item, str(e))
             return
@@ -85,18 +91,6 @@ class MakeRecords(beam.DoFn):
             yield self._error(item, sources.unexpected(e, item.image_id))
             return
         split = "val" if pairs.is_validation(item.image_id, self._val_fraction) else "train"
-        batches = [[] for _ in range(self._groups)]
-        for pair in made:
-            batches[pair.patch_index % self._groups].append(
-                records.make_example(
-                    clean=pair.clean,
-                    degraded=pair.degraded,
-                    mask=pair.mask,
-                    image_id=item.image_id,
-                    patch_index=pair.patch_index,
-                    degradation=pair.degradation,
-                )
-            )
         for group, batch in enumerate(batches):
             if batch:
                 yield beam.pvalue.TaggedOutput(writer_tag(split, group), batch)
@@ -291,8 +285,9 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, dict]:
     if not 0.0 <= flags.val_fraction < 1.0:
         raise ConfigError("--val_fraction must lie within [0, 1)")
     output = common.output.rstrip("/")
-    if FileSystems.exists(_join(output, "manifest.json")):
-        raise ConfigError(f"--output {output} already holds shards (manifest.json); choose a new folder")
+    if FileSystems.match([_join(output, "**")], limits=[1])[0].metadata_list:
+        # Stale shards, index or error files (even of a run that crashed) would mix with new ones.
+        raise ConfigError(f"--output {output} is not empty; shards go to a new folder")
     specs = [sources.resolve(given) for given in common.input]
     files = [f for spec in specs for f in sources.list_files(spec)]
     workers = job_options.worker_count(options)

@@ -60,8 +60,15 @@ class NightlyConfig:
 
 
 def load(path: str) -> NightlyConfig:
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if isinstance(data.get("input"), str):
         data["input"] = [data["input"]]
     return from_mapping(NightlyConfig, data, "")

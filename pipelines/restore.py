@@ -340,8 +340,13 @@ class TileImages(beam.DoFn):
         from model import tiling
 
         height, width = job.size_in
-        plan = tiling.plan(height, width, tile_size=self._s.tile_size, overlap=self._s.overlap,
-                           multiple=int(self._s.card.get("size_multiple", 1)))
+        try:
+            plan = tiling.plan(height, width, tile_size=self._s.tile_size, overlap=self._s.overlap,
+                               multiple=int(self._s.card.get("size_multiple", 1)))
+        except Exception as e:  # noqa: BLE001 - see sources.unexpected
+            yield beam.pvalue.TaggedOutput(ERRORS, sources.error_record(
+                source=job.source, image_id=job.image_id, stage="tile", reason=sources.unexpected(e, job.image_id)))
+            return
         self._tiles.inc(len(plan))
         for tile in plan:
             key = TileKey(job.image_id, tile, len(plan), job if tile.index == 0 else None)
@@ -534,15 +539,12 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     handler = KeyedModelHandler(
         TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
     )
-    inferred, failed = (
-        prepared.jobs
-        | "Tile" >> beam.ParDo(TileImages(settings))
-        | "Restore tiles" >> RunInference(handler).with_exception_handling()
-    )
+    tiled = prepared.jobs | "Tile" >> beam.ParDo(TileImages(settings)).with_outputs(ERRORS, main="tiles")
+    inferred, failed = tiled.tiles | "Restore tiles" >> RunInference(handler).with_exception_handling()
     stitched = inferred | "Stitch, write, score" >> beam.ParDo(StitchAndWrite(settings)).with_outputs(ERRORS, main="rows")
     inference_errors = failed.failed_inferences | "Inference errors" >> beam.FlatMap(inference_error_records)
     errors = (
-        (input_errors, prepared[ERRORS], inference_errors, stitched[ERRORS])
+        (input_errors, prepared[ERRORS], tiled[ERRORS], inference_errors, stitched[ERRORS])
         | "All errors" >> beam.Flatten()
     )
     rows = (stitched.rows, prepared[PrepareImages.SKIPPED]) | "All rows" >> beam.Flatten()
@@ -601,13 +603,12 @@ def previous_results(pipeline, settings: Settings):
 def resolve_settings(options) -> tuple[Settings, list]:
     """Checks the flags against the model and the inputs before anything runs."""
     from model.export import read_card
-    from pipelines.inference import local_model_dir
 
     flags = options.view_as(job_options.RestoreOptions)
     common = options.view_as(job_options.InputOptions)
     # Without --model the workers find the starter model in their own installed package.
     model_dir = flags.model
-    card = read_card(local_model_dir(model_dir or default_model_dir()))
+    card = read_card(model_dir or default_model_dir())
     degrade = recipes.load(flags.degrade) if flags.degrade else None
     if degrade is not None and degrade.scale != card["scale"]:
         raise ConfigError(
@@ -621,8 +622,12 @@ def resolve_settings(options) -> tuple[Settings, list]:
     if fmt != "keep" and fmt not in WRITABLE_FORMATS:
         raise ConfigError(f"--format {flags.format}: choose keep or one of {', '.join(WRITABLE_FORMATS)}")
     overlap = card["receptive_field_radius"] if flags.overlap < 0 else flags.overlap
-    if flags.tile_size <= 2 * overlap:
-        raise ConfigError(f"--tile_size {flags.tile_size} must exceed twice the overlap ({overlap})")
+    multiple = int(card.get("size_multiple", 1))
+    if flags.tile_size - 2 * overlap < multiple:
+        raise ConfigError(
+            f"--tile_size {flags.tile_size} leaves no tile core: it must be at least twice the overlap "
+            f"({overlap}) plus the model's size multiple ({multiple})"
+        )
     if overlap < card["receptive_field_radius"]:
         log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
                     overlap, card["receptive_field_radius"])

@@ -323,7 +323,7 @@ class Recipe:
         check((self.task == "inpaint") == bool(masks), "steps", "task inpaint needs exactly one inpaint_mask step, and only it")
         if self.order == "shuffled":
             check(self.task not in ("sr", "inpaint"), "order", "shuffled chains are for same-size tasks (not sr or inpaint)")
-        check(self.min_steps >= 0, "min_steps", "must be >= 0")
+        check(0 <= self.min_steps <= len(self.steps), "min_steps", f"must lie within [0, {len(self.steps)}]")
         check(0 <= self.max_steps <= len(self.steps), "max_steps", f"must lie within [0, {len(self.steps)}]")
         check(self.max_steps == 0 or self.min_steps <= self.max_steps, "min_steps", "must not exceed max_steps")
 

@@ -177,7 +177,11 @@ def test_cli_errors_name_the_problem(tmp_path, gray_folder, capsys):
 def test_output_with_shards_is_not_overwritten(tmp_path, gray_folder, capsys):
     run_job([gray_folder], tmp_path / "out")
     assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path / 'out'}", "--recipe=sr-x2"]) == 2
-    assert "already holds shards" in capsys.readouterr().err
+    assert "is not empty" in capsys.readouterr().err
+    (tmp_path / "crashed").mkdir()
+    (tmp_path / "crashed" / "index").mkdir()
+    (tmp_path / "crashed" / "index" / "images-00000-of-00001.jsonl").write_text("{}\n")  # no manifest
+    assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path / 'crashed'}", "--recipe=sr-x2"]) == 2
 
 
 def test_an_unforeseen_failure_on_one_image_goes_to_errors(tmp_path, gray_folder, monkeypatch):

@@ -16,7 +16,6 @@ Small variants for tests are the same builders with small arguments, e.g.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import typing
 
@@ -30,7 +29,7 @@ from model.layers import (
     SplitMask,
     UpscaleBy,
 )
-from restoreflow.configs import ConfigError
+from restoreflow.configs import ConfigError, suggest
 
 # How a training config spells the architecture and its arguments (for error messages).
 ARCHITECTURE_KEY = "model.architecture"
@@ -320,11 +319,6 @@ _DESCRIBERS = {
 }
 
 
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _check_type(key: str, value, expected: type) -> None:
     """bool is not accepted for an int argument (True is an int in Python, not a depth)."""
     ok = isinstance(value, bool) if expected is bool else isinstance(value, expected) and not isinstance(value, bool)
@@ -336,7 +330,7 @@ def resolve_args(name: str, args: dict | None) -> dict:
     """The builder's full keyword arguments: defaults overlaid with ``args``, names and types checked."""
     if name not in BUILDERS:
         raise ConfigError(
-            f"{ARCHITECTURE_KEY}: unknown architecture '{name}'{_suggest(name, BUILDERS)}; choose from {', '.join(BUILDERS)}"
+            f"{ARCHITECTURE_KEY}: unknown architecture '{name}'{suggest(name, BUILDERS)}; choose from {', '.join(BUILDERS)}"
         )
     builder = BUILDERS[name]
     parameters = inspect.signature(builder).parameters
@@ -345,7 +339,7 @@ def resolve_args(name: str, args: dict | None) -> dict:
     for key, value in args.items():
         if key not in parameters:
             raise ConfigError(
-                f"{ARGS_KEY}.{key}: unknown argument of {name}{_suggest(str(key), parameters)}; "
+                f"{ARGS_KEY}.{key}: unknown argument of {name}{suggest(str(key), parameters)}; "
                 f"allowed: {', '.join(parameters)}"
             )
         _check_type(key, value, hints[key])

@@ -17,9 +17,9 @@ import dataclasses
 
 import numpy as np
 
+from pipelines import images
 from pipelines.degrade import ops
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _TO_YCBCR = np.array(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32
 )
@@ -65,7 +65,7 @@ def from_model(output: np.ndarray, plan: ChannelPlan, scale: int = 1) -> np.ndar
     if plan.rule == "same":
         return output
     if plan.rule == "replicate":
-        return (output @ _LUMA)[..., None]
+        return (output @ images.LUMA)[..., None]
     chroma = plan.chroma
     if scale > 1:
         chroma = ops.resize(chroma, height=output.shape[0], width=output.shape[1])

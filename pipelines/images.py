@@ -45,6 +45,9 @@ _EXTENSION_FORMATS = {
 _TO_RGB_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
 
 
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma weights
+
+
 class ImageError(ValueError):
     """An input that cannot be used; the message is the reason shown to the user."""
 
@@ -220,8 +223,7 @@ def to_gray(pixels: np.ndarray) -> np.ndarray:
     """RGB -> gray with ITU-R BT.601 luma weights (as Pillow's ``convert('L')``), same dtype."""
     if pixels.shape[-1] == 1:
         return pixels
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    luma = pixels.astype(np.float32) @ weights
+    luma = pixels.astype(np.float32) @ LUMA
     return np.rint(luma).astype(pixels.dtype)[..., None]
 
 

@@ -14,7 +14,6 @@ import difflib
 
 from apache_beam.options.pipeline_options import (
     DirectOptions,
-    GoogleCloudOptions,
     PipelineOptions,
     StandardOptions,
     WorkerOptions,
@@ -248,7 +247,6 @@ def is_local(options: PipelineOptions) -> bool:
 
 __all__ = [
     "FlagError",
-    "GoogleCloudOptions",
     "InputOptions",
     "RestoreOptions",
     "ShardsOptions",

@@ -7,9 +7,10 @@ imports TensorFlow unless it needs it.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
+
+from restoreflow.configs import suggest
 
 # name -> (module with main(argv), one-line description)
 COMMANDS = {
@@ -39,9 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        close = difflib.get_close_matches(name, COMMANDS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        print(f"restoreflow: unknown subcommand '{name}'{hint}\n\n{_usage()}", file=sys.stderr)
+        print(f"restoreflow: unknown subcommand '{name}'{suggest(name, COMMANDS)}\n\n{_usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)

@@ -26,7 +26,8 @@ def check(condition: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
-def _suggest(name: str, choices) -> str:
+def suggest(name: str, choices) -> str:
+    """' (did you mean 'x'?)' for the closest of ``choices``, or '' when none is close."""
     close = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -47,7 +48,7 @@ def from_mapping(cls, data: Any, path: str = ""):
     for key in data:
         if key not in fields:
             raise ConfigError(
-                f"unknown key '{_join(path, str(key))}'{_suggest(str(key), fields)}; "
+                f"unknown key '{_join(path, str(key))}'{suggest(str(key), fields)}; "
                 f"allowed: {', '.join(sorted(fields))}"
             )
     kwargs = {}
@@ -89,7 +90,7 @@ def coerce(hint, value: Any, key: str):
         if value not in args:
             raise ConfigError(
                 f"{key}: {value!r} is not one of {', '.join(map(repr, args))}"
-                f"{_suggest(str(value), map(str, args))}"
+                f"{suggest(str(value), map(str, args))}"
             )
         return value
     if origin is tuple:

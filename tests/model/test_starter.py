@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from model.export import read_card
+from model.starter import starter_model_dir
+from pipelines import images, restore, scoring
+from tests.conftest import photo, write_image
+
+
+def test_the_bundled_starter_has_a_card_with_its_provenance_and_scores():
+    folder = Path(starter_model_dir())
+    card = read_card(folder)
+    assert (folder / "model.keras").stat().st_size < 10 * 2**20  # "a few MB" inside the package
+    assert card["channels"] == 1 and card["task"] == "denoise" and card["scale"] == 1
+    assert card["data"]["manifest_sha256"] and card["data"]["seed"] is not None
+    assert any("restoreflow shards" in line for line in card["reproduce"]["commands"])
+    assert any("restoreflow train" in line for line in card["reproduce"]["commands"])
+    assert card["scores"]["bsd68"]["sigma_25"]["images"] == 68
+    # The shipped config.yaml is the one the card says it was trained with.
+    shipped = yaml.safe_load((folder / "config.yaml").read_text())
+    assert shipped["train"]["seed"] == card["training"]["config"]["train"]["seed"]
+    assert shipped["model"] == {"architecture": card["architecture"]["name"], "args": card["architecture"]["args"]}
+
+
+def test_restore_without_model_uses_the_starter_and_denoises(tmp_path):
+    clean = photo("camera", (96, 128))
+    write_image(tmp_path / "in" / "camera.png", clean)
+    summary = restore.run([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}",
+                           "--degrade=denoise-gray-s25", "--seed=3"])
+    assert summary["model_id"] == read_card(starter_model_dir())["model_id"]
+    assert summary["counts"] == {"restored": 1, "error": 0}
+    restored = images.decode((tmp_path / "out" / "restored" / "camera.png").read_bytes()).pixels
+    assert restored.shape == clean.shape and restored.dtype == np.uint8
+    assert scoring.psnr_db(clean, restored) > summary["scores"]["psnr_db_degraded"]["mean"] + 4.0

@@ -224,3 +224,10 @@ def test_learning_rate_schedules(optimizer, expected):
     for step, value in expected.items():
         actual = float(schedule(step)) if callable(schedule) else schedule
         assert actual == pytest.approx(value, abs=1e-6), (step, actual)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_shipped_training_configs_load(path):
+    config = train.load_config(str(path))
+    assert config.train.steps > 0 and config.data.batch_size > 0

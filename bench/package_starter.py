@@ -23,14 +23,24 @@ from bench.common import machine, shared_path
 STARTER_DIR = Path(__file__).resolve().parents[1] / "model" / "starter" / "denoise-gray"
 
 
-def header_commands(config_path: Path) -> list[str]:
-    """The comment block at the top of a training config, without the leading '# '."""
-    lines = []
+def header_commands(config_path: Path) -> tuple[list[str], list[str]]:
+    """The comment block at the top of a training config, split into its ``restoreflow ...``
+    commands (with their continuation lines joined) and the remaining lines of prose."""
+    commands, prose = [], []
+    continued = False
     for line in config_path.read_text().splitlines():
         if not line.startswith("#"):
             break
-        lines.append(line[1:].strip())
-    return lines
+        text = line[1:].strip()
+        if continued or text.startswith("restoreflow "):
+            if continued:
+                commands[-1] += " " + text.rstrip("\\ ").strip()
+            else:
+                commands.append(text.rstrip("\\ ").strip())
+            continued = text.endswith("\\")
+        elif text:
+            prose.append(text)
+    return commands, prose
 
 
 def score(model_dir: Path, set_name: str, sigma: int, scratch: Path) -> dict:
@@ -61,7 +71,8 @@ def main(argv=None):
     STARTER_DIR.mkdir(parents=True, exist_ok=True)
     for name in ("model.keras", "config.yaml"):
         shutil.copyfile(args.model_dir / name, STARTER_DIR / name)
-    card["reproduce"] = {"commands": header_commands(args.config), "config": str(args.config)}
+    commands, prose = header_commands(args.config)
+    card["reproduce"] = {"commands": commands, "notes": prose, "config": str(args.config)}
     if args.note:
         card["reproduce"]["note"] = args.note
     card_path = STARTER_DIR / "model.json"

@@ -375,8 +375,6 @@ class StitchAndWrite(beam.DoFn):
         self._open: dict[str, _Partial] = {}
 
     def process(self, element):
-        from model import tiling
-
         key, result = element
         scale = self._s.scale
         if key.job is not None:
@@ -386,8 +384,14 @@ class StitchAndWrite(beam.DoFn):
             canvas = np.empty((height * scale, width * scale, self._s.card["channels"]), dtype)
             self._open[key.image_id] = _Partial(key.job, canvas, key.count)
         partial = self._open.get(key.image_id)
-        if partial is None:
-            return  # its first tile was in a batch Beam lost; RunInference's dead letters report it
+        # None: its first tile was in a batch Beam lost; RunInference's dead letters report it.
+        if partial is not None:
+            yield from self._add_tile(partial, key, result)
+
+    def _add_tile(self, partial, key, result):
+        from model import tiling
+
+        scale = self._s.scale
         partial.received += 1
         if isinstance(result.inference, InferenceFailure):
             partial.failure, partial.canvas = result.inference.reason, None

@@ -19,6 +19,17 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def import_dncnn(name: str, target: Path) -> str:
+    """The DnCNN authors' ``name`` (e.g. ``sigma=25.mat``) from ../shared, imported into the model
+    directory ``target`` (kept when it is already there)."""
+    from model import import_weights
+
+    if not target.exists():
+        import_weights.main(["--format", "dncnn-matconvnet", str(shared_path("weights", "dncnn", name)),
+                             "--output", str(target)])
+    return str(target)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:

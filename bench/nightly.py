@@ -31,8 +31,7 @@ def main():
     parser.add_argument("--new", type=int, default=5)
     args = parser.parse_args()
 
-    from bench.common import ROOT
-    from bench.restore import import_dncnn
+    from bench.common import ROOT, import_dncnn
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
     bucket = scratch / "bucket"
@@ -41,7 +40,7 @@ def main():
             target = bucket / f"batch{copy}" / set_name
             shutil.copytree(shared_path("data", set_name), target)
     count = len(list(bucket.rglob("*.png")))
-    model = import_dncnn(scratch / "model")
+    model = import_dncnn("sigma=25.mat", scratch / "model")
     output = scratch / "out"
     config = scratch / "nightly.yaml"
     config.write_text(yaml.safe_dump({"input": [str(bucket)], "output": str(output), "model": model}))

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import machine, shared_path
+from bench.quality import mean, paired
 
 STARTER_DIR = Path(__file__).resolve().parents[1] / "model" / "starter" / "denoise-gray"
 
@@ -44,17 +45,12 @@ def header_commands(config_path: Path) -> tuple[list[str], list[str]]:
 
 
 def score(model_dir: Path, set_name: str, sigma: int, scratch: Path) -> dict:
-    from pipelines import restore
-
-    summary = restore.run([f"--input={shared_path('data', set_name)}", f"--model={model_dir}",
-                           f"--output={scratch / f'{set_name}-{sigma}'}", f"--degrade=denoise-gray-s{sigma}",
-                           "--seed=0", "--write_images=none"])
-    scores = summary["scores"]
+    summary = paired(shared_path("data", set_name), str(model_dir), f"denoise-gray-s{sigma}", scratch / f"{set_name}-{sigma}")
     return {
         "images": summary["counts"]["restored"],
-        "psnr_db": round(scores["psnr_db_restored"]["mean"], 3),
-        "ssim": round(scores["ssim_restored"]["mean"], 4),
-        "psnr_db_degraded": round(scores["psnr_db_degraded"]["mean"], 3),
+        "psnr_db": round(mean(summary, "psnr_db_restored"), 3),
+        "ssim": round(mean(summary, "ssim_restored"), 4),
+        "psnr_db_degraded": round(mean(summary, "psnr_db_degraded"), 3),
     }
 
 

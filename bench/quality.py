@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import machine, shared_path
+from bench.common import import_dncnn, machine, shared_path
 
 PUBLISHED_DENOISE = {  # DnCNN-S, Zhang et al. 2017 (BSD68 Table; Set12 sigma 25)
     ("bsd68", 15): 31.73, ("bsd68", 25): 29.23, ("bsd68", 50): 26.23, ("set12", 25): 30.44,
@@ -36,13 +36,7 @@ PUBLISHED_BICUBIC = {2: 33.66, 3: 30.39, 4: 28.42}
 
 
 def import_weights(name: str, scratch: Path) -> str:
-    from model import import_weights as importer
-
-    target = scratch / name.replace("=", "").replace(".mat", "")
-    if not target.exists():
-        importer.main(["--format", "dncnn-matconvnet", str(shared_path("weights", "dncnn", name)),
-                       "--output", str(target)])
-    return str(target)
+    return import_dncnn(name, scratch / name.replace("=", "").replace(".mat", ""))
 
 
 def write_recipe(scratch: Path, name: str, text: str) -> str:

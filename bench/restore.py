@@ -23,15 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, machine, shared_path
-
-
-def import_dncnn(target: Path) -> str:
-    from model import import_weights
-
-    import_weights.main(["--format", "dncnn-matconvnet", str(shared_path("weights", "dncnn", "sigma=25.mat")),
-                         "--output", str(target)])
-    return str(target)
+from bench.common import ROOT, import_dncnn, machine, shared_path
 
 
 def bare_forward(model_dir: str, files: list[Path]) -> tuple[float, float]:
@@ -131,7 +123,7 @@ def main():
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
-    model_dir = import_dncnn(Path(tempfile.mkdtemp(prefix="bench-model-")) / "dncnn-s25")
+    model_dir = import_dncnn("sigma=25.mat", Path(tempfile.mkdtemp(prefix="bench-model-")) / "dncnn-s25")
     print(f"machine: {machine()}")
     if not args.skip_throughput:
         print("\n".join(throughput(model_dir)))

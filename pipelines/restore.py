@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import logging
@@ -80,6 +81,7 @@ class Settings:
         """Border pixels the super-resolution scores crop."""
         return self.degrade.sr_factor if self.degrade else self.scale
 
+    @functools.cached_property  # computed once per process, not once per image
     def key(self) -> str:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
         from restoreflow.configs import to_plain
@@ -190,7 +192,7 @@ class PrepareImages(beam.DoFn):
         started = time.time()
         content_sha256 = hashlib.sha256(item.data).hexdigest()
         previous = (done or {}).get(item.image_id)
-        if previous and previous["content_sha256"] == content_sha256 and previous["settings_key"] == self._s.key():
+        if previous and previous["content_sha256"] == content_sha256 and previous["settings_key"] == self._s.key:
             self._skipped.inc()
             yield beam.pvalue.TaggedOutput(self.SKIPPED, self._skipped_row(item, content_sha256, previous))
             return
@@ -208,7 +210,7 @@ class PrepareImages(beam.DoFn):
         s = self._s
         return report.row(
             image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id,
-            settings_key=s.key(), model_id=s.card["model_id"], task=s.task,
+            settings_key=s.key, model_id=s.card["model_id"], task=s.task,
             content_sha256=content_sha256, output_path=previous["output_path"], crop_path=previous["crop_path"],
         )
 
@@ -443,7 +445,7 @@ class StitchAndWrite(beam.DoFn):
             if s.write_images:
                 data = images.encode(pixels, format=job.out_format, alpha=alpha, icc_profile=job.icc_profile)
                 _write_atomically(path, data, s.run_id)
-            crop_path = FileSystems.join(s.output, "crops", s.key(), job.image_id + ".png")
+            crop_path = FileSystems.join(s.output, "crops", s.key, job.image_id + ".png")
             _write_atomically(crop_path, _crop_pair(job, pixels), s.run_id)
             after = {
                 **_prefixed(score_pair(job.reference, pixels, task=s.task, sr_factor=s.sr_factor), "restored"),
@@ -461,7 +463,7 @@ class StitchAndWrite(beam.DoFn):
             source=job.source,
             status="restored",
             run_id=s.run_id,
-            settings_key=s.key(),
+            settings_key=s.key,
             model_id=s.card["model_id"],
             task=s.task,
             content_sha256=job.content_sha256,

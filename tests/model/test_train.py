@@ -14,6 +14,7 @@ import yaml
 from model import train
 from pipelines import make_shards
 from restoreflow.configs import ConfigError
+from restoreflow.provenance import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"architecture": "dncnn", "args": {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}}
@@ -231,3 +232,26 @@ def test_learning_rate_schedules(optimizer, expected):
 def test_shipped_training_configs_load(path):
     config = train.load_config(str(path))
     assert config.train.steps > 0 and config.data.batch_size > 0
+
+
+def test_a_run_resumes_when_a_newer_version_added_a_key_at_its_default(shards, tmp_path):
+    train.train(train.load_config(None, base=config_dict(shards, steps=1)), str(tmp_path / "run"))
+    written = tmp_path / "run" / "config.yaml"
+    older = yaml.safe_load(written.read_text())
+    del older["model"]["init_from"]  # as written before model.init_from existed
+    written.write_text(yaml.safe_dump(older))
+    train.train(train.load_config(None, base=config_dict(shards, steps=2)), str(tmp_path / "run"))
+    assert json.loads((tmp_path / "run" / "model" / "model.json").read_text())["training"]["steps"] == 2
+
+
+@pytest.mark.skipif(not ({"avx512_bf16", "amx_bf16"} & cpu_flags()),
+                    reason="needs a CPU with bfloat16 instructions (avx512_bf16 or amx_bf16)")
+def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
+    from model.export import load_model
+
+    base = config_dict(shards, steps=2)
+    base["train"]["mixed_precision"] = True
+    model_dir = train.train(train.load_config(None, base=base), str(tmp_path / "run"))
+    model, card = load_model(model_dir)
+    assert card["training"]["precision"] == "mixed_bfloat16"
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}

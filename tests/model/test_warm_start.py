@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from model import architectures
+from model.export import export_model
+from model.warm_start import warm_start, widen
+from restoreflow.configs import ConfigError
+
+TINY_UNET = {"width": 4, "levels": 1, "blocks": 1}
+
+
+def test_widened_input_axis_gives_a_gray_image_the_same_features():
+    rng = np.random.default_rng(0)
+    kernel = rng.standard_normal((3, 3, 1, 5)).astype(np.float32)
+    patch = rng.random((3, 3, 1)).astype(np.float32)
+    wide = widen(kernel, (3, 3, 3, 5), name="head/kernel")
+    gray_as_rgb = np.repeat(patch, 3, axis=-1)
+    np.testing.assert_allclose(np.einsum("hwc,hwco->o", gray_as_rgb, wide), np.einsum("hwc,hwco->o", patch, kernel),
+                               rtol=1e-5)
+
+
+def test_widened_output_axis_repeats_the_gray_correction():
+    bias = np.array([0.25], np.float32)
+    np.testing.assert_array_equal(widen(bias, (3,), name="tail/bias"), [0.25, 0.25, 0.25])
+
+
+def test_a_shape_that_cannot_be_widened_names_the_weight():
+    with pytest.raises(ConfigError, match="down0/kernel"):
+        widen(np.zeros((3, 3, 4, 4)), (3, 3, 8, 4), name="down0/kernel")
+
+
+def _export(model_args, folder):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = architectures.build("unet", model_args)
+    # A non-zero tail, so that the check below sees the gray model's correction.
+    tail = model.get_layer("tail")
+    tail.set_weights([w + 0.01 for w in tail.get_weights()])
+    card = {**architectures.describe("unet", model_args), "task": "denoise",
+            "architecture": {"name": "unet", "args": model_args}}
+    export_model(model, folder, card=card)
+    return model
+
+
+def test_a_colour_unet_started_from_a_gray_one_restores_gray_images_as_it_did(tmp_path):
+    gray = _export({"channels": 1, **TINY_UNET}, tmp_path / "gray")
+    colour = architectures.build("unet", {"channels": 3, **TINY_UNET})
+    assert warm_start(colour, str(tmp_path / "gray")) == len([layer for layer in gray.layers if layer.weights])
+    image = np.random.default_rng(2).random((1, 16, 16, 1)).astype(np.float32)
+    expected = np.asarray(gray(image))
+    restored = np.asarray(colour(np.repeat(image, 3, axis=-1)))
+    for channel in range(3):
+        np.testing.assert_allclose(restored[..., channel : channel + 1], expected, atol=1e-5)
+
+
+def test_a_source_of_another_architecture_is_an_error_naming_the_layer(tmp_path):
+    _export({"channels": 1, "width": 4, "levels": 2, "blocks": 1}, tmp_path / "deeper")
+    with pytest.raises(ConfigError, match="model.init_from"):
+        warm_start(architectures.build("unet", {"channels": 1, **TINY_UNET}), str(tmp_path / "deeper"))
+
+
+def test_a_missing_source_is_an_error_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="model.init_from.*not a model directory"):
+        warm_start(architectures.build("unet", {"channels": 1, **TINY_UNET}), str(tmp_path / "none"))

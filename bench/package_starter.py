@@ -3,7 +3,7 @@
     python -m bench.package_starter WORKDIR/model --config configs/starter-unet-gray-blind.yaml \
         [--sigmas 15 25 50] [--sets bsd68 set12]
 
-Copies ``model.keras`` and ``config.yaml`` into ``model/starter/denoise-gray/`` and writes its
+Copies ``model.keras`` and ``config.yaml`` into ``model/zoo/denoise-gray/`` and writes its
 ``model.json``: the training card, plus ``reproduce`` (the commands from the training config's
 header, which name the shards job, seed and workdir) and ``scores`` measured here by the restore
 job in paired mode (``--degrade denoise-gray-sN --seed 0``, the protocol of bench/quality.py).
@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import machine, shared_path
 from bench.quality import mean, paired
 
-STARTER_DIR = Path(__file__).resolve().parents[1] / "model" / "starter" / "denoise-gray"
+STARTER_DIR = Path(__file__).resolve().parents[1] / "model" / "zoo" / "denoise-gray"
 
 
 def header_commands(config_path: Path) -> tuple[list[str], list[str]]:

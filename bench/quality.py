@@ -173,9 +173,9 @@ def main():
     parser.add_argument("--only", choices=("denoise", "dncnn3", "bm3d"), default=None)
     parser.add_argument("--no-starter", action="store_true", help="Leave out the bundled starter model.")
     args = parser.parse_args()
-    from model.starter import starter_model_dir
+    from restoreflow import zoo
 
-    ours = {} if args.no_starter else {"starter": starter_model_dir()}
+    ours = {} if args.no_starter else {"starter": zoo.resolve("denoise-gray")}
     ours.update({Path(m).name: m for m in args.models})
     scratch = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     print(f"machine: {machine()}")

@@ -62,7 +62,8 @@ class DataConfig:
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """architecture: a name in ``model.architectures.BUILDERS``; args: its keyword arguments.
-    init_from: a model directory whose weights start a new run (see ``model.warm_start``)."""
+    init_from: a bundled model's name or a model directory whose weights start a new run
+    (see ``model.warm_start``)."""
 
     architecture: str = "dncnn"
     args: dict[str, Any] = dataclasses.field(default_factory=dict)

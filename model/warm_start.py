@@ -56,9 +56,11 @@ def warm_start(model, source_dir: str) -> int:
     their fresh initialisation (logged); a source layer the model lacks is an error.
     """
     from model.export import load_model
+    from restoreflow import zoo
 
-    path = posixpath.join(source_dir, "model.keras")
     try:
+        source_dir = zoo.resolve(source_dir)
+        path = posixpath.join(source_dir, "model.keras")
         source, _ = load_model(source_dir)
     except ConfigError as e:
         raise ConfigError(f"{INIT_KEY}: {e}") from None

@@ -54,7 +54,7 @@ def demo_config(shards: str, steps: int) -> dict:
 
 def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int = 256) -> dict:
     from model import train
-    from model.starter import starter_model_dir
+    from restoreflow import zoo
 
     root = Path(output)
     train_dir = write_samples(root / "samples" / "train", TRAIN_IMAGES, train_side)
@@ -66,7 +66,7 @@ def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int 
     log.info("demo 2/3: training a small DnCNN for %d steps", steps)
     model_dir = train.train(train.load_config(None, base=demo_config(str(shards), steps)), str(root / "train"))
     results = {}
-    for label, model in (("demo model", str(model_dir)), ("starter model", starter_model_dir())):
+    for label, model in (("demo model", str(model_dir)), ("starter model", zoo.resolve("denoise-gray"))):
         log.info("demo 3/3: restoring %d photographs with the %s", len(TEST_IMAGES), label)
         out = root / ("restored-demo" if label == "demo model" else "restored-starter")
         results[label] = restore.run([f"--input={test_dir}", f"--output={out}", f"--model={model}",

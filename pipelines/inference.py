@@ -68,9 +68,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         import tensorflow as tf
 
         from model.export import load_model
-        from model.starter import starter_model_dir
+        from restoreflow import zoo
 
-        source = self._model_dir or starter_model_dir()
+        source = zoo.resolve(self._model_dir)
         local = local_model_dir(source)
         model, card = load_model(local)
         if local != source:

@@ -105,7 +105,9 @@ class RestoreOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
         parser.add_argument(
-            "--model", default=None, help="Model directory (default: the bundled starter model)."
+            "--model", default=None,
+            help="A bundled model by name (see `restoreflow models`) or a model directory, local or gs:// "
+            "(default: the bundled default model)."
         )
         parser.add_argument(
             "--reference",

@@ -39,6 +39,7 @@ from apache_beam.transforms.window import GlobalWindows
 from pipelines import channels, images, options as job_options, report, scoring, sources
 from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inference import InferenceFailure, TileModelHandler
+from restoreflow import zoo
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors
 
@@ -51,7 +52,7 @@ WRITABLE_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP", "PPM")
 class Settings:
     """Everything the workers need, resolved once when the pipeline is built."""
 
-    model_dir: str | None  # None: the bundled starter model
+    model_dir: str  # a bundled model's name or a model directory (see restoreflow.zoo)
     card: dict
     output: str
     run_id: str
@@ -612,9 +613,12 @@ def resolve_settings(options) -> tuple[Settings, list]:
 
     flags = options.view_as(job_options.RestoreOptions)
     common = options.view_as(job_options.InputOptions)
-    # Without --model the workers find the starter model in their own installed package.
-    model_dir = flags.model
-    card = read_card(model_dir or default_model_dir())
+    # A bundled name stays a name: the workers find it in their own installed package.
+    model_dir = flags.model or zoo.DEFAULT
+    try:
+        card = read_card(zoo.resolve(model_dir))
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
     degrade = recipes.load(flags.degrade) if flags.degrade else None
     if degrade is not None and degrade.scale != card["scale"]:
         raise ConfigError(
@@ -677,12 +681,6 @@ def _cpu_count() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def default_model_dir() -> str:
-    from model.starter import starter_model_dir
-
-    return starter_model_dir()
 
 
 def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:

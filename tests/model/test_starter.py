@@ -4,13 +4,13 @@ import numpy as np
 import yaml
 
 from model.export import read_card
-from model.starter import starter_model_dir
 from pipelines import images, restore, scoring
+from restoreflow import zoo
 from tests.conftest import photo, write_image
 
 
 def test_the_bundled_starter_has_a_card_with_its_provenance_and_scores():
-    folder = Path(starter_model_dir())
+    folder = Path(zoo.resolve("denoise-gray"))
     card = read_card(folder)
     assert (folder / "model.keras").stat().st_size < 10 * 2**20  # "a few MB" inside the package
     assert card["channels"] == 1 and card["task"] == "denoise" and card["scale"] == 1
@@ -29,7 +29,7 @@ def test_restore_without_model_uses_the_starter_and_denoises(tmp_path):
     write_image(tmp_path / "in" / "camera.png", clean)
     summary = restore.run([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}",
                            "--degrade=denoise-gray-s25", "--seed=3"])
-    assert summary["model_id"] == read_card(starter_model_dir())["model_id"]
+    assert summary["model_id"] == read_card(zoo.resolve("denoise-gray"))["model_id"]
     assert summary["counts"] == {"restored": 1, "error": 0}
     restored = images.decode((tmp_path / "out" / "restored" / "camera.png").read_bytes()).pixels
     assert restored.shape == clean.shape and restored.dtype == np.uint8

@@ -3,14 +3,16 @@
 It runs the restore job incrementally (only new or changed images, or everything when the
 model or settings changed) and rebuilds the report, then prints one summary line. The exit
 code is 0 whenever the run completed, even if some inputs were rejected (they are listed in
-``OUT/errors/<run>/``); 1 when the run itself failed; 2 for a configuration mistake.
+``OUT/errors/<run>/``); 1 when the run itself failed, restored nothing and rejected
+everything, or found its output in use by another run; 2 for a configuration mistake.
 
 nightly.yaml::
 
     input: [gs://archive/incoming]      # folders, globs, bucket prefixes, archives
     output: gs://archive/restored
     model: gs://archive/models/denoise  # optional: the bundled starter model otherwise
-    reference: null                     # optional folder of clean references (by image_id)
+    reference: null                     # optional folder of clean references (relative path + stem)
+    masks: null                         # inpainting models: folder of masks (relative path + stem)
     tile_size: 512
     batch_size: 4
     format: keep
@@ -26,7 +28,7 @@ import sys
 
 import yaml
 
-from pipelines import options as job_options, report, restore, sources
+from pipelines import lock, options as job_options, report, restore, sources
 from restoreflow.configs import ConfigError, check, from_mapping
 from restoreflow.console import setup_logging, user_errors
 
@@ -39,6 +41,7 @@ class NightlyConfig:
     output: str
     model: str | None = None
     reference: str | None = None
+    masks: str | None = None
     tile_size: int = 512
     overlap: int = -1
     batch_size: int = 4
@@ -52,7 +55,7 @@ class NightlyConfig:
 
     def restore_argv(self) -> list[str]:
         argv = [f"--input={path}" for path in self.input] + [f"--output={self.output}"]
-        for name in ("model", "reference", "tile_size", "overlap", "batch_size", "format", "max_pixels", "max_bytes"):
+        for name in ("model", "reference", "masks", "tile_size", "overlap", "batch_size", "format", "max_pixels", "max_bytes"):
             value = getattr(self, name)
             if value is not None:
                 argv.append(f"--{name}={value}")
@@ -79,27 +82,29 @@ def _parser():
         prog="restoreflow nightly",
         description="Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud Scheduler). "
         "Exit code 0 when the run completed (rejected inputs are listed, not fatal), 1 when it failed, "
-        "2 for a configuration mistake.",
+        "rejected every input, or its output was in use by another run; 2 for a configuration mistake.",
     )
     parser.add_argument("--config", required=True, help="nightly.yaml (see `restoreflow nightly --help`).")
     return parser
 
 
-@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError)
+@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
     config = load(args.config)
     try:
         summary = restore.run(config.restore_argv())
-    except (ConfigError, job_options.FlagError, sources.InputError):
+    except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked):
         raise
     except Exception:  # noqa: BLE001 - any failure of the run itself is the scheduler's business
         log.exception("nightly: the restore run failed")
         print("nightly: FAILED (see the log above); nothing was marked as done for the failed run")
         return 1
+    for warning in summary["warnings"]:
+        log.warning("%s", warning)
     print(f"nightly: {report.summary_line(summary)}; report {config.output.rstrip('/')}/report.html")
-    return 0
+    return restore.exit_status(summary)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from restoreflow.console import user_errors
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: output_sha256, mask_sha256, redone, note
 
 _SCORES = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
 SCORE_COLUMNS = tuple(f"{name}_{role}" for name in _SCORES for role in ("degraded", "restored"))
@@ -68,6 +68,10 @@ SCHEMA = pa.schema(
         ("tiles", pa.int32()),
         ("seconds", pa.float64()),
         *[(name, pa.float64()) for name in SCORE_COLUMNS],
+        ("output_sha256", pa.string()),  # what a rerun checks OUT/restored/... against
+        ("mask_sha256", pa.string()),  # the --masks mask's bytes (inpainting)
+        ("redone", pa.string()),  # why a done image was redone: "missing output" or "changed output"
+        ("note", pa.string()),  # something a person should know, e.g. why a reference was not used
     ],
     metadata={"restoreflow.schema_version": str(SCHEMA_VERSION)},
 )
@@ -123,12 +127,14 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     for name in ("psnr_db", "ssim"):
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
         gains[name] = _stats([a - b for a, b in pairs if a is not None and b is not None])
+    redone = [reason for reason in columns.get("redone", []) if reason]
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "model_id": model_id,
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "counts": counts,
+        "redone": {reason: redone.count(reason) for reason in sorted(set(redone))},
         "seconds": _stats(columns.get("seconds", [])),
         "scores": {k: v for k, v in scores.items() if v is not None},
         "gains": {k: v for k, v in gains.items() if v is not None},
@@ -163,6 +169,9 @@ def read_run_summary(output: str, run_id: str) -> dict:
 def summary_line(summary: dict) -> str:
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items())
     parts = [f"restore run {summary['run_id']}: {counts}"]
+    redone = sum(summary.get("redone", {}).values())
+    if redone:
+        parts.append(f"{redone} redone: missing or changed output")
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")

@@ -22,8 +22,9 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def user_errors(prog: str, *extra_errors):
-    """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2."""
+def user_errors(prog: str, *extra_errors, failures: tuple = ()):
+    """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2; one of
+    ``failures`` (a run that could not happen, e.g. its output is in use) one line and 1."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -33,6 +34,9 @@ def user_errors(prog: str, *extra_errors):
             except (ConfigError, *extra_errors) as e:
                 print(f"{prog}: error: {e}", file=sys.stderr)
                 return 2
+            except failures as e:
+                print(f"{prog}: error: {e}", file=sys.stderr)
+                return 1
 
         return run
 

@@ -255,7 +255,8 @@ EXPECTED_COLUMNS = [
     "format_in", "format_out", "output_path", "crop_path", "reference", "tiles", "seconds",
     "psnr_db_degraded", "psnr_db_restored", "ssim_degraded", "ssim_restored", "ms_ssim_degraded",
     "ms_ssim_restored", "noise_sigma_degraded", "noise_sigma_restored", "sharpness_degraded",
-    "sharpness_restored", "blockiness_degraded", "blockiness_restored",
+    "sharpness_restored", "blockiness_degraded", "blockiness_restored", "output_sha256", "mask_sha256",
+    "redone", "note",
 ]
 
 

@@ -26,10 +26,8 @@ import dataclasses
 import logging
 import sys
 
-import yaml
-
 from pipelines import lock, options as job_options, report, restore, sources
-from restoreflow.configs import ConfigError, check, from_mapping
+from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
 from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.nightly")
@@ -65,11 +63,10 @@ class NightlyConfig:
 def load(path: str) -> NightlyConfig:
     try:
         with open(path) as f:
-            data = yaml.safe_load(f) or {}
+            text = f.read()
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    data = parse_yaml(text, path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if isinstance(data.get("input"), str):

@@ -14,8 +14,9 @@ from tests.conftest import photo, write_image
 TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}
 
 
-def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0) -> str:
-    """A small randomly initialised (seeded) model directory."""
+def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0, prepare=None) -> str:
+    """A small randomly initialised (seeded) model directory; ``prepare(model)`` may change its
+    weights before the export."""
     import keras
 
     from model import architectures
@@ -24,6 +25,8 @@ def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0) ->
     args = dict(args or TINY_DNCNN)
     keras.utils.set_random_seed(seed)
     model = architectures.build(name, args)
+    if prepare:
+        prepare(model)
     card = {**architectures.describe(name, args), "task": task, "architecture": {"name": name, "args": args}}
     export_model(model, folder, card=card)
     return str(folder)

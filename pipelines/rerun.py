@@ -64,6 +64,24 @@ def read_state(path: str) -> list[dict]:
     return [{name: row.get(name) for name in STATE_COLUMNS} for row in rows if row["status"] == "restored"]
 
 
+PARTIAL_MARK = ".partial-"  # restore writes FILE.partial-RUN, then renames it to FILE
+
+
+def partial_name(path: str, run_id: str) -> str:
+    return f"{path}{PARTIAL_MARK}{run_id}"
+
+
+def remove_partials(output: str) -> int:
+    """Deletes the temporary files killed runs left under restored/ and crops/; called by the
+    run that holds the output's lock, so no other run is writing them. Returns how many."""
+    run_id_like = "[0-9]" * 8 + "T*Z-*"  # the run id's shape, so an image named a.partial-b.png is not one
+    patterns = [FileSystems.join(output, folder, f"**{PARTIAL_MARK}{run_id_like}") for folder in ("restored", "crops")]
+    found = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
+    if found:
+        FileSystems.delete(found)
+    return len(found)
+
+
 def _newest(rows):
     return max(rows, key=lambda r: r["run_id"])
 

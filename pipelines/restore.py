@@ -569,7 +569,7 @@ def _write_atomically(path: str, data: bytes, run_id: str) -> None:
     """Writes under a temporary name, then renames over the final name (an atomic replace
     locally, copy-then-delete on object stores), so a killed run never leaves a partial file
     under the final name nor removes the previous one."""
-    temporary = f"{path}.partial-{run_id}"
+    temporary = rerun.partial_name(path, run_id)
     with FileSystems.create(temporary) as f:
         f.write(data)
     FileSystems.rename([temporary], [path])
@@ -747,6 +747,8 @@ def run(argv=None) -> dict:
     run under "counters" (e.g. images_restored, images_skipped, tiles, num_inferences)."""
     pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv))
     with lock.held(settings.output, settings.run_id):
+        if rerun.remove_partials(settings.output):
+            log.info("removed the temporary files of a run killed before it finished")
         result = pipeline.run()
         result.wait_until_finish()
     summary = report.read_run_summary(settings.output, settings.run_id)

@@ -116,3 +116,16 @@ def test_rows_from_before_output_hashes_vouch_for_nothing(tmp_path, gray_model):
     again = run_restore([tmp_path / "in"], out, gray_model)
     assert again["counters"]["images_restored"] == 2 and again["redone"] == {"changed output": 2}
     assert_accounted_once(out, again, ids)
+
+
+def test_temporary_files_of_killed_runs_are_removed_and_nothing_else(tmp_path):
+    from pipelines import rerun
+
+    left = [tmp_path / "restored" / "sub" / "a.png.partial-20260101T000000Z-abc123",
+            tmp_path / "crops" / "key" / "a.png.png.partial-20260101T000000Z-abc123"]
+    kept = [tmp_path / "restored" / "a.partial-b.png", tmp_path / "restored" / "sub" / "a.png"]
+    for path in left + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert rerun.remove_partials(str(tmp_path)) == 2
+    assert [p.exists() for p in left + kept] == [False, False, True, True]

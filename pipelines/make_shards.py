@@ -364,7 +364,7 @@ def main(argv: list[str]) -> int:
         f"{counts['records']['val']} val records; {counts['errors']} errors "
         f"(see {FileSystems.join(manifest['output'], 'errors')}); manifest {FileSystems.join(manifest['output'], 'manifest.json')}"
     )
-    return 0
+    return 0 if sum(counts["images"].values()) else 1  # every input rejected: a scheduler must notice
 
 
 if __name__ == "__main__":

@@ -177,6 +177,10 @@ def test_cli_errors_name_the_problem(tmp_path, gray_folder, capsys):
     assert capsys.readouterr().err.strip() == f"restoreflow shards: error: --output {tmp_path}/a_file is a file; give a folder (it is created when missing)"
     assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path}/o", "--recipe=sr-x2", "--stride=0"]) == 2
     assert "--stride must be at least 1, got 0" in capsys.readouterr().err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.png").write_bytes(b"")
+    assert make_shards.main([f"--input={tmp_path}/junk", f"--output={tmp_path}/o", "--recipe=sr-x2"]) == 1
+    assert "0 images" in capsys.readouterr().out
 
 
 def test_output_with_shards_is_not_overwritten(tmp_path, gray_folder, capsys):

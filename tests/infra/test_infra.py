@@ -289,7 +289,7 @@ def test_switches_take_template_booleans():
 
     assert force() is False and force("--force") is True
     assert force("--force=true") is True and force("--force=False") is False
-    with pytest.raises(SystemExit):
+    with pytest.raises(options.FlagError, match="argument --force: expected true or false, got 'maybe'"):
         force("--force=maybe")
 
 

@@ -85,6 +85,12 @@ def test_a_lease_holder_renews_its_heartbeat(tmp_path):
     lease.acquire("gs://b/out")
     written = path.read_text()
     path.write_text(written.replace(json.loads(written)["heartbeat_utc"], "2000-01-01T00:00:00+00:00"))
-    time.sleep(0.3)
-    assert json.loads(path.read_text())["heartbeat_utc"] > "2000-01-02"
+    renewed, deadline = None, time.time() + 5
+    while time.time() < deadline and not (renewed and renewed["heartbeat_utc"] > "2000-01-02"):
+        time.sleep(0.05)
+        try:  # a local file is read empty while it is being rewritten (a bucket object never is)
+            renewed = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            pass
+    assert renewed and renewed["heartbeat_utc"] > "2000-01-02"
     lease.release()

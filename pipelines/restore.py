@@ -688,8 +688,9 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings, specs = resolve_settings(options)
     max_bytes = options.view_as(job_options.InputOptions).max_bytes
-    log.info("restore: model %s, run %s, tiles %d px with %d px overlap", settings.card["model_id"],
-             settings.run_id, settings.tile_size, settings.overlap)
+    log.info("restore: model %s (%s)%s", settings.model_dir, settings.card["model_id"],
+             f": {settings.card['purpose']}" if settings.card.get("purpose") else "")
+    log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
     return pipeline, settings

@@ -23,6 +23,7 @@ COMMANDS = {
     "import-weights": ("model.import_weights", "Turn published weights (DnCNN MatConvNet) into a model directory."),
     "demo": ("pipelines.demo", "Run all three jobs end to end on images bundled with scikit-image."),
     "recipes": ("pipelines.degrade.recipe", "List the built-in degradation recipes."),
+    "models": ("restoreflow.zoo", "List the bundled models: what each restores, its size, speed and scores."),
 }
 
 

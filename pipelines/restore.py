@@ -67,6 +67,7 @@ class Settings:
     max_pixels: int
     write_images: bool
     force: bool = False
+    engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
 
     @property
     def scale(self) -> int:
@@ -544,7 +545,8 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         ERRORS, PrepareImages.SKIPPED, main="jobs"
     )
     handler = KeyedModelHandler(
-        TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
+        TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads,
+                         engine=settings.engine)
     )
     tiled = prepared.jobs | "Tile" >> beam.ParDo(TileImages(settings)).with_outputs(ERRORS, main="tiles")
     inferred, failed = tiled.tiles | "Restore tiles" >> RunInference(handler).with_exception_handling()
@@ -658,6 +660,7 @@ def resolve_settings(options) -> tuple[Settings, list]:
         max_pixels=common.max_pixels,
         write_images=flags.write_images == "all",
         force=flags.force,
+        engine=flags.engine,
     )
     specs = [sources.resolve(given) for given in common.input]
     for spec in specs:

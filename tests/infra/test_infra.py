@@ -191,6 +191,7 @@ SAMPLES = {
         "max_pixels": ("1000000", 1000000),
         "max_bytes": ("2000000", 2000000),
         "tf_threads": ("2", 2),
+        "engine": ("openvino", "openvino"),
     },
     "shards": {
         "input": ("gs://b/clean", ["gs://b/clean"]),
@@ -288,7 +289,7 @@ def test_switches_take_template_booleans():
 
     assert force() is False and force("--force") is True
     assert force("--force=true") is True and force("--force=False") is False
-    with pytest.raises(SystemExit):
+    with pytest.raises(options.FlagError, match="--force"):
         force("--force=maybe")
 
 

@@ -13,7 +13,6 @@ self-contained ``OUT/report.html``; see its docstring for what the page shows an
 
 from __future__ import annotations
 
-import argparse
 import base64
 import dataclasses
 import datetime
@@ -32,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
 
@@ -112,8 +112,18 @@ def _stats(values) -> dict | None:
     return {"mean": float(finite.mean()), "p5": float(p5), "p50": float(p50), "p95": float(p95), "count": int(finite.size)}
 
 
+def run_started(run_id: str | None) -> datetime.datetime | None:
+    """When a run started: its id begins with the UTC time (``20261121T204224Z-4e0f6b``)."""
+    try:
+        when = datetime.datetime.strptime((run_id or "")[:16], "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=datetime.timezone.utc)
+
+
 def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str) -> dict:
-    """Counts by status, and mean/percentiles of every score and of its gain."""
+    """Counts by status, mean/percentiles of every score and of its gain, and the run's wall
+    time (from its start, in its id, to now) with the megapixels it restored."""
     columns = table.to_pydict()
     statuses = columns.get("status", [])
     counts = {status: statuses.count(status) for status in sorted(set(statuses))}
@@ -123,12 +133,18 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     for name in ("psnr_db", "ssim"):
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
         gains[name] = _stats([a - b for a, b in pairs if a is not None and b is not None])
+    sizes = zip(statuses, columns.get("width_in", []), columns.get("height_in", []))
+    megapixels = sum(w * h for status, w, h in sizes if status == "restored" and w and h) / 1e6
+    now = datetime.datetime.now(datetime.timezone.utc)
+    started = run_started(run_id)
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "model_id": model_id,
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": now.isoformat(timespec="seconds"),
         "counts": counts,
+        "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
+        "megapixels_restored": round(megapixels, 4),
         "seconds": _stats(columns.get("seconds", [])),
         "scores": {k: v for k, v in scores.items() if v is not None},
         "gains": {k: v for k, v in gains.items() if v is not None},
@@ -140,11 +156,13 @@ def _write_json(path: str, value) -> None:
         f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write_run_summary(output: str, run_id: str, model_id: str) -> dict:
-    """Summarizes one run's scores and errors into runs/<run>/summary.json and summary.json."""
+def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -> dict:
+    """Summarizes one run's scores and errors into runs/<run>/summary.json and summary.json;
+    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.guidance)."""
     table = read_table(FileSystems.join(output, "scores", run_id))
     errors = read_errors(FileSystems.join(output, "errors", run_id))
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
+    summary["guidance"] = advise(summary) if advise else []
     _write_json(FileSystems.join(output, "runs", run_id, "summary.json"), summary)
     _write_json(FileSystems.join(output, "summary.json"), summary)
     try:
@@ -160,13 +178,35 @@ def read_run_summary(output: str, run_id: str) -> dict:
         return json.loads(f.read())
 
 
-def summary_line(summary: dict) -> str:
-    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items())
-    parts = [f"restore run {summary['run_id']}: {counts}"]
+def throughput(summary: dict) -> tuple[float | None, float | None]:
+    """(wall seconds per restored image, restored megapixels per wall second), or None each
+    when the summary cannot tell (no image restored, or a summary from before they were kept)."""
+    wall, restored = summary.get("wall_seconds"), summary["counts"].get("restored", 0)
+    megapixels = summary.get("megapixels_restored")
+    if not wall or not restored:
+        return None, None
+    return wall / restored, (megapixels / wall if megapixels else None)
+
+
+def summary_line(summary: dict, output: str) -> str:
+    """One line for the end of a run: counts, time and speed, mean PSNR, and where to look."""
+    counts = summary["counts"]
+    errors = counts.get("error", 0)
+    head = f"restore run {summary['run_id']}: {counts.get('restored', 0)} restored, {counts.get('skipped', 0)} skipped"
+    head += f", {errors} rejected"
+    wall = summary.get("wall_seconds")
+    if wall is not None:
+        _, mp_per_s = throughput(summary)
+        head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
+    parts = [head]
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")
         parts.append(f"mean PSNR {psnr['mean']:.2f} dB" + (f" ({gain['mean']:+.2f} dB)" if gain else ""))
+    output = output.rstrip("/")
+    parts.append(f"report {output}/{REPORT_FILE}")
+    if errors:
+        parts.append(f"rejected inputs and reasons in {output}/errors/{summary['run_id']}/")
     return "; ".join(parts)
 
 
@@ -735,26 +775,9 @@ def build_report(output: str) -> str:
     return path
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    """Raises ConfigError instead of exiting, so ``user_errors`` prints one line and returns 2."""
-
-    def error(self, message):
-        raise ConfigError(message)
-
-
 @user_errors("restoreflow report")
 def main(argv: list[str]) -> int:
-    parser = _ArgumentParser(
-        prog="restoreflow report",
-        description="Rebuild OUT/report.html (one self-contained page) from a restore output's "
-        "scores/<run>/*.parquet, errors/<run>/*.jsonl and crops; summary.json is not needed.",
-    )
-    parser.add_argument("output", metavar="OUT", help="a restore job's --output folder (local, gs://, s3://)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help printed its text
-        return int(e.code or 0)
-    output = args.output
+    output = commands.report().parse_args(argv).output
     try:
         FileSystems.get_filesystem(output)
     except ValueError as e:  # a scheme whose Beam extra is not installed, e.g. gs:// without [gcp]

@@ -36,16 +36,16 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines import channels, images, options as job_options, report, scoring, sources
+from pipelines import channels, flags, guidance, images, options as job_options, progress, report, scoring, sources
 from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inference import InferenceFailure, TileModelHandler
 from restoreflow import zoo
 from restoreflow.configs import ConfigError
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import setup_logging, take_verbose_flag, user_errors
 
 log = logging.getLogger("restoreflow.restore")
 ERRORS = sources.ERRORS_TAG
-WRITABLE_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP", "PPM")
+WRITABLE_FORMATS = flags.WRITABLE_FORMATS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -573,8 +573,9 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         | "Summary trigger" >> beam.Create([None])
         | "Write summary"
         >> beam.Map(
-            lambda _, scores, errors_written: report.write_run_summary(settings.output, settings.run_id,
-                                                                       settings.card["model_id"]),
+            lambda _, scores, errors_written: report.write_run_summary(
+                settings.output, settings.run_id, settings.card["model_id"], advise=functools.partial(
+                    guidance.advise, card=settings.card, model=settings.model_dir, paired=settings.degrade is not None)),
             scores=beam.pvalue.AsList(written),
             errors_written=beam.pvalue.AsList(error_files),
         )
@@ -683,8 +684,9 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:
-    """Checks the flags, model and inputs and constructs job 3's pipeline without running it."""
+def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
+    """Checks the flags, model and inputs and constructs job 3's pipeline without running it;
+    on a local runner, ``tracker`` follows the images as they finish."""
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings, specs = resolve_settings(options)
     max_bytes = options.view_as(job_options.InputOptions).max_bytes
@@ -692,18 +694,28 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:
              f": {settings.card['purpose']}" if settings.card.get("purpose") else "")
     log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    rows, errors = build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    if tracker is not None and job_options.is_local(options):
+        files = [f for spec in specs for f in sources.list_files(spec)]
+        tracker.follow(rows, errors, total=progress.count_images(files), megapixels=_input_megapixels)
     return pipeline, settings
 
 
+def _input_megapixels(row_or_error: dict) -> float:
+    return (row_or_error.get("width_in") or 0) * (row_or_error.get("height_in") or 0) / 1e6
+
+
 def run(argv=None) -> dict:
-    """Runs job 3 to completion; returns the run's summary plus the Beam counters of the
-    run under "counters" (e.g. images_restored, images_skipped, tiles, num_inferences)."""
-    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv))
-    result = pipeline.run()
-    result.wait_until_finish()
+    """Runs job 3 to completion (with a progress line on local runners); returns the run's
+    summary, its "output" folder, and the Beam counters of the run under "counters" (e.g.
+    images_restored, images_skipped, tiles, num_inferences)."""
+    tracker = progress.Tracker("restore")
+    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    with tracker:
+        result = pipeline.run()
+        result.wait_until_finish()
     summary = report.read_run_summary(settings.output, settings.run_id)
-    return {**summary, "counters": _counters(result)}
+    return {**summary, "output": settings.output, "counters": _counters(result)}
 
 
 def _counters(result) -> dict:
@@ -716,21 +728,17 @@ def _counters(result) -> dict:
     return counters
 
 
-DESCRIPTION = (
-    "Job 3: restore every image under --input with a trained model, write the restored images, "
-    "and score them (PSNR/SSIM against --reference or, with --degrade, against the clean inputs; "
-    "no-reference signals always)."
-)
-
-
 @user_errors("restoreflow restore", job_options.FlagError, sources.InputError)
 def main(argv: list[str]) -> int:
     if {"-h", "--help"} & set(argv):
-        job_options.job_help_parser("restoreflow restore", job_options.RestoreOptions, DESCRIPTION).print_help()
+        flags.job_help_parser("restore").print_help()
         return 0
-    setup_logging()
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
     summary = run(argv)
-    print(report.summary_line(summary))
+    print(report.summary_line(summary, summary["output"]))
+    for advice in summary.get("guidance", []):
+        print(f"note: {advice}")
     return 0
 
 

@@ -214,11 +214,13 @@ def metadata(job: str) -> dict:
 
 
 def job_flag_names(job: str) -> set[str]:
-    """The job's own flags (what `restoreflow <job> --help` lists), without Beam's or --help."""
-    from pipelines import options
+    """The job's own flags (what `restoreflow <job> --help` lists), without Beam's, --help or
+    --verbose (which only the console reads)."""
+    from pipelines import flags
 
-    parser = options.job_help_parser(f"restoreflow {job}", job_options_cls(job), "")
-    return {s[2:] for action in parser._actions for s in action.option_strings if s.startswith("--")} - {"help"}
+    parser = flags.job_help_parser(job)
+    names = {s[2:] for action in parser._actions for s in action.option_strings if s.startswith("--")}
+    return names - {"help", "verbose"}
 
 
 @pytest.mark.parametrize("job", JOBS)

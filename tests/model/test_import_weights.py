@@ -235,3 +235,9 @@ def test_sigma25_reproduces_the_published_bsd68_mean(sigma25_model_dir):
     ]
     # README "Reproduced here": 29.228 dB (the paper: 29.23).
     assert float(np.mean(scores)) == pytest.approx(29.228, abs=0.01)
+
+
+def test_help_lists_exactly_the_formats_there_are_importers_for():
+    from restoreflow import commands
+
+    assert set(commands.WEIGHT_FORMATS) == set(import_weights.IMPORTERS)

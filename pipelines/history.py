@@ -9,22 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-from apache_beam.io.filesystems import FileSystems
-
 from pipelines import report
 from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
-
-
-def run_summaries(output: str) -> list[dict]:
-    """Every run's summary.json, oldest first (run ids sort by time)."""
-    pattern = FileSystems.join(output, "runs", "*", "summary.json")
-    summaries = []
-    for meta in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(meta.path) as f:
-            summaries.append(json.loads(f.read()))
-    return sorted(summaries, key=lambda s: s["run_id"])
 
 
 def _mean(summary: dict, section: str, name: str):
@@ -84,7 +72,7 @@ def format_table(rows: list[dict]) -> str:
 @user_errors("restoreflow history")
 def main(argv: list[str]) -> int:
     args = commands.history().parse_args(argv)
-    summaries = run_summaries(args.output)
+    summaries = report.read_run_summaries(args.output)
     if not summaries:
         raise ConfigError(f"{args.output} has no recorded runs (no runs/*/summary.json)")
     rows = trend_rows(summaries)

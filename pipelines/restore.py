@@ -504,14 +504,21 @@ def inference_error_records(failure) -> list[dict]:
 
 
 def _crop_pair(job: ImageJob, restored: np.ndarray) -> bytes:
-    """degraded | restored side by side, as a small 8-bit PNG."""
+    """degraded | restored side by side, then the reference when there is one, as a small
+    8-bit PNG."""
     top, left, height, width = job.crop_box
-    after = images.to_8bit(restored[top : top + height, left : left + width])
-    before = job.crop_before
-    if before.shape[-1] != after.shape[-1]:
-        before, after = images.to_rgb(before), images.to_rgb(after)
-    gap = np.full((height, 4, after.shape[-1]), 255, np.uint8)
-    return images.encode(np.concatenate([before, gap, after], axis=1), format="PNG")
+
+    def at_box(pixels):
+        return images.to_8bit(pixels[top : top + height, left : left + width])
+
+    panels = [job.crop_before, at_box(restored)]
+    if job.reference is not None and job.reference.shape[:2] == restored.shape[:2]:
+        panels.append(at_box(job.reference))
+    if len({p.shape[-1] for p in panels}) > 1:
+        panels = [images.to_rgb(p) for p in panels]
+    gap = np.full((height, 4, panels[0].shape[-1]), 255, np.uint8)
+    joined = [part for panel in panels for part in (gap, panel)][1:]
+    return images.encode(np.concatenate(joined, axis=1), format="PNG")
 
 
 def _resize_alpha(alpha, size):

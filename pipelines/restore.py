@@ -579,15 +579,18 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         pipeline
         | "Summary trigger" >> beam.Create([None])
         | "Write summary"
-        >> beam.Map(
-            lambda _, scores, errors_written: report.write_run_summary(
-                settings.output, settings.run_id, settings.card["model_id"], advise=functools.partial(
-                    guidance.advise, card=settings.card, model=settings.model_dir, paired=settings.degrade is not None)),
-            scores=beam.pvalue.AsList(written),
-            errors_written=beam.pvalue.AsList(error_files),
-        )
+        >> beam.Map(_write_summary, settings=settings, scores=beam.pvalue.AsList(written),
+                    errors_written=beam.pvalue.AsList(error_files))
     )
     return rows, errors
+
+
+def _write_summary(_, settings: Settings, **written) -> dict:
+    """Once every score and error file is written: the run's summary, with advice on the
+    inputs (pipelines.guidance), and the report."""
+    advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
+                               paired=settings.degrade is not None)
+    return report.write_run_summary(settings.output, settings.run_id, settings.card["model_id"], advise=advise)
 
 
 STATE_COLUMNS = ["image_id", "run_id", "content_sha256", "settings_key", "status", "output_path", "crop_path"]

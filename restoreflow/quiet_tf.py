@@ -88,6 +88,8 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         if fullname != "tensorflow":
             return None
         sys.meta_path.remove(self)  # once per process; find_spec below must not come back here
+        if verbose():  # decided now, not at install: --verbose is read after the imports
+            return None
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)
@@ -95,9 +97,9 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Quiets the first ``import tensorflow`` of this process (no-op when verbose, when
-    TensorFlow is already imported, or when already installed)."""
-    if verbose() or "tensorflow" in sys.modules:
+    """Quiets the first ``import tensorflow`` of this process, unless the process is verbose
+    by then (no-op when TensorFlow is already imported, or when already installed)."""
+    if "tensorflow" in sys.modules:
         return
     if not any(isinstance(finder, _QuietTensorFlowFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlowFinder())

@@ -41,11 +41,16 @@ def test_lines_come_back_when_the_block_raises(capfd):
 
 
 @pytest.mark.parametrize("verbose", [False, True])
-def test_install_hooks_the_first_tensorflow_import_unless_verbose(monkeypatch, verbose):
+def test_the_first_tensorflow_import_is_quiet_unless_verbose_by_then(monkeypatch, verbose):
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)  # as in a fresh process
-    monkeypatch.setenv(quiet_tf.VERBOSE_ENV, "1" if verbose else "0")
+    monkeypatch.delenv(quiet_tf.VERBOSE_ENV, raising=False)
     quiet_tf.install()
     quiet_tf.install()
     hooks = [f for f in sys.meta_path if type(f).__name__ == "_QuietTensorFlowFinder"]
-    assert len(hooks) == (0 if verbose else 1)
+    assert len(hooks) == 1
+    monkeypatch.setenv(quiet_tf.VERBOSE_ENV, "1" if verbose else "0")  # --verbose comes after the imports
+    spec = hooks[0].find_spec("tensorflow")
+    assert hooks[0] not in sys.meta_path, "it acts on the first import only"
+    assert (spec is None) == verbose
+    assert verbose or type(spec.loader).__name__ == "_QuietLoader"

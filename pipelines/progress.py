@@ -26,7 +26,7 @@ import apache_beam as beam
 from pipelines import sources
 
 POLL_INTERVAL_S = 0.5
-LOG_INTERVAL_S = 10.0
+LOG_INTERVAL_S = 30.0  # in a log file or CI, a line every half minute is progress without flooding
 
 
 class _Record(beam.DoFn):

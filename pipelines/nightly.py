@@ -5,21 +5,11 @@ model or settings changed) and rebuilds the report, then prints one summary line
 code is 0 whenever the run completed, even if some inputs were rejected (they are listed in
 ``OUT/errors/<run>/``); 1 when the run itself failed; 2 for a configuration mistake.
 
-nightly.yaml::
-
-    input: [gs://archive/incoming]      # folders, globs, bucket prefixes, archives
-    output: gs://archive/restored
-    model: gs://archive/models/denoise  # optional: the bundled starter model otherwise
-    reference: null                     # optional folder of clean references (by image_id)
-    tile_size: 512
-    batch_size: 4
-    format: keep
-    beam_args: [--runner=DataflowRunner, --project=P, --region=R, --temp_location=gs://archive/tmp]
+The YAML format is described in ``restoreflow nightly --help`` (restoreflow.commands).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import sys
@@ -27,6 +17,7 @@ import sys
 import yaml
 
 from pipelines import options as job_options, report, restore, sources
+from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping
 from restoreflow.console import setup_logging, user_errors
 
@@ -74,21 +65,10 @@ def load(path: str) -> NightlyConfig:
     return from_mapping(NightlyConfig, data, "")
 
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="restoreflow nightly",
-        description="Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud Scheduler). "
-        "Exit code 0 when the run completed (rejected inputs are listed, not fatal), 1 when it failed, "
-        "2 for a configuration mistake.",
-    )
-    parser.add_argument("--config", required=True, help="nightly.yaml (see `restoreflow nightly --help`).")
-    return parser
-
-
 @user_errors("restoreflow nightly", job_options.FlagError, sources.InputError)
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    setup_logging()
+    args = commands.nightly().parse_args(argv)
+    setup_logging(args.verbose)
     config = load(args.config)
     try:
         summary = restore.run(config.restore_argv())
@@ -98,7 +78,9 @@ def main(argv: list[str]) -> int:
         log.exception("nightly: the restore run failed")
         print("nightly: FAILED (see the log above); nothing was marked as done for the failed run")
         return 1
-    print(f"nightly: {report.summary_line(summary)}; report {config.output.rstrip('/')}/report.html")
+    print(f"nightly: {report.summary_line(summary, config.output)}")
+    for advice in summary.get("guidance", []):
+        print(f"nightly: note: {advice}")
     return 0
 
 

@@ -13,6 +13,7 @@ import importlib.util
 from pathlib import Path
 
 from restoreflow.configs import ConfigError, suggest
+from restoreflow.console import user_errors
 
 DEFAULT = "denoise-gray"
 CARD_FILE = "model.json"
@@ -92,28 +93,16 @@ def _table(rows: list[dict]) -> list[str]:
     return table + [""] + [f"{row['name']}: {row['purpose']}" for row in rows]
 
 
-USAGE = """usage: restoreflow models [--json]
-
-Lists the bundled models: name, task, channels, scale, parameters, size on disk, CPU
-throughput through the restore job (MP/s, on the machine named in each model.json) and
-headline scores, then what each is for. Pick one with `restoreflow restore --model NAME`;
-a model directory of your own works the same way."""
-
-
+@user_errors("restoreflow models")
 def main(argv: list[str]) -> int:
     """``restoreflow models``."""
     import json
-    import sys
 
-    if {"-h", "--help"} & set(argv):
-        print(USAGE)
-        return 0
-    unknown = [a for a in argv if a != "--json"]
-    if unknown:
-        print(f"restoreflow models: unknown argument {unknown[0]!r}\n\n{USAGE}", file=sys.stderr)
-        return 2
+    from restoreflow import commands
+
+    args = commands.models().parse_args(argv)
     rows = [describe(name) for name in names()]
-    if "--json" in argv:
+    if args.json:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(_table(rows)))

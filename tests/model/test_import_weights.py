@@ -262,3 +262,9 @@ def test_the_colour_blind_weights_import_and_denoise_a_colour_photograph(tmp_pat
     psnr_db = 10 * np.log10(255.0**2 / np.mean((restored_u8 - clean) ** 2))
     noisy_db = 10 * np.log10(255.0**2 / np.mean((np.clip(noisy, 0, 1) * 255 - clean) ** 2))
     assert psnr_db > noisy_db + 6  # 20.5 -> 28.2 dB on this image
+
+
+def test_help_lists_exactly_the_formats_there_are_importers_for():
+    from restoreflow import commands
+
+    assert set(commands.WEIGHT_FORMATS) == set(import_weights.IMPORTERS)

@@ -32,7 +32,7 @@ def test_nightly_runs_incrementally_and_history_shows_the_trend(tmp_path, capsys
 
     assert nightly.main(["--config", config]) == 0, "rejected inputs are reported, not fatal"
     first = capsys.readouterr().out
-    assert "2 restored" in first and "1 error" in first and "report.html" in first
+    assert "2 restored" in first and "1 rejected" in first and "report.html" in first
     write_image(bucket / "2.png", photo("coins", (24, 24)))
     assert nightly.main(["--config", config]) == 0
     second = capsys.readouterr().out

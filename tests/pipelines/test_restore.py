@@ -233,6 +233,11 @@ def test_reference_folder_is_matched_by_image_id(tmp_path, gray_model):
     by_id = {row["image_id"]: row for row in rows_of(tmp_path / "out")}
     assert by_id["sub/x.png"]["psnr_db_degraded"] == pytest.approx(scoring.psnr_db(clean, noisy))
     assert by_id["y.png"]["psnr_db_degraded"] is None and by_id["y.png"]["noise_sigma_degraded"] is not None
+    # The report's crops: degraded | restored, then the reference where there is one (4 px gaps).
+    with_reference, without = (read_pixels(by_id[i]["crop_path"]) for i in ("sub/x.png", "y.png"))
+    assert with_reference.shape == (32, 3 * 32 + 8, 1) and without.shape == (32, 2 * 32 + 4, 1)
+    assert np.array_equal(with_reference[:, :32], noisy) and np.array_equal(with_reference[:, 72:], clean)
+    assert np.array_equal(with_reference[:, 36:68], read_pixels(tmp_path / "out" / "restored" / "sub" / "x.png"))
 
 
 def test_bad_inputs_go_to_errors_and_the_rest_is_restored(tmp_path, gray_model):

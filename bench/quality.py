@@ -66,15 +66,22 @@ steps:
 """)
 
 
-def paired(folder, model_dir: str, recipe: str, out: Path) -> dict:
-    """Runs the restore job in paired mode; returns its summary with wall seconds and MP."""
+PAIRED_FLAGS = ("--seed=0", "--write_images=none")
+
+
+def restore_job(folder, model_dir: str, out: Path, *flags: str) -> dict:
+    """Runs the restore job on ``folder``; returns its summary with the wall seconds."""
     from pipelines import restore
 
     start = time.perf_counter()
-    summary = restore.run([f"--input={folder}", f"--model={model_dir}", f"--output={out}", f"--degrade={recipe}",
-                           "--seed=0", "--write_images=none"])
+    summary = restore.run([f"--input={folder}", f"--model={model_dir}", f"--output={out}", *flags])
     summary["wall_seconds"] = time.perf_counter() - start
     return summary
+
+
+def paired(folder, model_dir: str, recipe: str, out: Path) -> dict:
+    """Runs the restore job in paired mode; returns its summary with the wall seconds."""
+    return restore_job(folder, model_dir, out, f"--degrade={recipe}", *PAIRED_FLAGS)
 
 
 def mean(summary: dict, name: str) -> float:

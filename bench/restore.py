@@ -1,20 +1,36 @@
-"""Job 3 throughput and memory.
+"""Job 3 throughput by inference engine, against a PyTorch loop, and memory.
 
-    python -m bench.restore [--skip-memory] [--skip-throughput]
+    python -m bench.restore [--rounds 2] [--images 68] [--skip-throughput] [--skip-memory]
+                            [--memory-mp 50] [--memory-model dncnn|denoise-gray]
 
-Throughput: on BSD68 (68 real photographs), the restore job's megapixels/s against the bare
-model's forward pass over the same images in this process (one image per call, the model
-loaded once). The model is DnCNN-17 with the authors' sigma 25 weights (the restore job's
-heaviest real workload here). The job runs in-process and with 2 local worker processes.
+Needs ../shared (BSD68 and the DnCNN authors' weights) and, for the PyTorch side, the
+``bench`` extra (torch). Every side runs in its own process with 2 threads, on BSD68 (68
+photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the sides alternate
+(round 2 runs them in reverse order), so a background load spreads over all of them:
 
-Memory: peak resident memory of a restore run (in-process runner, its own subprocess) on
-one 12-megapixel and one 50-megapixel gray image, with the same model.
+- bare: the model's forward pass per image, TensorFlow and OpenVINO (f32, and bf16 for
+  information) interleaved image by image, on the images with sigma 25 noise (seed 0), with
+  the PSNR of each engine's output;
+- job-tf, job-openvino: ``restoreflow restore --engine ...`` on the in-process runner, timed
+  from start to end (model loading and conversion included), images written;
+- torch: the DnCNN authors'-style test loop (decode -> model -> encode and write) in PyTorch
+  with the same weights;
+- default-tf, default-openvino: the job with the bundled default model.
+
+``--images N`` takes the first N of BSD68 (for a loaded machine; the default is all 68).
+
+Memory: peak RSS of a restore run (in-process runner, its own process, the engine auto) on
+one gray image of ``--memory-mp`` megapixels, with the same DnCNN or the bundled default model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,53 +41,212 @@ import numpy as np
 
 from bench.common import ROOT, import_dncnn, machine, shared_path
 
+THREADS = 2
+SIDES = ("bare", "job-tf", "job-openvino", "torch", "default-tf", "default-openvino")
 
-def bare_forward(model_dir: str, files: list[Path]) -> tuple[float, float]:
-    """Seconds and megapixels for model(image) over every file, after loading and one warm-up."""
-    import tensorflow as tf
 
+def bsd68() -> list[Path]:
+    return sorted(shared_path("data", "bsd68").glob("*.png"))[: int(os.environ.get("BENCH_RESTORE_IMAGES", 68))]
+
+
+def dncnn_gflop_per_mp(model) -> float:
+    """2 x multiply-adds of every convolution per output pixel (DnCNN: all at full resolution)."""
+    kernels = [layer.kernel.shape for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    return sum(2 * int(np.prod(k)) for k in kernels) * 1e6 / 1e9
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the sides, each run in its own process ------------------------------------------------
+
+
+def side_bare(model_dir: str) -> dict:
+    from model import engines
     from model.export import load_model
-    from pipelines import images
+    from pipelines import images, scoring
+    from pipelines.inference import set_tf_threads
 
+    set_tf_threads(THREADS)
     model, _ = load_model(model_dir)
-    predict = tf.function(lambda x: model(x, training=False),
-                          input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)])
-    decoded = [images.to_float(images.decode(f.read_bytes()).pixels) for f in files]
-    predict(decoded[0][None])
-    start = time.perf_counter()
-    for image in decoded:
-        predict(image[None]).numpy()
-    seconds = time.perf_counter() - start
-    return seconds, sum(i.shape[0] * i.shape[1] for i in decoded) / 1e6
+    predictors = {
+        "tf": engines.load(model, 1, engine="tf"),
+        "openvino": engines.load(model, 1, engine="openvino", threads=THREADS),
+        "openvino-bf16": engines.load(model, 1, engine="openvino", threads=THREADS, precision="bf16"),
+    }
+    seconds = dict.fromkeys(predictors, 0.0)
+    psnr = {name: [] for name in predictors}
+    difference = 0.0
+    for i, path in enumerate(bsd68()):
+        clean = images.decode(path.read_bytes()).pixels
+        noise = np.random.default_rng([0, i]).normal(0, 25 / 255, clean.shape).astype(np.float32)
+        degraded = (images.to_float(clean) + noise)[None]  # unclipped, as denoise-gray-s25
+        if i == 0:
+            for predict in predictors.values():  # warm-up: first-shape set-up is not timed
+                predict(degraded)
+        order = list(predictors)[i % 3:] + list(predictors)[: i % 3]
+        outputs = {}
+        for name in order:
+            start = time.perf_counter()
+            outputs[name] = predictors[name](degraded)[0]
+            seconds[name] += time.perf_counter() - start
+        for name, restored in outputs.items():
+            psnr[name].append(scoring.psnr_db(clean, np.round(np.clip(restored, 0, 1) * 255).astype(np.uint8)))
+        difference = max(difference, float(np.abs(outputs["openvino"] - outputs["tf"]).max()))
+    return {
+        "seconds": seconds,
+        "psnr_db": {name: statistics.fmean(values) for name, values in psnr.items()},
+        "max_abs_difference_openvino_tf": difference,
+        "gflop_per_mp": dncnn_gflop_per_mp(model),
+        "versions": {name: p.version for name, p in predictors.items()},
+    }
 
 
-def job(model_dir: str, folder: Path, output: Path, *extra: str) -> float:
+def side_job(model_dir: str, engine: str) -> dict:
     from pipelines import restore
 
+    folder = Path(tempfile.mkdtemp(prefix="bench-restore-in-"))
+    for path in bsd68():
+        shutil.copy(path, folder / path.name)
+    output = tempfile.mkdtemp(prefix="bench-restore-")
     start = time.perf_counter()
-    summary = restore.run([f"--input={folder}", f"--output={output}", f"--model={model_dir}", *extra])
-    assert summary["counts"].get("restored") == len(list(folder.glob("*.png"))), summary["counts"]
-    return time.perf_counter() - start
+    summary = restore.run([f"--input={folder}", f"--output={output}", f"--model={model_dir}",
+                           f"--engine={engine}", f"--tf_threads={THREADS}"])
+    seconds = time.perf_counter() - start
+    assert summary["counts"].get("restored") == len(bsd68()), summary["counts"]
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
-def throughput(model_dir: str) -> list[str]:
-    folder = shared_path("data", "bsd68")
-    files = sorted(folder.glob("*.png"))
-    scratch = Path(tempfile.mkdtemp(prefix="bench-restore-"))
-    bare_seconds, megapixels = bare_forward(model_dir, files)
-    in_process = job(model_dir, folder, scratch / "a")
-    two_workers = job(model_dir, folder, scratch / "b", "--direct_running_mode=multi_processing",
-                      "--direct_num_workers=2")
-    lines = [
-        f"BSD68: {len(files)} images, {megapixels:.2f} MP, DnCNN-17 (sigma 25 weights)",
+def torch_dncnn(model_dir: str):
+    """The Keras DnCNN's convolutions as a torch.nn.Sequential (the authors' network shape:
+    conv-ReLU, 15 x conv-ReLU with batch norm folded, conv), predicting the noise."""
+    import torch
+
+    from model.export import load_model
+
+    model, _ = load_model(model_dir)
+    convs = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    layers = []
+    for i, conv in enumerate(convs):
+        kernel, bias = (np.asarray(w) for w in conv.get_weights())
+        torch_conv = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], kernel.shape[:2], padding=1)
+        torch_conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
+        torch_conv.bias.data = torch.from_numpy(bias)
+        layers += [torch_conv] + ([torch.nn.ReLU()] if i < len(convs) - 1 else [])
+    net = torch.nn.Sequential(*layers).eval()
+    probe = np.random.default_rng(0).random((1, 40, 50, 1), dtype=np.float32)
+    with torch.inference_mode():
+        by_torch = probe[0, ..., 0] - net(torch.from_numpy(probe[..., 0])[None]).numpy()[0, 0]
+    assert np.abs(by_torch - model(probe).numpy()[0, ..., 0]).max() < 1e-4, "not the same network"
+    return net
+
+
+def side_torch(model_dir: str) -> dict:
+    import torch
+    from PIL import Image
+
+    torch.set_num_threads(THREADS)
+    net = torch_dncnn(model_dir)
+    output = Path(tempfile.mkdtemp(prefix="bench-torch-"))
+    start = time.perf_counter()
+    for path in bsd68():
+        degraded = torch.from_numpy(np.asarray(Image.open(path), dtype=np.float32) / 255)[None, None]
+        with torch.inference_mode():
+            restored = degraded - net(degraded)
+        pixels = (restored.clamp(0, 1) * 255).round().to(torch.uint8).numpy()[0, 0]
+        Image.fromarray(pixels).save(output / path.name)
+    return {"seconds": time.perf_counter() - start, "version": torch.__version__}
+
+
+def run_side(side: str, model_dir: str) -> dict:
+    if side == "bare":
+        return side_bare(model_dir)
+    if side == "torch":
+        return side_torch(model_dir)
+    which, engine = side.split("-", 1)
+    return side_job(model_dir if which == "job" else "denoise-gray", engine)
+
+
+def in_child(side: str, model_dir: str) -> dict:
+    command = [sys.executable, "-m", "bench.restore", "--side", side, "--model", model_dir]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"side {side} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def throughput(model_dir: str, rounds: int, sides=SIDES) -> list[str]:
+    results: dict[str, list[dict]] = {side: [] for side in sides}
+    for r in range(rounds):
+        for side in sides if r % 2 == 0 else reversed(sides):
+            results[side].append(in_child(side, model_dir))
+            print(f"round {r + 1}: {side}: {json.dumps(results[side][-1])}", file=sys.stderr, flush=True)
+    if tuple(sides) != SIDES:  # a subset (--sides): the per-side lines above are the result
+        return [json.dumps(results)]
+    megapixels = sum(int(np.prod(_size(p))) for p in bsd68()) / 1e6
+    seconds = {side: [r["seconds"] for r in rows] for side, rows in results.items() if side != "bare"}
+    for engine in ("tf", "openvino", "openvino-bf16"):
+        seconds[f"bare-{engine}"] = [r["seconds"][engine] for r in results["bare"]]
+    gflop = results["bare"][0]["gflop_per_mp"] * megapixels
+
+    def row(label, side, against=None):
+        times = seconds[side]
+        mps = megapixels / statistics.median(times)
+        text = f"| {label} | {' / '.join(f'{t:.1f}' for t in times)} | {mps:.3f}"
+        text += f" | {gflop / statistics.median(times):.0f}" if not side.startswith("default") else " | -"
+        if against:
+            ratios = [a / b for a, b in zip(seconds[against], times)]
+            text += f" | {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        return text + " |"
+
+    bare = results["bare"]
+    return [
+        f"BSD68: {len(bsd68())} images, {megapixels:.2f} MP; DnCNN-17 sigma 25 weights, {gflop / megapixels:.0f} GFLOP/MP; "
+        f"{THREADS} threads everywhere; {rounds} rounds (seconds per round)",
+        f"engines: {bare[0]['versions']}; torch {results['torch'][0]['version']}",
         "",
-        "| what | seconds | MP/s | vs bare forward |",
-        "|---|---|---|---|",
-        f"| bare model forward, one process | {bare_seconds:.1f} | {megapixels / bare_seconds:.3f} | 1.00 |",
-        f"| restore job, in-process runner | {in_process:.1f} | {megapixels / in_process:.3f} | **{bare_seconds / in_process:.2f}** |",
-        f"| restore job, 2 worker processes | {two_workers:.1f} | {megapixels / two_workers:.3f} | **{bare_seconds / two_workers:.2f}** |",
+        "| side | seconds | MP/s | GFLOP/s | speed-up (median, range over rounds) |",
+        "|---|---|---|---|---|",
+        row("bare forward, TensorFlow", "bare-tf"),
+        row("bare forward, OpenVINO f32", "bare-openvino", "bare-tf") + " vs bare TF",
+        row("bare forward, OpenVINO bf16 (not offered)", "bare-openvino-bf16", "bare-tf") + " vs bare TF",
+        row("restore job, --engine tf", "job-tf"),
+        row("restore job, --engine openvino", "job-openvino", "job-tf") + " vs job tf",
+        row("PyTorch loop (decode, model, encode)", "torch"),
+        "",
+        "| ratio | median (range) |",
+        "|---|---|",
+        _ratio_row("job openvino vs PyTorch loop", seconds["torch"], seconds["job-openvino"]),
+        _ratio_row("job tf vs PyTorch loop", seconds["torch"], seconds["job-tf"]),
+        _ratio_row("job openvino vs bare TF forward", seconds["bare-tf"], seconds["job-openvino"]),
+        "",
+        f"bundled default model (`{'denoise-gray'}`), restore job: "
+        + ", ".join(f"{e}: {megapixels / statistics.median(seconds[f'default-{e}']):.3f} MP/s "
+                    f"({' / '.join(f'{t:.1f}' for t in seconds[f'default-{e}'])} s)" for e in ("tf", "openvino")),
+        "",
+        "sigma 25 PSNR of the bare outputs (dB, mean over BSD68): "
+        + ", ".join(f"{name} {statistics.fmean(r['psnr_db'][name] for r in bare):.4f}" for name in bare[0]["psnr_db"])
+        + f"; max |OpenVINO f32 - TF| {max(r['max_abs_difference_openvino_tf'] for r in bare):.1e}",
+        "peak RSS of the job processes (MB): "
+        + ", ".join(f"{s} {max(r['peak_rss_mb'] for r in results[s]):.0f}" for s in SIDES if s.startswith(("job", "default"))),
     ]
-    return lines
+
+
+def _ratio_row(label: str, slower: list[float], faster: list[float]) -> str:
+    ratios = [a / b for a, b in zip(slower, faster)]
+    return f"| {label} | **{statistics.median(ratios):.2f}** ({min(ratios):.2f}-{max(ratios):.2f}) |"
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size
 
 
 def make_big_image(path: Path, megapixels: float) -> tuple[int, int]:
@@ -98,38 +273,46 @@ print(json.dumps({"seconds": time.perf_counter() - start,
 """
 
 
-def memory(model_dir: str) -> list[str]:
+def memory(model_dir: str, megapixels: float) -> list[str]:
     scratch = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    lines = ["| image | pixels | image in memory (8-bit) | peak RSS | seconds |", "|---|---|---|---|---|"]
-    for megapixels in (12, 50):
-        folder = scratch / f"in-{megapixels}"
-        folder.mkdir()
-        width, height = make_big_image(folder / "big.png", megapixels)
-        result = subprocess.run(
-            [sys.executable, "-c", MEMORY_CHILD, f"--input={folder}", f"--output={scratch / f'out-{megapixels}'}",
-             f"--model={model_dir}"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        )
-        measured = json.loads(result.stdout.strip().splitlines()[-1])
-        lines.append(
-            f"| {width}x{height} gray | {width * height / 1e6:.1f} MP | {width * height / 1e6:.0f} MB | "
-            f"**{measured['peak_rss_mb']:.0f} MB** | {measured['seconds']:.0f} |"
-        )
+    lines = ["| image | pixels | engine | peak RSS | seconds |", "|---|---|---|---|---|"]
+    folder = scratch / "in"
+    folder.mkdir()
+    width, height = make_big_image(folder / "big.png", megapixels)
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, f"--input={folder}", f"--output={scratch / 'out'}",
+         f"--model={model_dir}", "--engine=auto"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    lines.append(f"| {width}x{height} gray | {width * height / 1e6:.1f} MP | auto | "
+                 f"**{measured['peak_rss_mb']:.0f} MB** | {measured['seconds']:.0f} |")
     return lines
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--sides", default=",".join(SIDES), help="a comma-separated subset of the sides")
+    parser.add_argument("--images", type=int, default=68, help="the first N images of BSD68")
+    parser.add_argument("--memory-mp", type=float, default=50)
+    parser.add_argument("--memory-model", choices=("dncnn", "denoise-gray"), default="dncnn")
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child process
+    parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.side:
+        print(json.dumps(run_side(args.side, args.model)))
+        return
+    os.environ["BENCH_RESTORE_IMAGES"] = str(args.images)  # read by the sides' processes
     model_dir = import_dncnn("sigma=25.mat", Path(tempfile.mkdtemp(prefix="bench-model-")) / "dncnn-s25")
     print(f"machine: {machine()}")
     if not args.skip_throughput:
-        print("\n".join(throughput(model_dir)))
+        print("\n".join(throughput(model_dir, args.rounds, tuple(args.sides.split(",")))), flush=True)
     if not args.skip_memory:
         print()
-        print("\n".join(memory(model_dir)))
+        print("\n".join(memory(model_dir if args.memory_model == "dncnn" else args.memory_model, args.memory_mp)))
 
 
 if __name__ == "__main__":

@@ -5,4 +5,8 @@ Keras (package ``restoreflow``), so that ``keras.saving.load_model("model.keras"
 after a plain ``import model``.
 """
 
-from model import layers  # noqa: F401  - registers the custom layers with Keras
+from restoreflow import quiet_tf
+
+quiet_tf.install()  # before TensorFlow loads: its C++ start-up lines are noise (see quiet_tf)
+
+from model import layers  # noqa: E402, F401  - registers the custom layers with Keras

@@ -245,11 +245,27 @@ def sr_subpixel(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int
     return keras.Model(inputs, outputs, name="sr_subpixel")
 
 
+def sr_unet(*, channels: int = 3, scale: int = 2, width: int = 32, levels: int = 2, blocks: int = 2) -> keras.Model:
+    """Super-resolution with the U-Net of :func:`unet` at the low resolution, where its work is
+    cheap (1 / scale**2 of the output's pixels): its tail predicts channels * scale**2 values per
+    pixel, :class:`~model.layers.PixelShuffle` lays them out at (H*scale, W*scale), added to the
+    bicubic upsampling of the input. The tail starts at zero, so training starts from bicubic;
+    the body has the layer names of :func:`unet`, so it can start from a trained restorer."""
+    _check_unet_args(channels, width, levels, blocks)
+    _check_sr_args(channels, scale, 1, width)
+    inputs = keras.Input((None, None, channels), name="degraded")
+    tail = _unet_body(inputs, out_channels=channels * scale**2, width=width, levels=levels, blocks=blocks)
+    detail = PixelShuffle(scale, name="pixel_shuffle")(tail)
+    outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([_bicubic(inputs, scale), detail])
+    return keras.Model(inputs, outputs, name="sr_unet")
+
+
 BUILDERS = {
     "dncnn": dncnn,
     "unet": unet,
     "sr_deconv": sr_deconv,
     "sr_subpixel": sr_subpixel,
+    "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
 }
 
@@ -310,11 +326,21 @@ def _description(*, channels, scale, takes_mask, radius, size_multiple) -> dict:
     }
 
 
+def _describe_sr_unet(*, channels, scale, width, levels, blocks):
+    """The U-Net's radius in input pixels (its output pixel is where the shuffled values come
+    from), or the bicubic residual's, whichever is larger."""
+    unet_info = _describe_unet(channels=channels, width=width, levels=levels, blocks=blocks)
+    _check_sr_args(channels, scale, 1, width)
+    return {**unet_info, "scale": int(scale),
+            "receptive_field_radius": max(unet_info["receptive_field_radius"], BICUBIC_RADIUS)}
+
+
 _DESCRIBERS = {
     "dncnn": _describe_dncnn,
     "unet": _describe_unet,
     "sr_deconv": _describe_sr,
     "sr_subpixel": _describe_sr,
+    "sr_unet": _describe_sr_unet,
     "inpaint_unet": _describe_inpaint_unet,
 }
 

@@ -26,7 +26,6 @@ The result is our ``dncnn(batch_norm=False, depth=n_convs, width=...)``, exporte
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import sys
@@ -38,6 +37,7 @@ import numpy as np
 
 from model.architectures import describe, dncnn
 from model.export import CARD_FILE, MODEL_FILE, ModelDirError, export_model
+from restoreflow import commands
 from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger(__name__)
@@ -241,26 +241,11 @@ def import_dncnn_matconvnet(path, output) -> dict:
 IMPORTERS = {"dncnn-matconvnet": import_dncnn_matconvnet}
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Turn published weights into a model directory (model.keras + model.json).",
-    )
-    parser.add_argument("--format", required=True, choices=list(IMPORTERS), help="what the weights file is")
-    parser.add_argument("file", type=Path, help="the weights file, e.g. sigma=25.mat (read, never copied)")
-    parser.add_argument("--output", required=True, type=Path, help="model directory to write")
-    parser.add_argument("--overwrite", action="store_true", help="replace a model already in --output")
-    return parser
-
-
 @user_errors(PROG, WeightsFormatError, ModelDirError)
 def main(argv: list[str]) -> int:
-    parser = _parser()
-    if {"-h", "--help"} & set(argv):
-        parser.print_help()
-        return 0
-    args = parser.parse_args(argv)
-    setup_logging()
+    args = commands.import_weights().parse_args(argv)
+    setup_logging(args.verbose)
+    args.file, args.output = Path(args.file), Path(args.output)
     existing = [name for name in (MODEL_FILE, CARD_FILE) if (args.output / name).exists()]
     if existing and not args.overwrite:
         raise ModelDirError(f"{args.output} already holds {', '.join(existing)}; choose another --output or pass --overwrite")

@@ -13,7 +13,6 @@ checkpoints, TensorBoard logs and the exported model directory ``workdir/model``
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import hashlib
@@ -31,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from restoreflow import commands
 from restoreflow.configs import ConfigError, apply_overrides, check, from_mapping, parse_yaml, to_plain
 from restoreflow.console import setup_logging, user_errors
 from restoreflow.provenance import hardware_description
@@ -411,6 +411,9 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         log.warning("the shards hold no validation records (val split empty): training and exporting without "
                     "validation scores; make shards with a larger --val_fraction to get them")
 
+    if progress.step < config.train.steps:
+        log.info("training %s (%s parameters): steps %d to %d, batch %d, %s on %d replica(s)", config.model.architecture,
+                 f"{model.count_params():,}", progress.step + 1, config.train.steps, global_batch, strategy_name, replicas)
     started, started_step = time.time(), progress.step
     window_start, window_step = started, progress.step
     while progress.step < config.train.steps:
@@ -424,7 +427,12 @@ def train_model(config: Config, workdir: str) -> TrainResult:
                 f"checkpoint: {last}. Lower optimizer.learning_rate or set optimizer.clip_norm."
             )
         done = progress.step >= config.train.steps
-        if progress.step % config.train.log_every == 0 or done:
+        if progress.step == started_step + 1 and not done:
+            # The first step of a run traces the graph: its time is no guide to the rest.
+            log.info("step %d/%d  loss %.3e  (first step, graph tracing included: %.1f s)",
+                     progress.step, config.train.steps, loss, time.time() - started)
+            window_start, window_step = time.time(), progress.step
+        elif progress.step % config.train.log_every == 0 or done:
             now = time.time()
             rate = (progress.step - window_step) * global_batch / max(now - window_start, 1e-9)
             learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -590,27 +598,12 @@ def _differences(a, b, prefix="") -> set[str]:
 # ----------------------------------------------------------------------------- command line
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="restoreflow train",
-        description="Job 2: train a CNN restorer on shards made by `restoreflow shards`. Reruns "
-        "in the same --workdir resume from the last checkpoint.",
-    )
-    parser.add_argument("--config", required=True, help="Training configuration (YAML).")
-    parser.add_argument("--workdir", required=True, help="Checkpoints, logs, config.yaml and model/ go here.")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="Override a config value, e.g. --set train.steps=200 (value parsed as YAML). Repeatable.",
-    )
-    return parser
-
-
 @user_errors("restoreflow train", FileNotFoundError, failures=(TrainingError,))
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = commands.train().parse_args(argv)
     if "://" not in args.workdir and os.path.exists(args.workdir) and not os.path.isdir(args.workdir):
         raise ConfigError(f"--workdir {args.workdir} is a file; give a folder (it is created when missing)")
-    setup_logging()
+    setup_logging(args.verbose)
     config = load_config(args.config, args.overrides)
     model_dir = train(config, args.workdir)
     print(f"train: model directory {model_dir}")

@@ -9,7 +9,6 @@ scikit-image, in a few minutes on a laptop.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines import images, make_shards, restore
+from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors
 
@@ -86,14 +86,10 @@ def _line(label: str, summary: dict) -> str:
 
 @user_errors("restoreflow demo")
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="restoreflow demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", required=True, help="Folder for samples, shards, model and results.")
-    parser.add_argument("--steps", type=int, default=300, help="Training steps of the demo model.")
-    args = parser.parse_args(argv)
+    args = commands.demo().parse_args(argv)
     if args.steps < 1:
         raise ConfigError("--steps must be >= 1")
-    setup_logging()
+    setup_logging(args.verbose)
     results = run(args.output, steps=args.steps)
     print(f"demo: {len(TEST_IMAGES)} photographs with Gaussian noise (sigma 25), restored and scored:")
     for label, summary in results.items():

@@ -1,25 +1,18 @@
-"""``restoreflow history OUT``: the quality trend over the restore runs kept in OUT/runs/."""
+"""``restoreflow history OUT``: the quality and speed trend over the restore runs kept in OUT/runs/.
+
+Speed is wall time: from a run's start to its summary, over the images it restored, and the
+megapixels it restored per wall second, which is what capacity planning needs (each image's
+own time in flight overlaps with the others' and overstates the cost per image)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from apache_beam.io.filesystems import FileSystems
-
+from pipelines import report
+from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
-
-
-def run_summaries(output: str) -> list[dict]:
-    """Every run's summary.json, oldest first (run ids sort by time)."""
-    pattern = FileSystems.join(output, "runs", "*", "summary.json")
-    summaries = []
-    for meta in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(meta.path) as f:
-            summaries.append(json.loads(f.read()))
-    return sorted(summaries, key=lambda s: s["run_id"])
 
 
 def _mean(summary: dict, section: str, name: str):
@@ -28,8 +21,10 @@ def _mean(summary: dict, section: str, name: str):
 
 
 def trend_rows(summaries: list[dict]) -> list[dict]:
-    return [
-        {
+    rows = []
+    for s in summaries:
+        seconds_per_image, mp_per_s = report.throughput(s)
+        rows.append({
             "run_id": s["run_id"],
             "model_id": s.get("model_id"),
             "restored": s["counts"].get("restored", 0),
@@ -38,10 +33,11 @@ def trend_rows(summaries: list[dict]) -> list[dict]:
             "psnr_db": _mean(s, "scores", "psnr_db_restored"),
             "psnr_gain_db": _mean(s, "gains", "psnr_db"),
             "noise_sigma_after": _mean(s, "scores", "noise_sigma_restored"),
-            "seconds_per_image": (s.get("seconds") or {}).get("mean"),
-        }
-        for s in summaries
-    ]
+            "wall_seconds": s.get("wall_seconds"),
+            "wall_seconds_per_image": seconds_per_image,
+            "mp_per_s": mp_per_s,
+        })
+    return rows
 
 
 def _cell(value, width, digits=2):
@@ -54,25 +50,29 @@ def _cell(value, width, digits=2):
     return text.rjust(width)
 
 
+# (key, header, width, digits)
+_COLUMNS = (
+    ("restored", "restored", 8, 0), ("skipped", "skipped", 8, 0), ("errors", "errors", 6, 0),
+    ("psnr_db", "PSNR dB", 8, 2), ("psnr_gain_db", "gain dB", 8, 2), ("noise_sigma_after", "noise σ", 8, 2),
+    ("wall_seconds", "wall s", 8, 1), ("wall_seconds_per_image", "s/image", 8, 2), ("mp_per_s", "MP/s", 7, 3),
+)
+
+
 def format_table(rows: list[dict]) -> str:
-    header = f"{'run':<24} {'model':<24} {'restored':>8} {'skipped':>8} {'errors':>6} {'PSNR dB':>8} {'gain dB':>8} {'noise σ':>8} {'s/image':>8}"
+    """One line per run; s/image and MP/s are wall time over the images the run restored
+    (start-up included, as a scheduler sees it), not each image's time in flight."""
+    header = f"{'run':<24} {'model':<24} " + " ".join(f"{title:>{width}}" for _, title, width, _ in _COLUMNS)
     lines = [header, "-" * len(header)]
     for r in rows:
-        lines.append(
-            f"{r['run_id']:<24} {(r['model_id'] or '-')[:24]:<24} {_cell(r['restored'], 8)} {_cell(r['skipped'], 8)} "
-            f"{_cell(r['errors'], 6)} {_cell(r['psnr_db'], 8)} {_cell(r['psnr_gain_db'], 8)} "
-            f"{_cell(r['noise_sigma_after'], 8)} {_cell(r['seconds_per_image'], 8)}"
-        )
+        cells = " ".join(_cell(r[key], width, digits) for key, _, width, digits in _COLUMNS)
+        lines.append(f"{r['run_id']:<24} {(r['model_id'] or '-')[:24]:<24} {cells}")
     return "\n".join(lines)
 
 
 @user_errors("restoreflow history")
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="restoreflow history", description=__doc__)
-    parser.add_argument("output", help="A restore job's output folder.")
-    parser.add_argument("--json", action="store_true", help="Print the rows as JSON lines.")
-    args = parser.parse_args(argv)
-    summaries = run_summaries(args.output)
+    args = commands.history().parse_args(argv)
+    summaries = report.read_run_summaries(args.output)
     if not summaries:
         raise ConfigError(f"{args.output} has no recorded runs (no runs/*/summary.json)")
     rows = trend_rows(summaries)

@@ -3,12 +3,14 @@
 Beam's TensorFlow handlers stack every batch into one tensor (all elements the same shape),
 pull in tensorflow_hub (and with it tf-keras), and under Keras 3 load only .keras/.h5 paths.
 This handler loads ``model.keras`` through ``model.export.load_model`` once per worker
-process, accepts tiles of mixed shapes (tiles of images smaller than a tile are smaller), and
+process, hands it to an inference engine (``model.engines``: TensorFlow, or OpenVINO on CPU
+workers), accepts tiles of mixed shapes (tiles of images smaller than a tile are smaller), and
 runs one forward pass per distinct shape in a batch.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+log = logging.getLogger("restoreflow.restore")
 
 
 def local_model_dir(model_dir: str) -> str:
@@ -57,16 +61,17 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives),
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
-    def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0):
+    def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto"):
         super().__init__()
         self._model_dir = model_dir
         self._batch_size = batch_size
-        self._tf_threads = tf_threads
+        self._tf_threads = tf_threads  # threads of whichever engine runs the model
+        self._engine = engine
 
     def load_model(self):
+        """The model's forward pass on this worker's engine (``auto`` resolved here)."""
         set_tf_threads(self._tf_threads)
-        import tensorflow as tf
-
+        from model import engines
         from model.export import load_model
         from restoreflow import zoo
 
@@ -76,12 +81,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         if local != source:
             shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32)])
-        def predict(batch):
-            return tf.cast(model(batch, training=False), tf.float32)
-
-        return predict
+        predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads)
+        log.info("model %s on %s %s", card["model_id"], predictor.engine, predictor.version)
+        return predictor
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):
         outputs: list[np.ndarray | None] = [None] * len(batch)
@@ -90,7 +92,7 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
             by_shape.setdefault(tile.shape, []).append(i)
         for indices in by_shape.values():
             try:
-                restored = model(np.stack([batch[i] for i in indices])).numpy()
+                restored = np.asarray(model(np.stack([batch[i] for i in indices])))
             except Exception as e:  # noqa: BLE001 - one bad group must not fail the batch's others
                 failure = InferenceFailure(f"{type(e).__name__}: {e}")
                 restored = [failure] * len(indices)

@@ -25,11 +25,11 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import images, options as job_options, sources
+from pipelines import flags, images, options as job_options, progress, sources
 from pipelines.degrade import pairs, recipe as recipes
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import setup_logging, take_verbose_flag, user_errors
 from restoreflow.provenance import code_version
 
 ERRORS = sources.ERRORS_TAG
@@ -213,7 +213,7 @@ def _write_tfrecords(prefix: str, *, compression: str, num_shards: int):
 
 def build(pipeline, *, specs, output, recipe, settings, seed, max_pixels, max_bytes,
           val_fraction, num_shards, writers_per_worker, compression, static):
-    """Adds job 1 to ``pipeline``."""
+    """Adds job 1 to ``pipeline``; returns (index lines, errors): one element per input image."""
     images_in, input_errors = pipeline | "Read inputs" >> sources.ReadImages(specs, max_bytes)
     # Auto sharding (writers_per_worker > 0) writes each worker's records where they are
     # made (Beam's per-bundle writes): no record crosses a shuffle. An explicit num_shards
@@ -269,11 +269,13 @@ def build(pipeline, *, specs, output, recipe, settings, seed, max_pixels, max_by
             **{split: beam.pvalue.AsList(files) for split, files in shard_files.items()},
         )
     )
+    return made[INDEX], errors
 
 
-def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, dict]:
-    """Checks the flags and inputs and constructs job 1's pipeline without running it.
-    Returns (pipeline, the manifest's static part)."""
+def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, dict]:
+    """Checks the flags and inputs and constructs job 1's pipeline without running it; on a
+    local runner, ``tracker`` follows the images as they finish. Returns (pipeline, the
+    manifest's static part)."""
     options = job_options.parse(argv, job_options.ShardsOptions, required=("input", "output", "recipe"))
     flags = options.view_as(job_options.ShardsOptions)
     common = options.view_as(job_options.InputOptions)
@@ -319,7 +321,7 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, dict]:
         "shards: %d input files, about %d shards per split, recipe %s", len(files), num_shards, recipe.name
     )
     pipeline = beam.Pipeline(options=options)
-    build(
+    done = build(
         pipeline,
         specs=specs,
         output=output,
@@ -334,29 +336,32 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, dict]:
         compression=flags.compression,
         static=static,
     )
+    if tracker is not None and job_options.is_local(options):
+        tracker.follow(*done, total=progress.count_images(files), megapixels=_clean_megapixels)
     return pipeline, static
+
+
+def _clean_megapixels(index_line_or_error: dict) -> float:
+    return (index_line_or_error.get("width") or 0) * (index_line_or_error.get("height") or 0) / 1e6
 
 
 def run(argv=None) -> dict:
     """Runs job 1 to completion and returns its manifest."""
-    pipeline, static = build_pipeline(list(sys.argv[1:] if argv is None else argv))
-    pipeline.run().wait_until_finish()
+    tracker = progress.Tracker("shards")
+    pipeline, static = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    with tracker:
+        pipeline.run().wait_until_finish()
     with FileSystems.open(_join(static["output"], "manifest.json")) as f:
         return json.loads(f.read())
-
-
-DESCRIPTION = (
-    "Job 1: degrade clean images with a seeded recipe and write patch pairs as TFRecord "
-    "shards with a manifest. Built-in recipes: " + ", ".join(recipes.builtin_names()) + "."
-)
 
 
 @user_errors("restoreflow shards", job_options.FlagError, sources.InputError)
 def main(argv: list[str]) -> int:
     if {"-h", "--help"} & set(argv):
-        job_options.job_help_parser("restoreflow shards", job_options.ShardsOptions, DESCRIPTION).print_help()
+        flags.job_help_parser("shards").print_help()
         return 0
-    setup_logging()
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
     manifest = run(argv)
     counts = manifest["counts"]
     print(

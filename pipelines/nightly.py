@@ -6,27 +6,17 @@ code is 0 whenever the run completed, even if some inputs were rejected (they ar
 ``OUT/errors/<run>/``); 1 when the run itself failed, restored nothing and rejected
 everything, or found its output in use by another run; 2 for a configuration mistake.
 
-nightly.yaml::
-
-    input: [gs://archive/incoming]      # folders, globs, bucket prefixes, archives
-    output: gs://archive/restored
-    model: gs://archive/models/denoise  # optional: the bundled starter model otherwise
-    reference: null                     # optional folder of clean references (relative path + stem)
-    masks: null                         # inpainting models: folder of masks (relative path + stem)
-    tile_size: 512
-    batch_size: 4
-    format: keep
-    beam_args: [--runner=DataflowRunner, --project=P, --region=R, --temp_location=gs://archive/tmp]
+The YAML format is described in ``restoreflow nightly --help`` (restoreflow.commands).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import sys
 
 from pipelines import lock, options as job_options, report, restore, sources
+from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
 from restoreflow.console import setup_logging, user_errors
 
@@ -74,21 +64,10 @@ def load(path: str) -> NightlyConfig:
     return from_mapping(NightlyConfig, data, "")
 
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="restoreflow nightly",
-        description="Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud Scheduler). "
-        "Exit code 0 when the run completed (rejected inputs are listed, not fatal), 1 when it failed, "
-        "rejected every input, or its output was in use by another run; 2 for a configuration mistake.",
-    )
-    parser.add_argument("--config", required=True, help="nightly.yaml (see `restoreflow nightly --help`).")
-    return parser
-
-
 @user_errors("restoreflow nightly", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    setup_logging()
+    args = commands.nightly().parse_args(argv)
+    setup_logging(args.verbose)
     config = load(args.config)
     try:
         summary = restore.run(config.restore_argv())
@@ -100,7 +79,9 @@ def main(argv: list[str]) -> int:
         return 1
     for warning in summary["warnings"]:
         log.warning("%s", warning)
-    print(f"nightly: {report.summary_line(summary)}; report {config.output.rstrip('/')}/report.html")
+    print(f"nightly: {report.summary_line(summary, config.output)}")
+    for advice in summary.get("guidance", []):
+        print(f"nightly: note: {advice}")
     return restore.exit_status(summary)
 
 

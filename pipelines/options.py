@@ -1,6 +1,7 @@
-"""Pipeline options for the Beam jobs: the only place their flags are defined.
+"""Pipeline options for the Beam jobs: their only Beam flag surface.
 
-Each job has one ``PipelineOptions`` subclass. ``parse`` accepts the job's own flags plus every
+Each job has one ``PipelineOptions`` subclass, over the flags declared (Beam-free, for a fast
+``--help``) in ``pipelines.flags``. ``parse`` accepts the job's own flags plus every
 standard Beam flag (runner, Dataflow, worker, direct-runner options pass through untouched),
 and rejects anything else by name: a typo is an error, never a silently dropped flag.
 When no ``--runner`` is given the job runs on Beam's local FnApiRunner, chosen explicitly
@@ -20,9 +21,9 @@ from apache_beam.options.pipeline_options import (
     WorkerOptions,
 )
 
-from pipelines import images
+from pipelines import flags
 
-DEFAULT_LOCAL_RUNNER = "FnApiRunner"
+DEFAULT_LOCAL_RUNNER = flags.DEFAULT_LOCAL_RUNNER
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
 
 
@@ -31,30 +32,7 @@ class InputOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        _add_input_args(parser)
-
-
-def _add_input_args(parser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="Seed of every random draw.")
-    parser.add_argument(
-        "--input",
-        action="append",
-        default=None,
-        help="A folder, glob, gs:// or s3:// prefix, or .tar/.tar.gz/.zip archive. Repeatable.",
-    )
-    parser.add_argument("--output", default=None, help="Output folder (local, gs:// or s3://).")
-    parser.add_argument(
-        "--max_pixels",
-        type=int,
-        default=images.DEFAULT_MAX_PIXELS,
-        help="Reject images with more pixels than this (decompression-bomb guard).",
-    )
-    parser.add_argument(
-        "--max_bytes",
-        type=int,
-        default=images.DEFAULT_MAX_BYTES,
-        help="Reject files (and archive members) larger than this many bytes.",
-    )
+        flags.add_input_args(parser)
 
 
 class ShardsOptions(PipelineOptions):
@@ -62,42 +40,7 @@ class ShardsOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--recipe", default=None, help="Built-in recipe name or a YAML file.")
-        parser.add_argument(
-            "--patch_size", type=int, default=40, help="Patch side in clean pixels; 0 = whole images."
-        )
-        parser.add_argument("--stride", type=int, default=10, help="Step between patches (pixels).")
-        parser.add_argument(
-            "--max_patches", type=int, default=0, help="Cap of patches per image (0 = no cap)."
-        )
-        parser.add_argument(
-            "--val_fraction",
-            type=float,
-            default=0.05,
-            help="Share of images (by a stable hash of image_id) that go to val/.",
-        )
-        parser.add_argument(
-            "--num_shards",
-            type=int,
-            default=0,
-            help="Shards per split; 0 = from the estimated data size, at least 2 x workers.",
-        )
-        parser.add_argument(
-            "--compression",
-            choices=("gzip", "none"),
-            default="gzip",
-            help="TFRecord compression.",
-        )
-
-
-def _switch(text: str) -> bool:
-    """A flag value of a switch: --force, --force=true, --force=false."""
-    value = text.strip().lower()
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+        flags.add_shards_args(parser)
 
 
 class RestoreOptions(PipelineOptions):
@@ -105,68 +48,7 @@ class RestoreOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument(
-            "--model", default=None,
-            help="A bundled model by name (see `restoreflow models`) or a model directory, local or gs:// "
-            "(default: the bundled default model)."
-        )
-        parser.add_argument(
-            "--reference",
-            default=None,
-            help="Folder of clean references for PSNR/SSIM, matched by relative path and file stem "
-            "(a/b.jpg <-> REF/a/b.png).",
-        )
-        parser.add_argument(
-            "--masks",
-            default=None,
-            help="Inpainting: folder of masks (nonzero = missing pixel) matched by relative path and file "
-            "stem (a/b.jpg <-> MASKS/a/b.png), each the size of its image.",
-        )
-        parser.add_argument(
-            "--degrade",
-            default=None,
-            help="Paired evaluation: degrade the inputs with this recipe first, score against them.",
-        )
-        parser.add_argument("--tile_size", type=int, default=512, help="Tile side in input pixels.")
-        parser.add_argument(
-            "--overlap",
-            type=int,
-            default=-1,
-            help="Tile overlap per side; -1 = the model's receptive-field radius.",
-        )
-        parser.add_argument(
-            "--batch_size",
-            type=int,
-            default=4,
-            help="Tiles per inference batch (4 tiles of 512 px keep a 64-channel CNN near 1 GB; raise on GPUs).",
-        )
-        parser.add_argument(
-            "--format",
-            default="keep",
-            help="Output format: keep (the input's), PNG, JPEG, TIFF, WEBP, BMP.",
-        )
-        parser.add_argument(
-            "--tf_threads",
-            type=int,
-            default=0,
-            help="TensorFlow threads per worker process; 0 = cores / local workers locally, 1 on "
-            "remote runners (one SDK process per core), TensorFlow's own with "
-            "--experiments=no_use_multiple_sdk_containers.",
-        )
-        parser.add_argument(
-            "--force",
-            type=_switch,
-            nargs="?",
-            const=True,
-            default=False,
-            help="Redo images already done (also --force=true/false, as templates pass it).",
-        )
-        parser.add_argument(
-            "--write_images",
-            choices=("all", "none"),
-            default="all",
-            help="Write restored images (none = scores only, e.g. benchmarks).",
-        )
+        flags.add_restore_args(parser)
 
 
 # Beam's own option classes: every flag they define passes through to the runner.
@@ -187,6 +69,7 @@ class FlagError(ValueError):
 
 
 def _known_parser(job_options_cls) -> argparse.ArgumentParser:
+    # exit_on_error=False: a bad value raises instead of printing a usage line of every Beam flag.
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False, exit_on_error=False)
     seen = set()
     for cls in [InputOptions, job_options_cls, *_beam_option_classes()]:
@@ -248,7 +131,7 @@ def parse(argv: list[str], job_options_cls, *, required=("input", "output")) -> 
     parser = _known_parser(job_options_cls)
     try:
         known, unknown = parser.parse_known_args(argv)
-    except argparse.ArgumentError as e:
+    except argparse.ArgumentError as e:  # e.g. "argument --engine: invalid choice: 'onnx' (choose from ...)"
         raise FlagError(str(e)) from None
     if unknown:
         flags = [u for u in unknown if u.startswith("-")] or unknown
@@ -267,23 +150,6 @@ def parse(argv: list[str], job_options_cls, *, required=("input", "output")) -> 
     options = PipelineOptions(argv)
     _check_runner(options)
     return options
-
-
-def job_help_parser(prog: str, job_options_cls, description: str) -> argparse.ArgumentParser:
-    """An argparse parser with just the job's own flags, for ``--help``."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=description,
-        epilog=(
-            "Every Apache Beam pipeline flag is accepted as well and passed to the runner, e.g. "
-            "--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp, or "
-            "--direct_running_mode=multi_processing --direct_num_workers=2 locally. Without "
-            f"--runner the job runs on Beam's local {DEFAULT_LOCAL_RUNNER}."
-        ),
-    )
-    InputOptions._add_argparse_args(parser)
-    job_options_cls._add_argparse_args(parser.add_argument_group(f"{prog.split()[-1]} options"))
-    return parser
 
 
 def worker_count(options: PipelineOptions) -> int:
@@ -310,7 +176,6 @@ __all__ = [
     "RestoreOptions",
     "ShardsOptions",
     "is_local",
-    "job_help_parser",
     "parse",
     "worker_count",
 ]

@@ -25,8 +25,8 @@ import posixpath
 import apache_beam as beam
 
 from pipelines import images
+from pipelines.flags import WRITABLE_FORMATS
 
-WRITABLE_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP", "PPM")
 _ARCHIVE, _UNDER, _ID, _OUTPUT = "archive", "under", "id", "output"
 
 

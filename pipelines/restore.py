@@ -35,15 +35,30 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines import channels, images, lock, matching, options as job_options, outputs, report, rerun, scoring, sources
+from pipelines import (
+    channels,
+    flags,
+    guidance,
+    images,
+    lock,
+    matching,
+    options as job_options,
+    outputs,
+    progress,
+    report,
+    rerun,
+    scoring,
+    sources,
+)
 from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inference import InferenceFailure, TileModelHandler
 from restoreflow import zoo
 from restoreflow.configs import ConfigError
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import setup_logging, take_verbose_flag, user_errors
 
 log = logging.getLogger("restoreflow.restore")
 ERRORS = sources.ERRORS_TAG
+WRITABLE_FORMATS = flags.WRITABLE_FORMATS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +82,7 @@ class Settings:
     force: bool = False
     masks: str | None = None  # folder of inpainting masks (see matching)
     max_bytes: int = images.DEFAULT_MAX_BYTES
+    engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
 
     @property
     def scale(self) -> int:
@@ -545,14 +561,21 @@ def inference_error_records(failure) -> list[dict]:
 
 
 def _crop_pair(job: ImageJob, restored: np.ndarray) -> bytes:
-    """degraded | restored side by side, as a small 8-bit PNG."""
+    """degraded | restored side by side, then the reference when there is one, as a small
+    8-bit PNG."""
     top, left, height, width = job.crop_box
-    after = images.to_8bit(restored[top : top + height, left : left + width])
-    before = job.crop_before
-    if before.shape[-1] != after.shape[-1]:
-        before, after = images.to_rgb(before), images.to_rgb(after)
-    gap = np.full((height, 4, after.shape[-1]), 255, np.uint8)
-    return images.encode(np.concatenate([before, gap, after], axis=1), format="PNG")
+
+    def at_box(pixels):
+        return images.to_8bit(pixels[top : top + height, left : left + width])
+
+    panels = [job.crop_before, at_box(restored)]
+    if job.reference is not None and job.reference.shape[:2] == restored.shape[:2]:
+        panels.append(at_box(job.reference))
+    if len({p.shape[-1] for p in panels}) > 1:
+        panels = [images.to_rgb(p) for p in panels]
+    gap = np.full((height, 4, panels[0].shape[-1]), 255, np.uint8)
+    joined = [part for panel in panels for part in (gap, panel)][1:]
+    return images.encode(np.concatenate(joined, axis=1), format="PNG")
 
 
 def _resize_alpha(alpha, size):
@@ -588,7 +611,8 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         PrepareImages(settings), done=previous_results(pipeline, settings), **companions
     ).with_outputs(ERRORS, PrepareImages.SKIPPED, main="jobs")
     handler = KeyedModelHandler(
-        TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads)
+        TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads,
+                         engine=settings.engine)
     )
     tiled = prepared.jobs | "Tile" >> beam.ParDo(TileImages(settings)).with_outputs(ERRORS, main="tiles")
     inferred, failed = tiled.tiles | "Restore tiles" >> RunInference(handler).with_exception_handling()
@@ -616,14 +640,18 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
         pipeline
         | "Summary trigger" >> beam.Create([None])
         | "Write summary"
-        >> beam.Map(
-            lambda _, scores, errors_written: report.write_run_summary(settings.output, settings.run_id,
-                                                                       settings.card["model_id"]),
-            scores=beam.pvalue.AsList(written),
-            errors_written=beam.pvalue.AsList(error_files),
-        )
+        >> beam.Map(_write_summary, settings=settings, scores=beam.pvalue.AsList(written),
+                    errors_written=beam.pvalue.AsList(error_files))
     )
     return rows, errors
+
+
+def _write_summary(_, settings: Settings, **written) -> dict:
+    """Once every score and error file is written: the run's summary, with advice on the
+    inputs (pipelines.guidance), and the report."""
+    advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
+                               paired=settings.degrade is not None)
+    return report.write_run_summary(settings.output, settings.run_id, settings.card["model_id"], advise=advise)
 
 
 def previous_results(pipeline, settings: Settings):
@@ -686,6 +714,7 @@ def resolve_settings(options) -> tuple[Settings, list]:
         force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"),
         max_bytes=common.max_bytes,
+        engine=flags.engine,
     )
     specs = [sources.resolve(given) for given in common.input]
     for spec in specs:
@@ -730,30 +759,42 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, Settings]:
-    """Checks the flags, model and inputs and constructs job 3's pipeline without running it."""
+def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
+    """Checks the flags, model and inputs and constructs job 3's pipeline without running it;
+    on a local runner, ``tracker`` follows the images as they finish."""
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings, specs = resolve_settings(options)
     max_bytes = options.view_as(job_options.InputOptions).max_bytes
-    log.info("restore: model %s, run %s, tiles %d px with %d px overlap", settings.card["model_id"],
-             settings.run_id, settings.tile_size, settings.overlap)
+    log.info("restore: model %s (%s)%s", settings.model_dir, settings.card["model_id"],
+             f": {settings.card['purpose']}" if settings.card.get("purpose") else "")
+    log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    rows, errors = build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
+    if tracker is not None and job_options.is_local(options):
+        listings = [sources.list_files(spec) for spec in specs]
+        total = sum(progress.count_images(listing.files) + len(listing.problems) for listing in listings)
+        tracker.follow(rows, errors, total=total, megapixels=_input_megapixels)
     return pipeline, settings
 
 
+def _input_megapixels(row_or_error: dict) -> float:
+    return (row_or_error.get("width_in") or 0) * (row_or_error.get("height_in") or 0) / 1e6
+
+
 def run(argv=None) -> dict:
-    """Runs job 3 to completion; returns the run's summary plus the Beam counters of the
-    run under "counters" (e.g. images_restored, images_skipped, tiles, num_inferences)."""
-    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv))
-    with lock.held(settings.output, settings.run_id):
+    """Runs job 3 to completion (with a progress line on local runners); returns the run's
+    summary, its "output" folder, the Beam counters of the run under "counters" (e.g.
+    images_restored, images_skipped, images_redone, tiles, num_inferences) and "warnings"."""
+    tracker = progress.Tracker("restore")
+    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    with lock.held(settings.output, settings.run_id), tracker:
         if rerun.remove_partials(settings.output):
             log.info("removed the temporary files of a run killed before it finished")
         result = pipeline.run()
         result.wait_until_finish()
     summary = report.read_run_summary(settings.output, settings.run_id)
     counters = _counters(result)
-    return {**summary, "counters": counters, "warnings": _warnings(settings, counters)}
+    return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
 
 
 def _warnings(settings: Settings, counters: dict) -> list[str]:
@@ -779,23 +820,19 @@ def _counters(result) -> dict:
     return counters
 
 
-DESCRIPTION = (
-    "Job 3: restore every image under --input with a trained model, write the restored images, "
-    "and score them (PSNR/SSIM against --reference or, with --degrade, against the clean inputs; "
-    "no-reference signals always)."
-)
-
-
 @user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
     if {"-h", "--help"} & set(argv):
-        job_options.job_help_parser("restoreflow restore", job_options.RestoreOptions, DESCRIPTION).print_help()
+        flags.job_help_parser("restore").print_help()
         return 0
-    setup_logging()
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
     summary = run(argv)
     for warning in summary["warnings"]:
         print(f"restoreflow restore: warning: {warning}", file=sys.stderr)
-    print(report.summary_line(summary))
+    print(report.summary_line(summary, summary["output"]))
+    for advice in summary.get("guidance", []):
+        print(f"note: {advice}")
     return exit_status(summary)
 
 

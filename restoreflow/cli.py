@@ -1,8 +1,8 @@
 """``restoreflow SUBCOMMAND``: one entry point over the jobs.
 
 Each subcommand lives in its own module with a ``main(argv) -> int``; the module is imported
-only when its subcommand runs, so ``restoreflow --help`` is instant and a Beam job never
-imports TensorFlow unless it needs it.
+only when its subcommand runs, and ``--help`` is answered from ``restoreflow.commands``
+without it, so help is instant and a Beam job never imports TensorFlow unless it needs it.
 """
 
 from __future__ import annotations
@@ -18,18 +18,30 @@ COMMANDS = {
     "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
     "report": ("pipelines.report", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
-    "history": ("pipelines.history", "Print the quality trend of the runs recorded in a restore output."),
+    "history": ("pipelines.history", "Print the quality and speed trend of the runs recorded in a restore output."),
     "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),
     "import-weights": ("model.import_weights", "Turn published weights (DnCNN MatConvNet) into a model directory."),
     "demo": ("pipelines.demo", "Run all three jobs end to end on images bundled with scikit-image."),
     "recipes": ("pipelines.degrade.recipe", "List the built-in degradation recipes."),
+    "models": ("restoreflow.zoo", "List the bundled models: what each restores, its size, speed and scores."),
 }
 
 
+def version() -> str:
+    from restoreflow.provenance import code_version
+
+    return code_version()
+
+
 def _usage() -> str:
-    lines = ["usage: restoreflow SUBCOMMAND [options]   (restoreflow SUBCOMMAND --help for its options)", ""]
+    lines = [
+        "usage: restoreflow SUBCOMMAND [options]   (restoreflow SUBCOMMAND --help for its options)",
+        "       restoreflow --version",
+        "",
+    ]
     width = max(map(len, COMMANDS))
     lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Add --verbose to any subcommand for every library's log lines."]
     return "\n".join(lines)
 
 
@@ -38,10 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"restoreflow {version()}")
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         print(f"restoreflow: unknown subcommand '{name}'{suggest(name, COMMANDS)}\n\n{_usage()}", file=sys.stderr)
         return 2
+    if {"-h", "--help"} & set(rest):
+        from restoreflow.commands import PARSERS
+
+        if name in PARSERS:
+            PARSERS[name]().print_help()
+            return 0
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
 

@@ -13,6 +13,7 @@ import importlib.util
 from pathlib import Path
 
 from restoreflow.configs import ConfigError, suggest
+from restoreflow.console import user_errors
 
 DEFAULT = "denoise-gray"
 CARD_FILE = "model.json"
@@ -42,3 +43,67 @@ def resolve(ref: str | None) -> str:
         f"unknown model {ref!r}{suggest(ref, known)}: not a bundled model and no such directory; "
         f"bundled models: {', '.join(known) or 'none (the package is incomplete)'}"
     )
+
+
+def read_card(name: str) -> dict:
+    """A bundled model's card as plain JSON (without loading the model)."""
+    import json
+
+    return json.loads((zoo_dir() / name / CARD_FILE).read_text())
+
+
+def size_on_disk(name: str) -> int:
+    return sum(f.stat().st_size for f in (zoo_dir() / name).iterdir() if f.is_file())
+
+
+def describe(name: str) -> dict:
+    """What `restoreflow models` shows of one bundled model."""
+    card = read_card(name)
+    return {
+        "name": name,
+        "default": name == DEFAULT,
+        "task": card["task"],
+        "channels": {1: "gray", 3: "colour"}.get(card["channels"], str(card["channels"])),
+        "scale": card["scale"],
+        "params": card.get("params"),
+        "megabytes": size_on_disk(name) / 1e6,
+        "mp_per_s": card.get("throughput", {}).get("mp_per_s"),
+        "headline": card.get("headline", []),
+        "purpose": card.get("purpose", ""),
+    }
+
+
+def _table(rows: list[dict]) -> list[str]:
+    header = ("name", "task", "channels", "scale", "params", "size", "CPU MP/s", "headline scores")
+    cells = [header] + [
+        (
+            row["name"] + (" (default)" if row["default"] else ""),
+            row["task"],
+            row["channels"],
+            f"x{row['scale']}",
+            f"{row['params'] / 1e6:.2f} M" if row["params"] else "-",
+            f"{row['megabytes']:.1f} MB",
+            f"{row['mp_per_s']:.2f}" if row["mp_per_s"] else "-",
+            "; ".join(row["headline"]) or "-",
+        )
+        for row in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    table = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
+    return table + [""] + [f"{row['name']}: {row['purpose']}" for row in rows]
+
+
+@user_errors("restoreflow models")
+def main(argv: list[str]) -> int:
+    """``restoreflow models``."""
+    import json
+
+    from restoreflow import commands
+
+    args = commands.models().parse_args(argv)
+    rows = [describe(name) for name in names()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print("\n".join(_table(rows)))
+    return 0

@@ -21,7 +21,9 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from pipelines.degrade import ops
+from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
+from restoreflow.console import user_errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -460,13 +462,12 @@ def parse(data) -> Recipe:
     return from_mapping(Recipe, data, "recipe")
 
 
+@user_errors("restoreflow recipes")
 def main(argv: list[str]) -> int:
     """``restoreflow recipes [NAME]``: list the built-in recipes, or print one as YAML."""
-    if {"-h", "--help"} & set(argv):
-        print("usage: restoreflow recipes [NAME]\n\nLists the built-in degradation recipes; with NAME prints it.")
-        return 0
-    if argv:
-        print(importlib.resources.files(BUILTIN_DIR).joinpath(f"{load(argv[0]).name}.yaml").read_text(), end="")
+    name = commands.recipes().parse_args(argv).name
+    if name:
+        print(importlib.resources.files(BUILTIN_DIR).joinpath(f"{load(name).name}.yaml").read_text(), end="")
         return 0
     for name in builtin_names():
         recipe = load(name)

@@ -20,6 +20,7 @@ SMALL = {
     "unet": {"width": 4, "levels": 2, "blocks": 1},
     "sr_deconv": {"scale": 3, "depth": 2, "width": 8},
     "sr_subpixel": {"channels": 3, "scale": 2, "depth": 2, "width": 8},
+    "sr_unet": {"channels": 3, "scale": 2, "width": 4, "levels": 2, "blocks": 1},
     "inpaint_unet": {"width": 4, "levels": 2, "blocks": 1},
 }
 ODD_SIZE = (37, 53)
@@ -41,7 +42,7 @@ def run(network, x) -> np.ndarray:
 
 
 def test_builders_and_describers_cover_the_same_names():
-    assert list(architectures.BUILDERS) == ["dncnn", "unet", "sr_deconv", "sr_subpixel", "inpaint_unet"]
+    assert list(architectures.BUILDERS) == ["dncnn", "unet", "sr_deconv", "sr_subpixel", "sr_unet", "inpaint_unet"]
     for name in architectures.BUILDERS:
         assert set(architectures.describe(name, {})) == {
             "channels",
@@ -278,3 +279,11 @@ def test_describe_fills_in_defaults():
     }
     assert architectures.describe("sr_deconv", {"scale": 4})["scale"] == 4
     assert architectures.describe("inpaint_unet", {"levels": 2})["size_multiple"] == 4
+
+
+def test_untrained_sr_unet_starts_as_bicubic_upsampling():
+    from model.layers import UpscaleBy
+
+    network = architectures.build("sr_unet", SMALL["sr_unet"])
+    x = degraded_input(architectures.describe("sr_unet", SMALL["sr_unet"]), ODD_SIZE, seed=5)
+    np.testing.assert_allclose(run(network, x), np.asarray(UpscaleBy(2)(x)), atol=1e-6)

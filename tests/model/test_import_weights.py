@@ -59,13 +59,13 @@ def write_matconvnet(path: Path, layers: list[dict]) -> Path:
     return path
 
 
-def dncnn_layers(*, depth: int, width: int, seed: int) -> list[dict]:
+def dncnn_layers(*, depth: int, width: int, seed: int, channels: int = 1) -> list[dict]:
     """conv, relu, ..., conv with random weights, Keras layout."""
     rng = np.random.default_rng(seed)
     layers = []
     for i in range(depth):
-        inputs = 1 if i == 0 else width
-        outputs = 1 if i == depth - 1 else width
+        inputs = channels if i == 0 else width
+        outputs = channels if i == depth - 1 else width
         layers.append({"type": "conv", "kernel": rng.normal(size=(3, 3, inputs, outputs)), "bias": rng.normal(size=outputs)})
         if i < depth - 1:
             layers.append({"type": "relu"})
@@ -101,6 +101,17 @@ def test_fake_network_imports_with_its_weights_in_keras_layout(tmp_path):
     assert (card["task"], card["channels"], card["scale"], card["takes_mask"]) == ("denoise", 1, 1, False)
     assert (card["receptive_field_radius"], card["size_multiple"]) == (3, 1)
     assert sorted(p.name for p in output.iterdir()) == ["model.json", "model.keras"]
+
+
+def test_a_colour_network_imports_with_three_channels_in_and_out(tmp_path):
+    layers = dncnn_layers(depth=3, width=4, seed=5, channels=3)
+    source = write_matconvnet(tmp_path / "colour.mat", layers)
+    assert run_main("--format", "dncnn-matconvnet", source, "--output", tmp_path / "model") == 0
+    network, card = export.load_model(tmp_path / "model")
+    assert card["channels"] == 3 and card["architecture"]["args"]["channels"] == 3
+    last = network.get_layer("conv3").get_weights()[0]
+    np.testing.assert_array_equal(last, layers[-1]["kernel"].astype(np.float32))
+    assert network(np.zeros((1, 8, 8, 3), np.float32)).shape == (1, 8, 8, 3)
 
 
 def _not_hdf5(path: Path) -> Path:
@@ -235,3 +246,25 @@ def test_sigma25_reproduces_the_published_bsd68_mean(sigma25_model_dir):
     ]
     # README "Reproduced here": 29.228 dB (the paper: 29.23).
     assert float(np.mean(scores)) == pytest.approx(29.228, abs=0.01)
+
+
+def test_the_colour_blind_weights_import_and_denoise_a_colour_photograph(tmp_path):
+    """GD_Color_Blind.mat (CDnCNN-B): 20 convs, RGB in and out; bench.zoo's parity section
+    checks it against the paper's CBSD68 figures through the restore job."""
+    source = shared_or_skip("weights", "dncnn", "GD_Color_Blind.mat")
+    clean = np.asarray(Image.open(sorted(shared_or_skip("data", "cbsd68").glob("*.png"))[0]).convert("RGB"))
+    assert run_main("--format", "dncnn-matconvnet", source, "--output", tmp_path / "m") == 0
+    network, card = export.load_model(tmp_path / "m")
+    assert card["architecture"]["args"] == {"channels": 3, "depth": 20, "width": 64, "batch_norm": False, "residual": True}
+    noisy = clean / 255.0 + np.random.default_rng(0).standard_normal(clean.shape) * 25 / 255.0
+    restored = np.asarray(network(noisy[None].astype(np.float32), training=False))[0]
+    restored_u8 = np.round(np.clip(restored, 0.0, 1.0) * 255.0)
+    psnr_db = 10 * np.log10(255.0**2 / np.mean((restored_u8 - clean) ** 2))
+    noisy_db = 10 * np.log10(255.0**2 / np.mean((np.clip(noisy, 0, 1) * 255 - clean) ** 2))
+    assert psnr_db > noisy_db + 6  # 20.5 -> 28.2 dB on this image
+
+
+def test_help_lists_exactly_the_formats_there_are_importers_for():
+    from restoreflow import commands
+
+    assert set(commands.WEIGHT_FORMATS) == set(import_weights.IMPORTERS)

@@ -67,7 +67,9 @@ def test_loss_goes_down_on_a_small_fixed_set(shards, tmp_path, caplog):
     caplog.set_level("INFO", logger="restoreflow.train")
     config = train.load_config(None, base=config_dict(shards, steps=60, log_every=5))
     train.train(config, str(tmp_path / "run"))
-    losses = [float(r.getMessage().split("loss ")[1].split()[0]) for r in caplog.records if "loss " in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if "loss " in r.getMessage()]
+    assert lines[0].startswith("step 1/60 ") and "first step" in lines[0]  # at once, not after log_every steps
+    losses = [float(line.split("loss ")[1].split()[0]) for line in lines[1:]]
     assert len(losses) == 12
     assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:2])
 

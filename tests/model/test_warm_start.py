@@ -63,3 +63,27 @@ def test_a_source_of_another_architecture_is_an_error_naming_the_layer(tmp_path)
 def test_a_missing_source_is_an_error_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match="model.init_from.*not a model directory"):
         warm_start(architectures.build("unet", {"channels": 1, **TINY_UNET}), str(tmp_path / "none"))
+
+
+def test_a_super_resolution_unet_starts_from_a_restorer_with_a_fresh_tail(tmp_path):
+    _export({"channels": 3, **TINY_UNET}, tmp_path / "colour")
+    sr = architectures.build("sr_unet", {"channels": 3, "scale": 2, **TINY_UNET})
+    head_before = sr.get_layer("head").get_weights()[0].copy()
+    copied = warm_start(sr, str(tmp_path / "colour"))
+    assert not np.array_equal(sr.get_layer("head").get_weights()[0], head_before)
+    assert not np.any(sr.get_layer("tail").get_weights()[0])  # fresh: zeros, so it starts as bicubic
+    assert copied == len([layer for layer in sr.layers if layer.weights]) - 1
+
+
+def test_an_inpainting_unet_starts_from_a_restorer_ignoring_the_mask(tmp_path):
+    restorer = _export({"channels": 3, **TINY_UNET}, tmp_path / "colour")
+    inpaint = architectures.build("inpaint_unet", {"channels": 3, **TINY_UNET})
+    warm_start(inpaint, str(tmp_path / "colour"))
+    rng = np.random.default_rng(3)
+    image = rng.random((1, 16, 16, 3)).astype(np.float32)
+    mask = (rng.random((1, 16, 16, 1)) < 0.2).astype(np.float32)
+    expected = np.asarray(restorer(image))
+    restored = np.asarray(inpaint(np.concatenate([image, mask], axis=-1)))
+    known = mask[..., 0] == 0
+    np.testing.assert_array_equal(restored[known], image[known])  # known pixels pass through
+    np.testing.assert_allclose(restored[~known], expected[~known], atol=1e-5)  # the rest as the restorer

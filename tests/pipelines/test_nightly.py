@@ -32,7 +32,7 @@ def test_nightly_runs_incrementally_and_history_shows_the_trend(tmp_path, capsys
 
     assert nightly.main(["--config", config]) == 0, "rejected inputs are reported, not fatal"
     first = capsys.readouterr().out
-    assert "2 restored" in first and "1 error" in first and "report.html" in first
+    assert "2 restored" in first and "1 rejected" in first and "report.html" in first
     write_image(bucket / "2.png", photo("coins", (24, 24)))
     assert nightly.main(["--config", config]) == 0
     second = capsys.readouterr().out
@@ -85,7 +85,7 @@ def test_a_run_that_rejects_every_input_exits_1(tmp_path, capsys):
     config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "in")], output=str(tmp_path / "out"),
                           model=make_model(tmp_path / "model"))
     assert nightly.main(["--config", config]) == 1
-    assert "1 error" in capsys.readouterr().out
+    assert "0 restored, 0 skipped, 1 rejected" in capsys.readouterr().out
 
 
 def test_malformed_yaml_is_one_line(tmp_path, capsys):

@@ -14,12 +14,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import markupsafe
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import report
+from pipelines import report, report_crops, report_data, report_page
+from tests import browser
 from tests.conftest import photo, png_bytes
 
 RUN1 = "20261120T101500Z-aaaaaa"
@@ -28,8 +30,8 @@ KEY = "settings-k1"
 EVIL = "<script>alert(1)</script>.png"
 EVIL_REASON = 'cannot decode: <img src=x onerror="alert(2)"> & more'
 CROP_SIZE = (24, 20)  # height, width of each half
+ADVICE = "the inputs show little noise <b>(median 1.0)</b>. `restoreflow models` lists the bundled models."
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -115,7 +117,21 @@ def out(tmp_path) -> Path:
         {"source": f"/in/{EVIL}.tif", "image_id": EVIL + ".tif", "stage": "decode", "reason": EVIL_REASON},
         {"source": "/in/huge.png", "image_id": "huge.png", "stage": "decode", "reason": "too many pixels"},
     ])
+    write_summary(out, RUN1, restored=5, skipped=0, errors=1, psnr=(22.0, 26.0), wall=20.0)
+    write_summary(out, RUN2, restored=2, skipped=3, errors=2, psnr=(20.0, 25.5), wall=8.0, guidance=[ADVICE])
     return out
+
+
+def write_summary(out: Path, run: str, *, restored, skipped, errors, psnr, wall, guidance=()):
+    """runs/<run>/summary.json as the restore job writes it (the parts the page reads)."""
+    path = out / "runs" / run / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "run_id": run, "model_id": "dncnn-s25", "counts": {"restored": restored, "skipped": skipped, "error": errors},
+        "wall_seconds": wall, "megapixels_restored": 0.5 * restored,
+        "scores": {"psnr_db_restored": {"mean": psnr[1]}, "noise_sigma_restored": {"mean": 4.0}},
+        "gains": {"psnr_db": {"mean": psnr[1] - psnr[0]}}, "guidance": list(guidance),
+    }))
 
 
 # --- reading the page ------------------------------------------------------------------------
@@ -181,12 +197,9 @@ def embedded_data(page: str) -> dict:
 
 def render(path: Path, tmp_path: Path) -> tuple[str, str]:
     """The DOM after the page's scripts ran, and Chromium's log (console messages included)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install -y chromium; .ci/run does) "
-                    "to render the report", pytrace=False)
     profile = tmp_path / f"chromium-profile-{path.stem}"
     done = subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
+        [browser.chromium_or_fail(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", path.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -203,7 +216,7 @@ def console_messages(log: str) -> list[str]:
 
 
 def test_latest_row_per_image(out):
-    data = report.collect(str(out))
+    data = report_data.collect(str(out))
     assert data.runs == [RUN1, RUN2]
     images = {i.image_id: i for i in data.images}
     assert sorted(images) == sorted(["cat.png", "dog.png", "moon.png", "same.png", "new.png", EVIL])  # no temp-only
@@ -221,7 +234,7 @@ def test_latest_images_without_a_restored_row():
         {"image_id": "a", "status": "restored", "run_id": "1"},
         {"image_id": "b", "status": "skipped", "run_id": "3"},
     ]
-    a, b = report.latest_images(rows)
+    a, b = report_data.latest_images(rows)
     assert (a.status, a.seen_run, a.scores["run_id"]) == ("skipped", "2", "1")
     assert (b.image_id, b.status, b.scores) == ("b", "skipped", None)
 
@@ -232,11 +245,12 @@ def test_page_is_self_contained_and_escaped(out):
     page = Path(path).read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
     assert "url(" not in page and "@import" not in page
-    assert "default-src 'none'" in page  # the page's policy forbids fetches in the browser too
+    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1))
+    assert policy.startswith("default-src 'none'; img-src data:;")  # no fetch in the browser either
     # Data never reaches the page raw: only the template's three scripts exist.
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert page.count("<script") == 3
-    assert html.escape(EVIL) in page and html.escape(EVIL_REASON) in page
+    assert markupsafe.escape(EVIL) in page and markupsafe.escape(EVIL_REASON) in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
     data = embedded_data(page)
     assert [row[0] for row in data["rows"]] == sorted(["cat.png", "dog.png", "moon.png", "same.png", "new.png", EVIL])
@@ -347,9 +361,9 @@ def test_chromium_check_catches_injected_scripts_and_fetches(out, tmp_path):
 
 
 def test_caps_keep_the_page_bounded(out, monkeypatch):
-    monkeypatch.setattr(report, "MAX_TABLE_ROWS", 3)
-    monkeypatch.setattr(report, "CROPS_PER_GROUP", 1)
-    monkeypatch.setattr(report, "MAX_ERRORS", 1)
+    monkeypatch.setattr(report_page, "MAX_TABLE_ROWS", 3)
+    monkeypatch.setattr(report_crops, "CROPS_PER_GROUP", 1)
+    monkeypatch.setattr(report_page, "MAX_ERRORS", 1)
     page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
     assert [row[0] for row in embedded_data(page)["rows"]] == sorted(["cat.png", "dog.png", EVIL])
     assert "first 3 of 6 images by id" in page
@@ -357,17 +371,22 @@ def test_caps_keep_the_page_bounded(out, monkeypatch):
     assert "(the first 1 listed)" in page
 
 
-def test_no_reference_ranks_by_noise_reduction(out):
+def test_without_a_reference_no_output_is_called_better(out):
     for path in (out / "scores").glob("*/*.parquet"):
         table = pq.read_table(path).to_pylist()
         for r in table:
-            r["psnr_db_degraded"] = r["psnr_db_restored"] = None
+            r["psnr_db_degraded"] = r["psnr_db_restored"] = r["ssim_degraded"] = r["ssim_restored"] = None
         write_parquet(path, table)
     page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
-    assert "Best by noise \u03c3 reduction" in page
-    best = page.split("Best by noise \u03c3 reduction", 1)[1].split("Worst by", 1)[0]
-    assert 'alt="cat.png"' in best  # noise 20 -> 3: the largest reduction
-    assert "PSNR dB before" not in page
+    assert "Best by" not in page and "Worst by" not in page
+    largest = page.split("<h3>Largest noise \u03c3 reduction</h3>", 1)[1].split("<h3>Smallest", 1)[0]
+    assert 'alt="cat.png"' in largest  # noise 20 -> 3: the largest reduction
+    # ... shown beside the other signals, sharpness 900 -> 400 included, with no winner declared.
+    cat = largest.split('alt="cat.png"', 1)[1].split("</figure>", 1)[0]
+    assert "noise \u03c3 20.00 \u2192 3.00" in cat and "sharpness 900.0 \u2192 400.0" in cat and "PSNR" not in cat
+    columns = embedded_data(page)["columns"]
+    assert "PSNR dB before" not in {c["label"] for c in columns}
+    assert not any(c.get("better") for c in columns), "only scores against a reference are coloured"
 
 
 def test_missing_crops_are_noted_not_fatal(out):
@@ -396,7 +415,7 @@ def test_files_from_before_a_column_existed(out):
     path = out / "scores" / RUN1 / "part-00000-of-00001.parquet"
     pq.write_table(pq.read_table(path).drop_columns(["crop_path"]), path)
     page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
-    images = {i.image_id: i for i in report.collect(str(out)).images}
+    images = {i.image_id: i for i in report_data.collect(str(out)).images}
     assert images["cat.png"].scores["crop_path"] is None and images["moon.png"].scores["crop_path"]
     assert page.count('<img class="crop"') == 2  # moon and new, from run 2
 
@@ -418,3 +437,85 @@ def test_cli_dispatcher_runs_report(out, capsys):
 
     assert cli.main(["report", str(out)]) == 0
     assert (out / "report.html").exists()
+
+
+def test_trend_over_runs_is_plotted_and_listed(out):
+    page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
+    trend = page.split('<section id="trend">', 1)[1].split("</section>", 1)[0]
+    chart = trend.split('aria-label="mean PSNR gain (dB) over runs"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<circle") == 2 and f"{RUN1}: 4.00" in chart and f"{RUN2}: 5.50" in chart
+    assert 'aria-label="megapixels per wall second over runs"' in trend
+    runs = re.findall(r"<tr><td><code>([^<]+)</code>", trend)
+    assert runs == [RUN2, RUN1], "newest first"
+    assert "<td class=\"num\">4.00</td>" in trend and "<td class=\"num\">0.125</td>" in trend  # 8 s / 2, 1 MP / 8 s
+
+    shutil.rmtree(out / "runs" / RUN2)
+    one = Path(report.build_report(str(out))).read_text(encoding="utf-8")
+    assert "One run so far" in one and "over runs" not in one
+
+
+def test_advice_on_the_inputs_is_shown_escaped(out):
+    page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
+    assert "About the inputs:" in page and "<b>(median" not in page
+    assert "little noise &lt;b&gt;(median 1.0)&lt;/b&gt;. <code>restoreflow models</code> lists" in page
+
+
+def test_images_link_to_their_full_size_outputs(out):
+    page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
+    rows = {row[0]: row for row in embedded_data(page)["rows"]}
+    assert rows["cat.png"][-1] == "restored/cat.png"
+    assert rows[EVIL][-1] == "restored/%3Cscript%3Ealert%281%29%3C/script%3E.png"
+    assert '<a href="restored/moon.png"><img class="crop"' in page
+
+
+def test_output_links_are_relative_under_the_output_and_never_to_buckets(tmp_path):
+    out = str(tmp_path / "out")
+    assert report_page.output_href(f"{out}/restored/a b#1?.png", out) == "restored/a%20b%231%3F.png"
+    assert report_page.output_href(f"{out}/restored/x.png", out + "/") == "restored/x.png"
+    assert report_page.output_href("/elsewhere/x.png", out) == "file:///elsewhere/x.png"
+    assert report_page.output_href("gs://bucket/out/restored/x.png", "gs://bucket/out") == "restored/x.png"
+    assert report_page.output_href("gs://bucket/other/x.png", "gs://bucket/out") is None
+    assert report_page.output_href(None, out) is None
+
+
+def test_crops_with_a_reference_say_so(out):
+    path = out / "scores" / RUN2 / "part-00001-of-00002.parquet"
+    rows = pq.read_table(path).to_pylist()
+    for row in rows:
+        row["reference"] = "paired"
+    write_parquet(path, rows)
+    page = Path(report.build_report(str(out))).read_text(encoding="utf-8")
+    moon = page.split('alt="moon.png"', 1)[1].split("</figure>", 1)[0]
+    assert "degraded | restored | reference" in moon and "PSNR dB 19.00 \u2192 25.00 (+6.00)" in moon
+    cat = page.split('alt="cat.png"', 1)[1].split("</figure>", 1)[0]
+    assert "degraded | restored<" in cat
+
+
+LAYOUT_PROBE = """(function () {
+  var table = document.querySelector("#images .scroll");
+  return {
+    ready: document.documentElement.getAttribute("data-report-ready"),
+    jsErrors: document.getElementById("js-errors").querySelectorAll("li").length,
+    page: document.documentElement.scrollWidth,
+    viewport: window.innerWidth,
+    tableScrolls: table.scrollWidth > table.clientWidth,
+    rows: document.querySelectorAll("#images-table tbody tr").length,
+    sticking_out: Array.prototype.filter.call(document.querySelectorAll("body *"), function (e) {
+      return e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".scroll, .wide");
+    }).map(function (e) { return e.tagName + "." + e.className; }).slice(0, 5),
+  };
+})()"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_page_fits_a_desktop_and_a_phone(out, tmp_path, width):
+    """Nothing sticks out of the page at either width: wide tables scroll inside their box."""
+    path = Path(report.build_report(str(out)))
+    with browser.Chromium(tmp_path / "profile") as chromium:
+        chromium.open(path, width=width, height=900, mobile=width < 600)
+        seen = chromium.evaluate(LAYOUT_PROBE)
+    assert seen["ready"] == "true" and seen["jsErrors"] == 0 and seen["rows"] == 6
+    assert seen["viewport"] == width
+    assert seen["page"] <= width and seen["sticking_out"] == [], seen
+    if width < 600:
+        assert seen["tableScrolls"], "the images table scrolls sideways on a phone"

@@ -46,7 +46,7 @@ def test_deleted_and_garbage_outputs_are_redone_and_counted(tmp_path, gray_model
     again = run_restore([tmp_path / "in"], out, gray_model)
     assert again["counters"]["images_skipped"] == 4 and again["counters"]["images_restored"] == 2
     assert again["redone"] == {"changed output": 1, "missing output": 1}
-    assert "2 redone: missing or changed output" in restore.report.summary_line(again)
+    assert "2 redone: missing or changed output" in restore.report.summary_line(again, str(out))
     assert_accounted_once(out, again, ids)
     assert_outputs_match_newest_rows(out)
     assert images.decode((out / "restored" / "02.png").read_bytes()).pixels.shape[-1] == 3

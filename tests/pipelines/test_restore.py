@@ -244,6 +244,11 @@ def test_references_match_by_relative_path_and_stem(tmp_path, gray_model, capsys
     assert by_id["y.png"]["psnr_db_degraded"] is None and by_id["y.png"]["note"] is None
     assert by_id["z.png"]["psnr_db_degraded"] is None and by_id["z.png"]["noise_sigma_degraded"] is not None
     assert "is 32x30, the restored image is 32x32: not scored against it" in by_id["z.png"]["note"]
+    # The report's crops: degraded | restored, then the reference where there is one (4 px gaps).
+    with_reference, without = (read_pixels(by_id[i]["crop_path"]) for i in ("sub/x.jpg", "y.png"))
+    assert with_reference.shape == (32, 3 * 32 + 8, 1) and without.shape == (32, 2 * 32 + 4, 1)
+    assert np.array_equal(with_reference[:, :32], decoded) and np.array_equal(with_reference[:, 72:], clean)
+    assert np.array_equal(without[:, 36:68], read_pixels(tmp_path / "out" / "restored" / "y.png"))
     # References given but none matching: said so, on one line.
     write_image(tmp_path / "elsewhere" / "other.png", clean)
     base = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out2'}", f"--model={gray_model}"]
@@ -378,7 +383,7 @@ def test_a_run_that_rejects_every_input_exits_1(tmp_path, gray_model, capsys):
     (tmp_path / "in" / "b.jpg").write_bytes(b"")
     argv = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={gray_model}"]
     assert restore.main(argv) == 1
-    assert "2 error" in capsys.readouterr().out
+    assert "0 restored, 0 skipped, 2 rejected" in capsys.readouterr().out
 
 
 def test_unforeseen_failures_on_one_image_do_not_stop_the_run(tmp_path, gray_model, monkeypatch):

@@ -8,6 +8,7 @@ from tests.conftest import photo
 
 REQUIRED_BUILTINS = {
     "denoise-gray-s15", "denoise-gray-s25", "denoise-gray-s50", "denoise-gray-blind",
+    "denoise-color-s15", "denoise-color-s25", "denoise-color-s50",
     "jpeg-q10-40", "sr-x2", "sr-x3", "sr-x4", "deblur", "inpaint", "blind-mixed",
 }
 
@@ -107,6 +108,19 @@ def test_unclipped_recipes_store_float16_and_others_the_clean_dtype():
     jpeg = next(pairs.make_pairs(clean, recipe=recipes.load("jpeg-q10-40"), settings=whole, seed=0, image_id="x"))
     assert s25.degraded.dtype == np.float16 and (s25.degraded < 0).any()
     assert jpeg.degraded.dtype == np.uint8
+
+
+def test_colour_sigma_recipes_add_unclipped_noise_to_every_channel_independently():
+    clean = photo("astronaut", (64, 64))
+    pair = next(pairs.make_pairs(clean, recipe=recipes.load("denoise-color-s25"),
+                                 settings=pairs.PatchSettings(patch_size=0), seed=0, image_id="x"))
+    noise = pair.degraded.astype(np.float32) * 255 - clean
+    assert pair.degraded.dtype == np.float16 and pair.degraded.shape == (64, 64, 3)
+    assert (pair.degraded < 0).any() and (pair.degraded > 1).any()
+    assert noise.std() == pytest.approx(25, rel=0.05)
+    assert abs(np.corrcoef(noise[..., 0].ravel(), noise[..., 1].ravel())[0, 1]) < 0.05
+    gray = pairs.prepare_clean(photo("camera", (8, 8)), recipes.load("denoise-color-s15"))
+    assert gray.shape == (8, 8, 3)  # gray inputs become RGB
 
 
 def test_inpaint_pairs_carry_the_mask():

@@ -1,13 +1,15 @@
-"""Packages a trained model directory as the bundled starter model and scores it.
+"""Packages a trained model directory as a bundled model.
 
-    python -m bench.package_starter WORKDIR/model --config configs/starter-unet-gray-blind.yaml \
-        [--sigmas 15 25 50] [--sets bsd68 set12]
+    python -m bench.package_model NAME WORKDIR/model --config configs/CONFIG.yaml --purpose "..." \
+        [--note "..."] [--gray-denoise-scores [--sigmas 15 25 50] [--sets bsd68 set12]]
 
-Copies ``model.keras`` and ``config.yaml`` into ``model/zoo/denoise-gray/`` and writes its
-``model.json``: the training card, plus ``reproduce`` (the commands from the training config's
-header, which name the shards job, seed and workdir) and ``scores`` measured here by the restore
-job in paired mode (``--degrade denoise-gray-sN --seed 0``, the protocol of bench/quality.py).
-The benchmark images are read from ../shared and never copied.
+Copies ``model.keras`` and ``config.yaml`` into ``model/zoo/NAME/`` and writes its
+``model.json``: the training card, plus ``purpose`` (the one line `restoreflow models` shows),
+``reproduce`` (the commands from the training config's header, which name the shards job, seed
+and workdir) and, with --gray-denoise-scores, ``scores`` measured by the restore job in paired
+mode (``--degrade denoise-gray-sN --seed 0``, the protocol of bench/quality.py). Other models
+are scored by ``python -m bench.zoo --write-cards``. Benchmark images are read from ../shared
+and never copied.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from bench.common import machine, shared_path
 from bench.quality import mean, paired
 
-STARTER_DIR = Path(__file__).resolve().parents[1] / "model" / "zoo" / "denoise-gray"
+ZOO_DIR = Path(__file__).resolve().parents[1] / "model" / "zoo"
 
 
 def header_commands(config_path: Path) -> tuple[list[str], list[str]]:
@@ -56,34 +58,44 @@ def score(model_dir: Path, set_name: str, sigma: int, scratch: Path) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="The bundled model's name (its folder under model/zoo/).")
     parser.add_argument("model_dir", type=Path, help="The exported model directory (WORKDIR/model).")
     parser.add_argument("--config", type=Path, required=True, help="The training config it was trained with.")
+    parser.add_argument("--purpose", required=True, help="What the model is for, in one line.")
+    parser.add_argument("--gray-denoise-scores", action="store_true", help="Score gray denoising on --sets.")
     parser.add_argument("--sigmas", type=int, nargs="+", default=[15, 25, 50])
     parser.add_argument("--sets", nargs="+", default=["bsd68", "set12"])
     parser.add_argument("--note", default="", help="Free text recorded under reproduce.note.")
     args = parser.parse_args(argv)
 
     card = json.loads((args.model_dir / "model.json").read_text())
-    STARTER_DIR.mkdir(parents=True, exist_ok=True)
+    target = ZOO_DIR / args.name
+    target.mkdir(parents=True, exist_ok=True)
     for name in ("model.keras", "config.yaml"):
-        shutil.copyfile(args.model_dir / name, STARTER_DIR / name)
+        shutil.copyfile(args.model_dir / name, target / name)
     commands, prose = header_commands(args.config)
+    card["purpose"] = args.purpose
     card["reproduce"] = {"commands": commands, "notes": prose, "config": str(args.config)}
     if args.note:
         card["reproduce"]["note"] = args.note
-    card_path = STARTER_DIR / "model.json"
+    card_path = target / "model.json"
     card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")  # scoring reads it
+    if args.gray_denoise_scores:
+        _score_gray_denoising(card, target, args.sets, args.sigmas)
+        card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {target}")
+
+
+def _score_gray_denoising(card: dict, target: Path, sets: list[str], sigmas: list[int]) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="starter-scores-"))
     card["scores"] = {
         "protocol": "restoreflow restore --degrade denoise-gray-s{sigma} --seed 0 (paired mode), mean over the set",
         "machine": machine(),
     }
-    for set_name in args.sets:
-        for sigma in args.sigmas:
-            card["scores"].setdefault(set_name, {})[f"sigma_{sigma}"] = result = score(STARTER_DIR, set_name, sigma, scratch)
+    for set_name in sets:
+        for sigma in sigmas:
+            card["scores"].setdefault(set_name, {})[f"sigma_{sigma}"] = result = score(target, set_name, sigma, scratch)
             print(f"{set_name} sigma {sigma}: {result}", flush=True)
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {STARTER_DIR}")
 
 
 if __name__ == "__main__":

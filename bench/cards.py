@@ -1,0 +1,71 @@
+"""Writes what bench/zoo.py measured into the model cards (``model.json``): ``scores`` (per
+benchmark and setting), ``headline`` (1-3 short strings) and ``throughput``. Every other key
+of a card stays as it is; a card whose model changed since it was measured is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+from bench.zoo_runs import Measured, Throughput
+
+MAX_HEADLINES = 3
+
+
+def _finite(value: float | None, digits: int) -> float | None:
+    """Rounded, or None for a score that does not exist (e.g. an input identical to its reference)."""
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def score_entry(measured: Measured, machine: str) -> dict:
+    score = measured.score
+    entry = {
+        "psnr_db": _finite(score.psnr_db, 3),
+        "ssim": _finite(score.ssim, 4),
+        "psnr_db_degraded": _finite(score.psnr_db_degraded, 3),
+        "images": score.images,
+        "command": measured.command,
+        "machine": machine,
+    }
+    if measured.recipe:
+        entry["recipe"] = measured.recipe
+    if measured.baselines:
+        entry["baselines_psnr_db"] = measured.baselines
+    return entry
+
+
+def updated_card(card: dict, measured: list[Measured], headlines: list[str], throughput: Throughput | None,
+                 machine: str) -> dict:
+    """``card`` with these measurements merged in (a new copy; the argument is not changed)."""
+    card = copy.deepcopy(card)
+    for item in measured:
+        if item.model_id != card["model_id"]:
+            raise ValueError(f"measured {item.model_id} but the card is {card['model_id']}: the model changed")
+        card.setdefault("scores", {}).setdefault(item.benchmark, {})[item.setting] = score_entry(item, machine)
+    if headlines:
+        card["headline"] = headlines[:MAX_HEADLINES]
+    if throughput is not None:
+        if throughput.model_id != card["model_id"]:
+            raise ValueError(f"timed {throughput.model_id} but the card is {card['model_id']}: the model changed")
+        card["throughput"] = {"mp_per_s": throughput.mp_per_s, "images": throughput.images, "machine": machine,
+                              "command": throughput.command}
+    return card
+
+
+def write_cards(models: dict[str, str], measured: list[Measured], headlines: dict[str, list[str]],
+                throughputs: list[Throughput], machine: str) -> list[Path]:
+    """Updates the card of every model that was measured; returns the files written."""
+    written = []
+    for name, model_dir in sorted(models.items()):
+        mine = [m for m in measured if m.model == name]
+        timed = next((t for t in throughputs if t.model == name), None)
+        if not mine and timed is None:
+            continue
+        path = Path(model_dir) / "model.json"
+        card = updated_card(json.loads(path.read_text()), mine, headlines.get(name, []), timed, machine)
+        path.write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        written.append(path)
+    return written

@@ -1,0 +1,123 @@
+"""Inference engines: what runs a loaded Keras model's forward pass in the restore job.
+
+``tf``: TensorFlow (a ``tf.function``), the engine for GPUs. ``openvino``: the same graph
+compiled by OpenVINO's CPU plugin, faster than TensorFlow on CPUs (see bench/RESULTS.md).
+``auto`` picks TensorFlow where TensorFlow sees a GPU, OpenVINO otherwise; it is resolved in
+the worker, since the machine that launches a job is often not the one that runs it.
+
+Both engines take float32 NHWC batches and return float32 NumPy arrays; their outputs agree
+within 1e-4 on [0, 1] images (tests/model/test_engines.py checks every bundled model), so the
+engine is not part of a run's settings key. Conversion happens once per worker process, when
+the model handler loads the model; it takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+ENGINES = ("auto", "tf", "openvino")
+log = logging.getLogger("restoreflow.engines")
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictor:
+    """A loaded model's forward pass: ``predictor(batch)`` -> restored batch (NumPy)."""
+
+    engine: str  # "tf" or "openvino"
+    version: str  # the engine's version, for logs and benchmarks
+    forward: Callable[[np.ndarray], np.ndarray]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.forward(batch)
+
+
+def resolve(engine: str) -> str:
+    """``auto`` -> ``tf`` where TensorFlow sees a GPU, else ``openvino``; others unchanged."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "tf"
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        log.warning("engine auto: openvino is not installed (pip install openvino); using TensorFlow")
+        return "tf"
+    return "openvino"
+
+
+def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: str = "f32") -> Predictor:
+    """A Predictor for the Keras ``model`` (inputs with ``channels_in`` channels) on ``engine``
+    (resolved first); ``threads`` caps OpenVINO's threads (0: its default, every core).
+    TensorFlow's pools are set by ``pipelines.inference.set_tf_threads`` before TF starts.
+    ``precision`` "bf16" is for benchmarks only: the job offers no reduced precision until a
+    model's card records that it costs <= 0.05 dB (bench/RESULTS.md has the measurement)."""
+    import tensorflow as tf
+
+    engine = resolve(engine)
+    function = tf.function(
+        lambda batch: tf.cast(model(batch, training=False), tf.float32),
+        input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32, name="degraded")],
+    )
+    if engine == "tf":
+        return Predictor("tf", tf.__version__, lambda batch: function(batch).numpy())
+    return _openvino(function, threads, precision)
+
+
+def _openvino(function, threads: int, precision: str) -> Predictor:
+    try:
+        import openvino as ov
+    except ImportError:
+        raise ImportError("--engine openvino needs the openvino package: pip install openvino") from None
+    core = ov.Core()
+    compiled = core.compile_model(_read_frozen(core, function), "CPU", _cpu_properties(threads, precision))
+    local = threading.local()  # an infer request serves one call at a time; Beam may use threads
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        request = getattr(local, "request", None)
+        if request is None:
+            request = local.request = compiled.create_infer_request()
+        request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
+        return request.get_output_tensor(0).data.copy()  # the request reuses its output buffer
+
+    return Predictor("openvino", ov.get_version(), forward)
+
+
+def _read_frozen(core, function):
+    """The tf.function's graph with its weights frozen to constants, read by OpenVINO's
+    TensorFlow frontend. Why not ``openvino.convert_model``: it sends usage telemetry unless
+    the user opted out, and workers must not call home; ``Core.read_model`` sends nothing.
+    Why not a SavedModel: the frontend cannot resolve Keras 3's variables in one."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    with tempfile.TemporaryDirectory(prefix="restoreflow-openvino-") as folder:
+        tf.io.write_graph(frozen.graph.as_graph_def(), folder, "model.pb", as_text=False)
+        return core.read_model(os.path.join(folder, "model.pb"))
+
+
+def _cpu_properties(threads: int, precision: str) -> dict:
+    properties = {
+        # OpenVINO runs bf16 by default on CPUs that have it (AVX512_BF16, AMX): outputs then
+        # moved by up to 4e-3 here. float32 keeps them equal to TensorFlow's.
+        "INFERENCE_PRECISION_HINT": precision,
+        # One stream: a batch runs on all of the process's threads, as with TensorFlow.
+        "PERFORMANCE_HINT": "LATENCY",
+        # Pinned threads were 2.6x slower here with other processes on the same cores (Beam
+        # starts one SDK process per core on Dataflow; a laptop runs other things).
+        "ENABLE_CPU_PINNING": False,
+    }
+    if threads > 0:
+        properties["INFERENCE_NUM_THREADS"] = threads
+    return properties

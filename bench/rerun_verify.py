@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, import_dncnn, machine, median, shared_path
+from bench.common import ROOT, import_dncnn, machine, median, nightly_bucket
 
 
 def main():
@@ -31,10 +30,7 @@ def main():
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-rerun-verify-"))
-    bucket = scratch / "bucket"
-    for copy in range(args.copies):
-        for set_name in ("bsd68", "set12"):
-            shutil.copytree(shared_path("data", set_name), bucket / f"batch{copy}" / set_name)
+    bucket = nightly_bucket(scratch / "bucket", args.copies)
     model = import_dncnn("sigma=25.mat", scratch / "model")
     argv = ["-m", "pipelines.restore", f"--input={bucket}", f"--output={scratch / 'out'}", f"--model={model}"]
 

@@ -19,6 +19,16 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def nightly_bucket(target: Path, copies: int) -> Path:
+    """The nightly benchmarks' bucket: BSD68 and Set12 copied ``copies`` times under batchN/."""
+    import shutil
+
+    for copy in range(copies):
+        for set_name in ("bsd68", "set12"):
+            shutil.copytree(shared_path("data", set_name), target / f"batch{copy}" / set_name)
+    return target
+
+
 def import_dncnn(name: str, target: Path) -> str:
     """The DnCNN authors' ``name`` (e.g. ``sigma=25.mat``) from ../shared, imported into the model
     directory ``target`` (kept when it is already there)."""

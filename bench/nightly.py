@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import machine, shared_path
+from bench.common import machine, nightly_bucket, shared_path
 
 
 def main():
@@ -34,11 +34,7 @@ def main():
     from bench.common import ROOT, import_dncnn
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
-    bucket = scratch / "bucket"
-    for copy in range(args.copies):
-        for set_name in ("bsd68", "set12"):
-            target = bucket / f"batch{copy}" / set_name
-            shutil.copytree(shared_path("data", set_name), target)
+    bucket = nightly_bucket(scratch / "bucket", args.copies)
     count = len(list(bucket.rglob("*.png")))
     model = import_dncnn("sigma=25.mat", scratch / "model")
     output = scratch / "out"

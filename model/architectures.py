@@ -388,4 +388,5 @@ def describe(name: str, args: dict | None = None) -> dict:
     same function of its neighbourhood at every position whose offset is a multiple of this
     (1: fully translation-equivariant; 2**levels for U-Nets, whose strided grid has phases).
     """
-    return _DESCRIBERS[name](**resolve_args(name, args))
+    kwargs = resolve_args(name, args)  # first: an unknown name is a ConfigError naming the choices
+    return _DESCRIBERS[name](**kwargs)

@@ -139,3 +139,15 @@ def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, comp
 
 def compression_of(manifest: dict) -> str:
     return "GZIP" if manifest.get("compression", "gzip") == "gzip" else ""
+
+
+def find_damaged(files, compression: str) -> tuple[str, str] | None:
+    """The first shard file that cannot be read and parsed to its end, and why. Only called
+    after reading failed: tf.data's own error does not name the file."""
+    for path in files:
+        try:
+            for serialized in tf.data.TFRecordDataset(path, compression_type=compression):
+                records.parse_example(serialized)
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+            return path, " ".join(e.message.split())[:300]
+    return None

@@ -88,6 +88,31 @@ def read_card(model_dir) -> dict:
     return card
 
 
+def check_model_file(model_dir) -> None:
+    """Fails fast, with the file named, when ``model.keras`` is missing or damaged (a .keras file
+    is a zip archive: a truncated copy fails its directory or CRC check). Keras itself would
+    report a damaged file as "File not found"."""
+    import io
+    import zipfile
+
+    import tensorflow as tf
+
+    path = posixpath.join(str(model_dir), MODEL_FILE)
+    if not tf.io.gfile.exists(path):
+        raise ModelDirError(f"{model_dir} has no {MODEL_FILE}")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        data = f.read()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            damaged = archive.testzip()
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise ModelDirError(f"{path} is damaged or not a Keras model file ({e}); copy or export it again") from None
+    if damaged or "config.json" not in names:
+        raise ModelDirError(f"{path} is damaged or not a Keras model file ({damaged or 'no config.json'} "
+                            f"unreadable); copy or export it again")
+
+
 def load_model(model_dir):
     """(keras model, card) from a model directory. Importing ``model`` registers our layers."""
     import keras
@@ -95,7 +120,9 @@ def load_model(model_dir):
     import model  # noqa: F401  - registers the custom layers with Keras
 
     card = read_card(model_dir)
+    check_model_file(model_dir)
     path = Path(model_dir) / MODEL_FILE
-    if not path.exists():
-        raise ModelDirError(f"{model_dir} has no {MODEL_FILE}")
-    return keras.saving.load_model(path, compile=False), card
+    try:
+        return keras.saving.load_model(path, compile=False), card
+    except (ValueError, OSError, KeyError, TypeError) as e:
+        raise ModelDirError(f"{path} cannot be loaded: {e}") from None

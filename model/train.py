@@ -13,6 +13,7 @@ checkpoints, TensorBoard logs and the exported model directory ``workdir/model``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -30,7 +31,7 @@ import numpy as np
 import yaml
 
 from restoreflow import commands
-from restoreflow.configs import ConfigError, apply_overrides, check, from_mapping, to_plain
+from restoreflow.configs import ConfigError, apply_overrides, check, from_mapping, parse_yaml, to_plain
 from restoreflow.console import setup_logging, user_errors
 from restoreflow.provenance import hardware_description
 
@@ -134,8 +135,12 @@ def load_config(path: str | None, overrides: list[str] = (), base: dict | None =
     """YAML file (or ``base`` dict) + ``--set key=value`` overrides -> a checked Config."""
     data = dict(base or {})
     if path:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as e:
+            raise ConfigError(f"--config {path}: cannot read it ({e.strerror})") from None
+        data = parse_yaml(text, f"--config {path}") or {}
     return from_mapping(Config, apply_overrides(data, list(overrides)))
 
 
@@ -399,10 +404,12 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         return loss
 
     writer = tf.summary.create_file_writer(posixpath.join(workdir, "logs")) if chief else tf.summary.create_noop_writer()
-    val_files = manifest["shards"]["val"] and data.shard_files(config.data.shards, manifest, "val")
+    # Empty val files exist when no image fell into the split (e.g. --val_fraction 0).
+    val_files = manifest["counts"]["records"]["val"] and data.shard_files(config.data.shards, manifest, "val")
     evaluate = _evaluator(model, val_files, shapes, info, config, compression) if val_files else None
     if not val_files:
-        log.warning("the shards have no val split: training runs without validation")
+        log.warning("the shards hold no validation records (val split empty): training and exporting without "
+                    "validation scores; make shards with a larger --val_fraction to get them")
 
     if progress.step < config.train.steps:
         log.info("training %s (%s parameters): steps %d to %d, batch %d, %s on %d replica(s)", config.model.architecture,
@@ -410,7 +417,8 @@ def train_model(config: Config, workdir: str) -> TrainResult:
     started, started_step = time.time(), progress.step
     window_start, window_step = started, progress.step
     while progress.step < config.train.steps:
-        loss = float(train_step(iterator))
+        with _naming_damaged_shards(train_files, compression):
+            loss = float(train_step(iterator))
         progress.step = int(step.numpy())
         if not math.isfinite(loss):
             last = manager.latest_checkpoint or "none (nothing was saved yet)"
@@ -435,18 +443,21 @@ def train_model(config: Config, workdir: str) -> TrainResult:
                 tf.summary.scalar("train/learning_rate", learning_rate)
                 tf.summary.scalar("train/patches_per_second", rate)
             window_start, window_step = now, progress.step
-        if evaluate and chief and (progress.step % config.train.eval_every == 0 or done):
-            progress.last_eval = evaluate(writer, progress.step)
-            if progress.best is None or progress.last_eval["psnr_db"] > progress.best["psnr_db"]:
-                progress.best = dict(progress.last_eval, step=progress.step)
+        # Saved before evaluating: a failing evaluation never costs the steps trained.
         if progress.step % config.train.checkpoint_every == 0 or done:
             manager.save(checkpoint_number=progress.step)
+        if evaluate and chief and (progress.step % config.train.eval_every == 0 or done):
+            with _naming_damaged_shards(val_files, compression):
+                progress.last_eval = evaluate(writer, progress.step)
+            if progress.best is None or progress.last_eval["psnr_db"] > progress.best["psnr_db"]:
+                progress.best = dict(progress.last_eval, step=progress.step)
     seconds = time.time() - started
 
     if config.optimizer.ema_decay:
         optimizer.finalize_variable_values(model.trainable_variables)
         if evaluate and chief:
-            progress.last_eval = evaluate(writer, progress.step, tag="val_ema")
+            with _naming_damaged_shards(val_files, compression):
+                progress.last_eval = evaluate(writer, progress.step, tag="val_ema")
     if not chief:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)  # a private temporary folder
     card = {
@@ -474,6 +485,23 @@ def train_model(config: Config, workdir: str) -> TrainResult:
         "validation": {"final": progress.last_eval, "best": progress.best},
     }
     return TrainResult(model=model, chief=chief, started_step=started_step, card=card)
+
+
+@contextlib.contextmanager
+def _naming_damaged_shards(files, compression: str):
+    """A read failure inside the block becomes a TrainingError naming the damaged shard."""
+    import tensorflow as tf
+
+    from model import data
+
+    try:
+        yield
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+        damaged = data.find_damaged(files, compression)
+        if damaged is None:
+            raise  # not the data: a bug, shown as it is
+        raise TrainingError(f"shard {damaged[0]} is damaged ({damaged[1]}); make the shards again with "
+                            f"`restoreflow shards` (the checkpoints in the workdir are kept)") from None
 
 
 def _log_progress(step, total, loss, learning_rate, rate, eta_seconds):
@@ -570,9 +598,11 @@ def _differences(a, b, prefix="") -> set[str]:
 # ----------------------------------------------------------------------------- command line
 
 
-@user_errors("restoreflow train", TrainingError, FileNotFoundError)
+@user_errors("restoreflow train", FileNotFoundError, failures=(TrainingError,))
 def main(argv: list[str]) -> int:
     args = commands.train().parse_args(argv)
+    if "://" not in args.workdir and os.path.exists(args.workdir) and not os.path.isdir(args.workdir):
+        raise ConfigError(f"--workdir {args.workdir} is a file; give a folder (it is created when missing)")
     setup_logging(args.verbose)
     config = load_config(args.config, args.overrides)
     model_dir = train(config, args.workdir)

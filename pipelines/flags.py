@@ -58,7 +58,11 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="A bundled model by name (see restoreflow models) or a model directory, local or "
                         "gs:// (default: the bundled default model).")
     parser.add_argument("--reference", default=None,
-                        help="Folder of clean references matched by image_id, for PSNR/SSIM.")
+                        help="Folder of clean references for PSNR/SSIM, matched by relative path and file stem "
+                        "(a/b.jpg <-> REF/a/b.png).")
+    parser.add_argument("--masks", default=None,
+                        help="Inpainting: folder of masks (nonzero = missing pixel) matched by relative path and "
+                        "file stem (a/b.jpg <-> MASKS/a/b.png), each the size of its image.")
     parser.add_argument("--degrade", default=None,
                         help="Paired evaluation: degrade the inputs with this recipe first, score against them.")
     parser.add_argument("--tile_size", type=int, default=512, help="Tile side in input pixels.")

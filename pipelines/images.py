@@ -9,8 +9,12 @@ Alpha is split off and passed through untouched. The rules:
 * ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` -> RGB with Pillow's conversion (no colour management).
 * ``I;16`` / ``I;16B`` / ``I;16L`` -> gray uint16. ``I`` (32-bit) -> gray uint16 when every value
   fits in 0..65535, else rejected. ``F`` (float) is rejected.
-* 16-bit colour PNGs are read by Pillow at 8 bits per channel (Pillow has no 16-bit RGB mode).
-* Animated and multi-page files: the first frame.
+* 16-bit colour (RGB, RGBA, gray + alpha) PNG and TIFF -> uint16, decoded and encoded by
+  ``deep_images`` (Pillow has no 16-bit colour mode and would silently give 8 bits).
+* Files with several images (multi-page TIFF, animated GIF/PNG/WebP) are rejected with a
+  reason rather than cut to their first frame; an MPO (a phone camera's JPEG with previews
+  after it) gives its primary image. TIFF pages that are reduced-resolution previews do not
+  count as pages.
 * EXIF orientation is applied, so pixels come out the way a viewer shows them.
 
 Decompression bombs are refused from the header alone: an image over ``max_pixels`` is
@@ -25,6 +29,8 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pipelines import deep_images
 
 DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -80,8 +86,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as e:
-            raise ImageError(f"refused as a decompression bomb: {e}") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"refused as a decompression bomb: over twice the limit of {_pixels_text(max_pixels)} "
+                             f"(--max_pixels)") from None
         except UnidentifiedImageError:
             raise ImageError("not a recognised image format (Pillow cannot identify it)") from None
         except (OSError, SyntaxError, ValueError) as e:
@@ -89,12 +96,55 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(
-            f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the limit of "
-            f"{max_pixels / 1e6:.1f} MP (raise --max_pixels to accept it)"
+            f"image is {width}x{height} = {_pixels_text(width * height)}, over the limit of "
+            f"{_pixels_text(max_pixels)} (raise --max_pixels to accept it)"
         )
     if width == 0 or height == 0:
         raise ImageError(f"image has no pixels ({width}x{height})")
     return image
+
+
+def _pixels_text(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
+
+
+_PRIMARY_IMAGE_FORMATS = ("MPO",)  # the frames after the first are previews of it
+
+
+def _needs_deep_decoder(image: Image.Image, data: bytes) -> bool:
+    """Refuses files holding several images; True when Pillow would lose bits."""
+    if image.format == "TIFF":
+        try:
+            pages = deep_images.tiff_pages(data)
+        except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on damaged files
+            raise ImageError(f"unreadable TIFF structure: {e}") from None
+        if not pages:
+            raise ImageError("TIFF without an image page")
+        if len(pages) > 1:
+            raise ImageError(f"multi-page TIFF ({len(pages)} pages): only single-page images are restored, and the "
+                             f"first page alone would lose the others; split the pages into files")
+        return deep_images.is_deep_tiff(pages[0])
+    try:
+        frames = getattr(image, "n_frames", 1)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    if frames > 1 and image.format not in _PRIMARY_IMAGE_FORMATS:
+        raise ImageError(f"animated {image.format} ({frames} frames): only still images are restored, and the "
+                         f"first frame alone would lose the others")
+    return image.format == "PNG" and deep_images.is_deep_png(data)
+
+
+def _decode_deep(image: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """16-bit colour pixels (and alpha) from deep_images, oriented per EXIF; and a mode name."""
+    try:
+        values = deep_images.decode_png(data) if image.format == "PNG" else deep_images.decode_tiff(data)
+        values = deep_images.orient(values, image.getexif().get(0x0112))
+    except Exception as e:  # noqa: BLE001 - imagecodecs and tifffile raise their own kinds
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    channels = values.shape[-1]
+    colour = values[..., :3] if channels >= 3 else values[..., :1]
+    alpha = values[..., -1:] if channels in (2, 4) else None
+    return colour, alpha, {1: "I;16", 2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
 
 
 def _split_mode(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -136,6 +186,9 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
     image = _open(data, max_pixels)
     source_mode, fmt = image.mode, image.format or "PNG"
     icc_profile = image.info.get("icc_profile")
+    if _needs_deep_decoder(image, data):
+        pixels, alpha, source_mode = _decode_deep(image, data)
+        return DecodedImage(pixels=pixels, alpha=alpha, format=fmt, source_mode=source_mode, icc_profile=icc_profile)
     try:
         image.load()
         image = ImageOps.exif_transpose(image)
@@ -156,9 +209,7 @@ def format_for_extension(extension: str) -> str | None:
 
 
 def _to_pil(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
-    if pixels.dtype == np.uint16:
-        if pixels.shape[-1] != 1:
-            raise ImageError("16-bit colour images cannot be written with Pillow")
+    if pixels.dtype == np.uint16:  # gray without alpha (the rest goes through deep_images)
         return Image.fromarray(pixels[..., 0], mode="I;16")
     if pixels.shape[-1] == 1:
         if alpha is not None:
@@ -180,12 +231,15 @@ def encode(
     """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``.
 
     Formats that cannot hold what the pixels need are refused with a reason: alpha in JPEG or
-    PPM, 16-bit pixels in anything but PNG and TIFF.
+    PPM, 16-bit pixels in anything but PNG and TIFF. 16-bit colour or alpha goes through
+    deep_images (Pillow would write 8 bits).
     """
     if alpha is not None and format in ("JPEG", "PPM"):
         raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
     if pixels.dtype == np.uint16 and format not in ("PNG", "TIFF"):
         raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")
+    if pixels.dtype == np.uint16 and (pixels.shape[-1] != 1 or alpha is not None):
+        return deep_images.encode(pixels, alpha, format=format, icc_profile=icc_profile)
     image = _to_pil(pixels, alpha)
     options = {}
     if icc_profile:

@@ -286,12 +286,13 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     settings.validate_for(recipe)
     if not 0.0 <= flags.val_fraction < 1.0:
         raise ConfigError("--val_fraction must lie within [0, 1)")
+    job_options.check_output_folder(common.output)
     output = common.output.rstrip("/")
     if FileSystems.match([_join(output, "**")], limits=[1])[0].metadata_list:
         # Stale shards, index or error files (even of a run that crashed) would mix with new ones.
         raise ConfigError(f"--output {output} is not empty; shards go to a new folder")
     specs = [sources.resolve(given) for given in common.input]
-    files = [f for spec in specs for f in sources.list_files(spec)]
+    files = [f for spec in specs for f in sources.list_files(spec).files]
     workers = job_options.worker_count(options)
     num_shards = flags.num_shards or auto_num_shards(files, settings, recipe, workers)
     # Auto sharding writes without a shuffle: each worker spreads its records over enough
@@ -368,7 +369,7 @@ def main(argv: list[str]) -> int:
         f"{counts['records']['val']} val records; {counts['errors']} errors "
         f"(see {FileSystems.join(manifest['output'], 'errors')}); manifest {FileSystems.join(manifest['output'], 'manifest.json')}"
     )
-    return 0
+    return 0 if sum(counts["images"].values()) else 1  # every input rejected: a scheduler must notice
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 
 from apache_beam.options.pipeline_options import (
     DirectOptions,
@@ -82,6 +83,49 @@ def _known_parser(job_options_cls) -> argparse.ArgumentParser:
     return parser
 
 
+# Smallest accepted value of each numeric flag (a value below it is a mistake, never a default).
+MINIMUMS = {
+    "max_pixels": 1, "max_bytes": 1, "tile_size": 1, "overlap": -1, "batch_size": 1, "tf_threads": 0,
+    "patch_size": 0, "stride": 1, "max_patches": 0, "num_shards": 0,
+}
+
+
+def _check_ranges(known) -> None:
+    for name, minimum in MINIMUMS.items():
+        value = getattr(known, name, None)
+        if value is not None and value < minimum:
+            raise FlagError(f"--{name} must be at least {minimum}, got {value}")
+
+
+def check_output_folder(output: str) -> None:
+    """--output must be a folder (or not exist yet), not a file."""
+    if "://" not in output and os.path.exists(output) and not os.path.isdir(output):
+        raise FlagError(f"--output {output} is a file; give a folder (it is created when missing)")
+
+
+# Options a remote runner cannot start without. Beam checks them only when the job is submitted
+# (after the pipeline is built, as a traceback) and its full validator reaches for the network.
+RUNNER_REQUIRED = {"DataflowRunner": ("project", "region", "temp_location")}
+
+
+def _check_runner(options: PipelineOptions) -> None:
+    """A remote --runner must exist and have its required options, checked up front."""
+    if is_local(options):
+        return
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+    from apache_beam.runners.runner import create_runner
+
+    runner_name = options.view_as(StandardOptions).runner
+    try:
+        create_runner(runner_name)
+    except (ValueError, ImportError) as e:
+        raise FlagError(f"--runner {runner_name}: {e}") from None
+    cloud = options.view_as(GoogleCloudOptions)
+    missing = [f"--{name}" for name in RUNNER_REQUIRED.get(runner_name.split(".")[-1], ()) if not getattr(cloud, name)]
+    if missing:
+        raise FlagError(f"--runner {runner_name} needs {', '.join(missing)}")
+
+
 def parse(argv: list[str], job_options_cls, *, required=("input", "output")) -> PipelineOptions:
     """Parses a job's argv strictly and returns its PipelineOptions (runner set explicitly)."""
     parser = _known_parser(job_options_cls)
@@ -99,10 +143,12 @@ def parse(argv: list[str], job_options_cls, *, required=("input", "output")) -> 
     for name in required:
         if not getattr(known, name, None):
             raise FlagError(f"--{name} is required")
+    _check_ranges(known)
     argv = list(argv)
     if not any(a == "--runner" or a.startswith("--runner=") for a in argv):
         argv.append(f"--runner={DEFAULT_LOCAL_RUNNER}")
     options = PipelineOptions(argv)
+    _check_runner(options)
     return options
 
 
@@ -125,6 +171,7 @@ def is_local(options: PipelineOptions) -> bool:
 
 __all__ = [
     "FlagError",
+    "check_output_folder",
     "InputOptions",
     "RestoreOptions",
     "ShardsOptions",

@@ -29,7 +29,7 @@ from restoreflow.console import user_errors
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: output_sha256, mask_sha256, redone, note
 
 _SCORES = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
 SCORE_COLUMNS = tuple(f"{name}_{role}" for name in _SCORES for role in ("degraded", "restored"))
@@ -60,6 +60,10 @@ SCHEMA = pa.schema(
         ("tiles", pa.int32()),
         ("seconds", pa.float64()),
         *[(name, pa.float64()) for name in SCORE_COLUMNS],
+        ("output_sha256", pa.string()),  # what a rerun checks OUT/restored/... against
+        ("mask_sha256", pa.string()),  # the --masks mask's bytes (inpainting)
+        ("redone", pa.string()),  # why a done image was redone: "missing output" or "changed output"
+        ("note", pa.string()),  # something a person should know, e.g. why a reference was not used
     ],
     metadata={"restoreflow.schema_version": str(SCHEMA_VERSION)},
 )
@@ -125,6 +129,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     for name in ("psnr_db", "ssim"):
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
         gains[name] = stats([a - b for a, b in pairs if a is not None and b is not None])
+    redone = [reason for reason in columns.get("redone", []) if reason]
     sizes = zip(statuses, columns.get("width_in", []), columns.get("height_in", []))
     megapixels = sum(w * h for status, w, h in sizes if status == "restored" and w and h) / 1e6
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -135,6 +140,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         "model_id": model_id,
         "created_utc": now.isoformat(timespec="seconds"),
         "counts": counts,
+        "redone": {reason: redone.count(reason) for reason in sorted(set(redone))},
         "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
         "megapixels_restored": round(megapixels, 4),
         "seconds": stats(columns.get("seconds", [])),
@@ -201,6 +207,9 @@ def summary_line(summary: dict, output: str) -> str:
         _, mp_per_s = throughput(summary)
         head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
     parts = [head]
+    redone = sum(summary.get("redone", {}).values())
+    if redone:
+        parts.append(f"{redone} redone: missing or changed output")
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")

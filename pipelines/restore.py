@@ -25,7 +25,6 @@ import functools
 import hashlib
 import json
 import logging
-import posixpath
 import sys
 import time
 import uuid
@@ -36,7 +35,21 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines import channels, flags, guidance, images, options as job_options, progress, report, scoring, sources
+from pipelines import (
+    channels,
+    flags,
+    guidance,
+    images,
+    lock,
+    matching,
+    options as job_options,
+    outputs,
+    progress,
+    report,
+    rerun,
+    scoring,
+    sources,
+)
 from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inference import InferenceFailure, TileModelHandler
 from restoreflow import zoo
@@ -67,6 +80,8 @@ class Settings:
     max_pixels: int
     write_images: bool
     force: bool = False
+    masks: str | None = None  # folder of inpainting masks (see matching)
+    max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
 
     @property
@@ -107,7 +122,7 @@ class ImageJob:
 
     image_id: str
     source: str
-    content_sha256: str
+    recorded: dict  # row fields settled before inference: content/mask hashes, why redone, notes
     format_in: str
     source_mode: str
     plan: channels.ChannelPlan  # model input (+ how to get the image's channels back)
@@ -133,23 +148,9 @@ class TileKey:
     job: ImageJob | None  # only on the first tile
 
 
-# Formats Pillow reads under another name than the one to write them with.
-_SAME_FORMAT = {"MPO": "JPEG"}  # phone cameras' multi-picture JPEGs
-
-
-def output_format(decoded_format: str, requested: str) -> str:
-    if requested != "keep":
-        return requested
-    fmt = _SAME_FORMAT.get(decoded_format, decoded_format)
-    return fmt if fmt in WRITABLE_FORMATS else "PNG"
-
-
-def output_path(settings: Settings, image_id: str, fmt: str) -> str:
-    """OUT/restored/<image_id>; when the format changes its extension is appended
-    (``a.gif`` -> ``a.gif.png``), so two inputs never share an output file."""
-    extension = posixpath.splitext(image_id)[1]
-    name = image_id if images.format_for_extension(extension) == fmt else image_id + images.FORMAT_EXTENSIONS[fmt]
-    return FileSystems.join(settings.output, "restored", name)
+def output_path(settings: Settings, image_id: str) -> str:
+    """OUT/restored/<name>, the name unique by construction (see outputs.output_name)."""
+    return FileSystems.join(settings.output, "restored", outputs.output_name(image_id, settings.output_format))
 
 
 def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
@@ -173,9 +174,27 @@ def no_reference(image) -> dict:
     return scoring.no_reference(image, data_range=65535.0 if image.dtype == np.uint16 else 255.0)
 
 
+class MaskProblem(ValueError):
+    """An input whose --masks mask is missing, ambiguous, unusable or of another size."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pixels:
+    """What the model gets and what the output is scored against, before channels and tiles."""
+
+    stored: np.ndarray  # the degraded input (masked pixels 0 for inpainting)
+    out_dtype: np.dtype
+    mask: np.ndarray | None  # HW1 uint8, 1 = missing
+    alpha: np.ndarray | None
+    reference: np.ndarray | None
+    reference_kind: str | None
+    note: str | None  # e.g. why a reference was not used
+
+
 class PrepareImages(beam.DoFn):
     """ImageBytes -> ImageJob (decoded, degraded in paired mode, in the model's channels), or
-    a "skipped" row when the same bytes were already restored with the same settings."""
+    a "skipped" row when the same bytes (and mask) were restored with the same settings and
+    the output on disk is still what was recorded (see rerun)."""
 
     SKIPPED = "skipped"
 
@@ -183,6 +202,9 @@ class PrepareImages(beam.DoFn):
         self._s = settings
         self._errors = Metrics.counter("restoreflow", "errors")
         self._skipped = Metrics.counter("restoreflow", "images_skipped")
+        self._redone = Metrics.counter("restoreflow", "images_redone")
+        self._prepared = Metrics.counter("restoreflow", "images_prepared")
+        self._matched = Metrics.counter("restoreflow", "references_matched")
 
     def _error(self, item, reason, stage="decode"):
         self._errors.inc()
@@ -190,45 +212,72 @@ class PrepareImages(beam.DoFn):
             ERRORS, sources.error_record(source=item.source, image_id=item.image_id, stage=stage, reason=reason)
         )
 
-    def process(self, item: sources.ImageBytes, done=None):
+    def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
         started = time.time()
-        content_sha256 = hashlib.sha256(item.data).hexdigest()
+        try:
+            mask_path, mask_data = self._mask_file(item.image_id, masks)
+        except MaskProblem as e:
+            yield self._error(item, str(e), stage="mask")
+            return
+        recorded = {"content_sha256": hashlib.sha256(item.data).hexdigest(),
+                    "mask_sha256": mask_data and hashlib.sha256(mask_data).hexdigest()}
         previous = (done or {}).get(item.image_id)
-        if previous and previous["content_sha256"] == content_sha256 and previous["settings_key"] == self._s.key:
+        skip, recorded["redone"] = rerun.decide(previous, settings_key=self._s.key, **recorded)
+        if skip:
             self._skipped.inc()
-            yield beam.pvalue.TaggedOutput(self.SKIPPED, self._skipped_row(item, content_sha256, previous))
+            yield beam.pvalue.TaggedOutput(self.SKIPPED, self._skipped_row(item, recorded, previous))
             return
         try:
             decoded = images.decode(item.data, max_pixels=self._s.max_pixels)
-            yield self._job(item, decoded, started, content_sha256)
+            mask = _read_mask(mask_path, mask_data, decoded, self._s.max_pixels) if mask_path else None
+            job = self._job(item, decoded, started, recorded, self._pixels(item, decoded, mask, references))
         except (images.ImageError, pairs.TooSmall) as e:
             yield self._error(item, str(e))
-        except ReferenceProblem as e:
-            yield self._error(item, str(e), stage="reference")
+        except MaskProblem as e:
+            yield self._error(item, str(e), stage="mask")
         except Exception as e:  # noqa: BLE001 - see sources.unexpected
             yield self._error(item, sources.unexpected(e, item.image_id))
+        else:
+            self._prepared.inc()
+            self._redone.inc(1 if recorded["redone"] else 0)
+            yield job
 
-    def _skipped_row(self, item, content_sha256, previous) -> dict:
+    def _mask_file(self, image_id, masks) -> tuple[str | None, bytes | None]:
+        """The --masks file of an image and its bytes (read on every run: its hash decides
+        whether the image is done)."""
+        if not self._s.masks:
+            return None, None
+        path, problem = matching.find(masks or {}, image_id, what="mask", folder=self._s.masks)
+        if problem:
+            raise MaskProblem(problem)
+        try:
+            with FileSystems.open(path) as f:
+                return path, f.read(self._s.max_bytes + 1)
+        except Exception as e:  # noqa: BLE001 - any filesystem's read failure
+            raise MaskProblem(f"cannot read mask {path}: {e}") from None
+
+    def _skipped_row(self, item, recorded, previous) -> dict:
         s = self._s
         return report.row(
             image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id,
-            settings_key=s.key, model_id=s.card["model_id"], task=s.task,
-            content_sha256=content_sha256, output_path=previous["output_path"], crop_path=previous["crop_path"],
+            settings_key=s.key, model_id=s.card["model_id"], task=s.task, output_path=previous["output_path"],
+            output_sha256=previous["output_sha256"], crop_path=previous["crop_path"], **recorded,
         )
 
-    def _job(self, item, decoded, started, content_sha256) -> ImageJob:
-        s, card = self._s, self._s.card
-        alpha, icc = decoded.alpha, decoded.icc_profile
-        mask = None
+    def _pixels(self, item, decoded, mask, references) -> _Pixels:
+        s = self._s
         if s.degrade is not None:
             clean = pairs.prepare_clean(decoded.pixels, s.degrade)
             pair = next(pairs.make_pairs(clean, recipe=s.degrade, settings=pairs.PatchSettings(patch_size=0),
                                          seed=s.seed, image_id=item.image_id))
-            reference, stored, mask = pair.clean, pair.degraded, pair.mask
-            out_dtype, reference_kind, alpha = clean.dtype, "paired", None
-        else:
-            stored, out_dtype = decoded.pixels, decoded.pixels.dtype
-            reference, reference_kind = self._reference(item.image_id, out_dtype, stored.shape)
+            return _Pixels(pair.degraded, clean.dtype, pair.mask, None, pair.clean, "paired", None)
+        stored = decoded.pixels if mask is None else np.where(mask.astype(bool), 0, decoded.pixels)
+        reference, kind, note = self._reference(item.image_id, stored.dtype, stored.shape, references)
+        return _Pixels(stored, stored.dtype, mask, decoded.alpha, reference, kind, note)
+
+    def _job(self, item, decoded, started, recorded, px: _Pixels) -> ImageJob:
+        s, card = self._s, self._s.card
+        stored = px.stored
         if min(stored.shape[:2]) < MIN_SIDE:
             raise images.ImageError(f"image is {stored.shape[1]}x{stored.shape[0]}, too small to restore "
                                     f"(sides of at least {MIN_SIDE} pixels)")
@@ -238,65 +287,70 @@ class PrepareImages(beam.DoFn):
         plan = channels.to_model(stored if native else images.as_float(stored), card["channels"])
         model_input = plan.model_input
         if card["takes_mask"]:
-            if mask is None:
-                raise images.ImageError("this inpainting model needs a mask: use --degrade with an inpaint recipe")
-            model_input = np.concatenate([model_input, mask.astype(np.float32)], axis=-1)
-        degraded_pixels = stored if stored.dtype == out_dtype else images.from_float(images.as_float(stored), out_dtype)
-        fmt = output_format(decoded.format, s.output_format)
+            model_input = np.concatenate([model_input, px.mask.astype(np.float32)], axis=-1)
+        degraded_pixels = stored if stored.dtype == px.out_dtype else images.from_float(images.as_float(stored), px.out_dtype)
         out_height, out_width = stored.shape[0] * s.scale, stored.shape[1] * s.scale
         crop_box = _centre_box(out_height, out_width, CROP_SIZE)
         before = {
-            **_prefixed(score_pair(reference, _upscale_like(degraded_pixels, reference), task=s.task,
+            **_prefixed(score_pair(px.reference, _upscale_like(degraded_pixels, px.reference), task=s.task,
                                    sr_factor=s.sr_factor), "degraded"),
             **_prefixed(no_reference(degraded_pixels), "degraded"),
         }
         return ImageJob(
             image_id=item.image_id,
             source=item.source,
-            content_sha256=content_sha256,
+            recorded={**recorded, "note": px.note},
             crop_box=crop_box,
             crop_before=_crop_at_output_size(degraded_pixels, crop_box, s.scale),
             format_in=decoded.format,
             source_mode=decoded.source_mode,
             plan=dataclasses.replace(plan, model_input=None),
             model_input=np.ascontiguousarray(model_input),
-            out_dtype=out_dtype,
-            out_format=fmt,
-            alpha=alpha,
-            icc_profile=icc,
-            reference=reference,
-            reference_kind=reference_kind,
+            out_dtype=px.out_dtype,
+            out_format=outputs.output_format(item.image_id, s.output_format, decoded.format),
+            alpha=px.alpha,
+            icc_profile=decoded.icc_profile,
+            reference=px.reference,
+            reference_kind=px.reference_kind,
             size_in=stored.shape[:2],
             before=before,
             started=started,
         )
 
-    def _reference(self, image_id, dtype, degraded_shape):
+    def _reference(self, image_id, dtype, degraded_shape, references):
+        """(reference pixels, its path, None), or (None, None, a note saying why none is used)."""
         if not self._s.reference:
-            return None, None
-        path = FileSystems.join(self._s.reference, image_id)
-        if not FileSystems.exists(path):
-            return None, None
-        with FileSystems.open(path) as f:
-            try:
+            return None, None, None
+        path, problem = matching.find(references or {}, image_id, what="reference", folder=self._s.reference)
+        if path is None:
+            return None, None, (problem if problem.startswith("several") else None)
+        self._matched.inc()
+        try:
+            with FileSystems.open(path) as f:
                 reference = images.decode(f.read(), max_pixels=self._s.max_pixels).pixels
-            except images.ImageError as e:
-                raise ReferenceProblem(f"reference {path} is unusable: {e}") from None
+        except images.ImageError as e:
+            return None, None, f"reference {path} is unusable ({e}): not scored against it"
         channels_in = degraded_shape[-1]
         reference = images.to_gray(reference) if channels_in == 1 else images.to_rgb(reference)
         if reference.dtype != dtype:
-            reference = images.to_8bit(reference) if dtype == np.uint8 else reference
+            reference = images.to_8bit(reference) if dtype == np.uint8 else images.from_float(images.to_float(reference), dtype)
         expected = (degraded_shape[0] * self._s.scale, degraded_shape[1] * self._s.scale)
         if reference.shape[:2] != expected:
-            raise ReferenceProblem(
-                f"reference {path} is {reference.shape[1]}x{reference.shape[0]}, the restored image will "
-                f"be {expected[1]}x{expected[0]}"
-            )
-        return reference, path
+            return None, None, (f"reference {path} is {reference.shape[1]}x{reference.shape[0]}, the restored image "
+                                f"is {expected[1]}x{expected[0]}: not scored against it")
+        return reference, path, None
 
 
-class ReferenceProblem(ValueError):
-    pass
+def _read_mask(path: str, data: bytes, decoded: images.DecodedImage, max_pixels: int) -> np.ndarray:
+    """The mask as HW1 uint8, 1 where any channel is nonzero (a missing pixel)."""
+    try:
+        pixels = images.decode(data, max_pixels=max_pixels).pixels
+    except images.ImageError as e:
+        raise MaskProblem(f"mask {path} is unusable: {e}") from None
+    if pixels.shape[:2] != decoded.pixels.shape[:2]:
+        raise MaskProblem(f"mask {path} is {pixels.shape[1]}x{pixels.shape[0]}, the image is "
+                          f"{decoded.width}x{decoded.height}")
+    return (pixels != 0).any(axis=-1, keepdims=True).astype(np.uint8)
 
 
 CROP_SIZE = 160  # side of the report's before/after crops, in output pixels
@@ -443,9 +497,10 @@ class StitchAndWrite(beam.DoFn):
             alpha = job.alpha
             if alpha is not None and s.scale > 1:
                 alpha = _resize_alpha(alpha, pixels.shape[:2])
-            path = output_path(s, job.image_id, job.out_format)
+            path, output_sha256 = output_path(s, job.image_id), None
             if s.write_images:
                 data = images.encode(pixels, format=job.out_format, alpha=alpha, icc_profile=job.icc_profile)
+                output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
                 _write_atomically(path, data, s.run_id)
             crop_path = FileSystems.join(s.output, "crops", s.key, job.image_id + ".png")
             _write_atomically(crop_path, _crop_pair(job, pixels), s.run_id)
@@ -468,7 +523,6 @@ class StitchAndWrite(beam.DoFn):
             settings_key=s.key,
             model_id=s.card["model_id"],
             task=s.task,
-            content_sha256=job.content_sha256,
             width_in=job.size_in[1],
             height_in=job.size_in[0],
             width_out=pixels.shape[1],
@@ -480,10 +534,12 @@ class StitchAndWrite(beam.DoFn):
             format_in=job.format_in,
             format_out=job.out_format,
             output_path=path if s.write_images else None,
+            output_sha256=output_sha256,
             crop_path=crop_path,
             reference=job.reference_kind,
             tiles=partial.tiles,
             seconds=round(time.time() - job.started, 4),
+            **job.recorded,
             **job.before,
             **after,
         )
@@ -536,7 +592,7 @@ def _write_atomically(path: str, data: bytes, run_id: str) -> None:
     """Writes under a temporary name, then renames over the final name (an atomic replace
     locally, copy-then-delete on object stores), so a killed run never leaves a partial file
     under the final name nor removes the previous one."""
-    temporary = f"{path}.partial-{run_id}"
+    temporary = rerun.partial_name(path, run_id)
     with FileSystems.create(temporary) as f:
         f.write(data)
     FileSystems.rename([temporary], [path])
@@ -546,11 +602,14 @@ def build(pipeline, *, specs, settings: Settings, max_bytes: int):
     """Adds job 3 to ``pipeline``; returns (rows, errors)."""
     from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-    images_in, input_errors = pipeline | "Read inputs" >> sources.ReadImages(specs, max_bytes)
-    done = previous_results(pipeline, settings)
-    prepared = images_in | "Prepare" >> beam.ParDo(PrepareImages(settings), done=done).with_outputs(
-        ERRORS, PrepareImages.SKIPPED, main="jobs"
-    )
+    images_in, input_errors = pipeline | "Read inputs" >> sources.ReadImages(specs, max_bytes, settings.output_format)
+    companions = {
+        name: beam.pvalue.AsDict(pipeline | f"List {name}" >> matching.CompanionIndex(folder)) if folder else None
+        for name, folder in (("masks", settings.masks), ("references", settings.reference))
+    }
+    prepared = images_in | "Prepare" >> beam.ParDo(
+        PrepareImages(settings), done=previous_results(pipeline, settings), **companions
+    ).with_outputs(ERRORS, PrepareImages.SKIPPED, main="jobs")
     handler = KeyedModelHandler(
         TileModelHandler(settings.model_dir, batch_size=settings.batch_size, tf_threads=settings.tf_threads,
                          engine=settings.engine)
@@ -595,41 +654,26 @@ def _write_summary(_, settings: Settings, **written) -> dict:
     return report.write_run_summary(settings.output, settings.run_id, settings.card["model_id"], advise=advise)
 
 
-STATE_COLUMNS = ["image_id", "run_id", "content_sha256", "settings_key", "status", "output_path", "crop_path"]
-
-
-def _newest(rows):
-    return max(rows, key=lambda r: r["run_id"])
-
-
 def previous_results(pipeline, settings: Settings):
-    """The newest restored row of every image id, over all earlier runs and settings, as a
-    side input {image_id: row}: what OUT/restored/<image_id> holds now. An image is skipped
-    only when that row has the same bytes and settings (a model rolled back, or a paired
-    evaluation run into the same folder, is done again). Rows exist only for runs that
-    finished: a killed run wrote no Parquet, so its images are simply done again."""
+    """The newest restored row of every image id over all earlier finished runs, as a side
+    input {image_id: row} for rerun.decide."""
     pattern = FileSystems.join(settings.output, "scores", "*", "*.parquet")
-    if settings.force or not FileSystems.match([pattern])[0].metadata_list:
-        return beam.pvalue.AsDict(pipeline | "No earlier runs" >> beam.Create([]))
-    return beam.pvalue.AsDict(
-        pipeline
-        | "Read earlier runs" >> beam.io.ReadFromParquet(pattern, columns=STATE_COLUMNS)
-        | "Restored rows" >> beam.Filter(lambda r: r["status"] == "restored")
-        | "By image id" >> beam.Map(lambda r: (r["image_id"], r))
-        | "Newest per image" >> beam.CombinePerKey(_newest)
-    )
+    files = [] if settings.force else [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    return beam.pvalue.AsDict(pipeline | "Earlier runs" >> rerun.PreviousResults(files))
 
 
 def resolve_settings(options) -> tuple[Settings, list]:
     """Checks the flags against the model and the inputs before anything runs."""
-    from model.export import read_card
+    from model.export import check_model_file, read_card
 
     flags = options.view_as(job_options.RestoreOptions)
     common = options.view_as(job_options.InputOptions)
+    job_options.check_output_folder(common.output)
     # A bundled name stays a name: the workers find it in their own installed package.
     model_dir = flags.model or zoo.DEFAULT
     try:
         card = read_card(zoo.resolve(model_dir))
+        check_model_file(zoo.resolve(model_dir))
     except ConfigError as e:
         raise ConfigError(f"--model: {e}") from None
     degrade = recipes.load(flags.degrade) if flags.degrade else None
@@ -637,13 +681,10 @@ def resolve_settings(options) -> tuple[Settings, list]:
         raise ConfigError(
             f"--degrade {degrade.name} shrinks images by {degrade.scale} but the model scales by {card['scale']}"
         )
-    if card["takes_mask"] and (degrade is None or not degrade.has_mask):
-        raise ConfigError("this inpainting model needs masks: use --degrade with an inpaint recipe")
-    if flags.degrade and flags.reference:
-        raise ConfigError("--degrade scores against the inputs themselves; drop --reference")
+    _check_companions(flags, card, degrade)
     fmt = flags.format if flags.format == "keep" else flags.format.upper()
-    if fmt != "keep" and fmt not in WRITABLE_FORMATS:
-        raise ConfigError(f"--format {flags.format}: choose keep or one of {', '.join(WRITABLE_FORMATS)}")
+    if fmt != "keep" and fmt not in outputs.WRITABLE_FORMATS:
+        raise ConfigError(f"--format {flags.format}: choose keep or one of {', '.join(outputs.WRITABLE_FORMATS)}")
     overlap = card["receptive_field_radius"] if flags.overlap < 0 else flags.overlap
     multiple = int(card.get("size_multiple", 1))
     if flags.tile_size - 2 * overlap < multiple:
@@ -671,12 +712,33 @@ def resolve_settings(options) -> tuple[Settings, list]:
         max_pixels=common.max_pixels,
         write_images=flags.write_images == "all",
         force=flags.force,
+        masks=flags.masks and flags.masks.rstrip("/"),
+        max_bytes=common.max_bytes,
         engine=flags.engine,
     )
     specs = [sources.resolve(given) for given in common.input]
     for spec in specs:
         sources.check_exists(spec)
     return settings, specs
+
+
+def _check_companions(flags, card: dict, degrade) -> None:
+    """--masks, --reference and --degrade against each other and the model."""
+    if flags.masks and not card["takes_mask"]:
+        raise ConfigError(f"--masks is for inpainting models; the model's task is {card['task']}")
+    if flags.masks and degrade is not None:
+        raise ConfigError("--degrade makes its own masks; drop --masks")
+    if card["takes_mask"] and not flags.masks and (degrade is None or not degrade.has_mask):
+        raise ConfigError("this inpainting model needs masks: pass --masks DIR (masks matched to the inputs by "
+                          "relative path and file stem), or --degrade with an inpaint recipe")
+    if flags.degrade and flags.reference:
+        raise ConfigError("--degrade scores against the inputs themselves; drop --reference")
+    for flag, folder in (("--masks", flags.masks), ("--reference", flags.reference)):
+        if folder:
+            try:
+                sources.check_exists(sources.resolve(folder))
+            except sources.InputError as e:
+                raise ConfigError(str(e).replace("--input", flag, 1)) from None
 
 
 def default_tf_threads(options) -> int:
@@ -709,8 +771,9 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     pipeline = beam.Pipeline(options=options)
     rows, errors = build(pipeline, specs=specs, settings=settings, max_bytes=max_bytes)
     if tracker is not None and job_options.is_local(options):
-        files = [f for spec in specs for f in sources.list_files(spec)]
-        tracker.follow(rows, errors, total=progress.count_images(files), megapixels=_input_megapixels)
+        listings = [sources.list_files(spec) for spec in specs]
+        total = sum(progress.count_images(listing.files) + len(listing.problems) for listing in listings)
+        tracker.follow(rows, errors, total=total, megapixels=_input_megapixels)
     return pipeline, settings
 
 
@@ -720,15 +783,31 @@ def _input_megapixels(row_or_error: dict) -> float:
 
 def run(argv=None) -> dict:
     """Runs job 3 to completion (with a progress line on local runners); returns the run's
-    summary, its "output" folder, and the Beam counters of the run under "counters" (e.g.
-    images_restored, images_skipped, tiles, num_inferences)."""
+    summary, its "output" folder, the Beam counters of the run under "counters" (e.g.
+    images_restored, images_skipped, images_redone, tiles, num_inferences) and "warnings"."""
     tracker = progress.Tracker("restore")
     pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
-    with tracker:
+    with lock.held(settings.output, settings.run_id), tracker:
+        if rerun.remove_partials(settings.output):
+            log.info("removed the temporary files of a run killed before it finished")
         result = pipeline.run()
         result.wait_until_finish()
     summary = report.read_run_summary(settings.output, settings.run_id)
-    return {**summary, "output": settings.output, "counters": _counters(result)}
+    counters = _counters(result)
+    return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
+
+
+def _warnings(settings: Settings, counters: dict) -> list[str]:
+    if settings.reference and counters.get("images_prepared") and not counters.get("references_matched"):
+        return [f"no input matched a reference in {settings.reference} (references match by relative path and file "
+                f"stem: a/b.jpg <-> {settings.reference}/a/b.png)"]
+    return []
+
+
+def exit_status(summary: dict) -> int:
+    """0 for a completed run; 1 when it restored nothing and rejected everything."""
+    counts = summary["counts"]
+    return 1 if counts.get("error") and not counts.get("restored") and not counts.get("skipped") else 0
 
 
 def _counters(result) -> dict:
@@ -741,7 +820,7 @@ def _counters(result) -> dict:
     return counters
 
 
-@user_errors("restoreflow restore", job_options.FlagError, sources.InputError)
+@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
     if {"-h", "--help"} & set(argv):
         flags.job_help_parser("restore").print_help()
@@ -749,10 +828,12 @@ def main(argv: list[str]) -> int:
     verbose, argv = take_verbose_flag(argv)
     setup_logging(verbose)
     summary = run(argv)
+    for warning in summary["warnings"]:
+        print(f"restoreflow restore: warning: {warning}", file=sys.stderr)
     print(report.summary_line(summary, summary["output"]))
     for advice in summary.get("guidance", []):
         print(f"note: {advice}")
-    return 0
+    return exit_status(summary)
 
 
 if __name__ == "__main__":

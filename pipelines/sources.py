@@ -7,11 +7,17 @@ regular files whose normalised path stays inside the archive are accepted: absol
 ``..`` components, links and device files go to errors, as do members over the byte limit
 (checked against the size the archive claims before anything is decompressed, and again
 while reading).
+
+Only regular files are read, and links are never followed, in folders and archives alike
+(local folders are walked by ``local_files``; buckets hold neither). Every entry a listing
+sees ends up read or in ``errors/`` with its reason, and image ids (and the restore job's
+output names) are checked for conflicts before anything is read (``outputs``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 import posixpath
@@ -24,7 +30,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import images
+from pipelines import images, local_files, outputs
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 ERRORS_TAG = "errors"
@@ -89,6 +95,8 @@ def resolve(given: str) -> InputSpec:
             if any(c in part for c in _GLOB_CHARS):
                 break
             head.append(part)
+        if not head and "://" not in text:  # a glob relative to the current folder
+            return InputSpec(given, f"./{text}", ".")
         return InputSpec(given, text, "/".join(head))
     if _is_local_dir(text) or given.endswith("/"):
         return InputSpec(given, text + "/**", text)
@@ -105,28 +113,51 @@ def _object_exists(path: str) -> bool:
         return False
 
 
-def list_files(spec: InputSpec, input_index: int = 0) -> list[InputFile]:
-    """All files an input names (construction-time check, and the runtime listing)."""
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """What an input names: the files to read, and an error record for every other entry
+    (links, FIFOs, unreadable folders), so that every entry is accounted for."""
+
+    files: list[InputFile]
+    problems: list[dict]
+
+
+def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entry]:
+    """Local inputs are walked by local_files (every entry, links never followed); buckets are
+    matched through Beam FileSystems (objects only: no links or special files there)."""
+    if "://" not in spec.pattern:
+        if not any(c in spec.pattern for c in _GLOB_CHARS) and not os.path.isdir(spec.pattern):
+            return [local_files.single(spec.pattern)] if os.path.lexists(spec.pattern) else []
+        return list(itertools.islice(local_files.matching(spec.root, spec.pattern), limit))
+    found = FileSystems.match([spec.pattern], limits=[limit] if limit else None)[0].metadata_list
+    # A "folder/" placeholder object some tools create is not a file.
+    return [local_files.Entry(m.path, m.size_in_bytes) for m in found if not m.path.endswith("/")]
+
+
+def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
+    """All entries an input names (construction-time check, and the runtime listing)."""
     try:
-        result = FileSystems.match([spec.pattern])[0]
-    except Exception as e:  # noqa: BLE001 - Beam raises BeamIOError, IOError, ... per filesystem
+        entries = _entries(spec)
+    except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
-    files = []
-    for meta in result.metadata_list:
-        if _is_local_dir(meta.path):
-            continue
-        relative = meta.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
-        files.append(InputFile(meta.path, relative or os.path.basename(meta.path), meta.size_in_bytes, input_index))
-    if not files:
+    if not entries:
         raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
-    return sorted(files, key=lambda f: f.image_id)
+    files, problems = [], []
+    for entry in entries:
+        relative = entry.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
+        image_id = relative or os.path.basename(entry.path)
+        if entry.problem:
+            problems.append(error_record(source=entry.path, image_id=image_id, stage="list", reason=entry.problem))
+        else:
+            files.append(InputFile(entry.path, image_id, entry.size_bytes, input_index))
+    return Listing(sorted(files, key=lambda f: f.image_id), problems)
 
 
 def check_exists(spec: InputSpec) -> None:
     """Fails fast when an input names nothing, without listing a whole bucket."""
     try:
-        found = FileSystems.match([spec.pattern], limits=[1])[0].metadata_list
-    except Exception as e:  # noqa: BLE001 - Beam raises BeamIOError, IOError, ... per filesystem
+        found = _entries(spec, limit=1)
+    except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not found:
         raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
@@ -134,16 +165,20 @@ def check_exists(spec: InputSpec) -> None:
 
 class ListInputFiles(beam.DoFn):
     """(index, InputSpec) -> the InputFiles it names (listed on a worker, so buckets of any size
-    work)."""
+    work), and an error for every entry that is not read."""
 
     def process(self, indexed):
         index, spec = indexed
         try:
-            yield from list_files(spec, index)
+            listing = list_files(spec, index)
         except InputError as e:
             yield beam.pvalue.TaggedOutput(
                 ERRORS_TAG, error_record(source=spec.given, image_id=None, stage="list", reason=str(e))
             )
+            return
+        yield from listing.files
+        for problem in listing.problems:
+            yield beam.pvalue.TaggedOutput(ERRORS_TAG, problem)
 
 
 def unsafe_member_reason(name: str) -> str | None:
@@ -164,8 +199,9 @@ class ReadInputFiles(beam.DoFn):
     every input is accounted for.
     """
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, output_format: str | None = None):
         self._max_bytes = max_bytes
+        self._output_format = output_format  # restore: archive members' output names are checked
 
     def _error(self, source, image_id, reason):
         return beam.pvalue.TaggedOutput(
@@ -198,6 +234,10 @@ class ReadInputFiles(beam.DoFn):
                 f"file is {item.size_bytes} bytes, over the limit of {self._max_bytes} (--max_bytes)",
             )
             return
+        problem = local_files.unreadable_reason(item.path) if "://" not in item.path else None
+        if problem:
+            yield self._error(item.path, item.image_id, problem)
+            return
         try:
             with FileSystems.open(item.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
                 data = f.read(self._max_bytes + 1)
@@ -207,19 +247,21 @@ class ReadInputFiles(beam.DoFn):
         yield ImageBytes(item.image_id, data, item.path)
 
     def _archive_members(self, item: InputFile) -> Iterator:
+        problem = local_files.unreadable_reason(item.path) if "://" not in item.path else None
+        if problem:
+            raise OSError(problem)
         with FileSystems.open(item.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
             if item.path.lower().endswith(".zip"):
                 yield from self._zip_members(item, f)
             else:
                 yield from self._tar_members(item, f)
 
-    def _member(self, item, name, size, kind_reason, read, seen: set):
+    def _member(self, item, name, size, kind_reason, read, names: outputs.ArchiveNames):
         reason = kind_reason or unsafe_member_reason(name)
         member_path = name if reason else posixpath.normpath(name.replace("\\", "/"))
         image_id = f"{item.image_id}/{member_path}"
-        if reason is None and member_path in seen:
-            reason = "duplicate member name in the archive (an earlier member has the same path)"
-        seen.add(member_path)
+        duplicate = names.path_conflict(member_path)  # refused members count: a later namesake is ambiguous
+        reason = reason or duplicate
         if reason is None and size > self._max_bytes:
             reason = f"archive member claims {size} bytes, over the limit of {self._max_bytes} (--max_bytes)"
         if reason is None and is_archive(name):
@@ -228,6 +270,7 @@ class ReadInputFiles(beam.DoFn):
             extension = posixpath.splitext(name)[1].lower()
             if extension and extension not in images.IMAGE_EXTENSIONS:
                 reason = f"not an image file (extension {extension})"
+        reason = reason or names.output_conflict(image_id)
         if reason is not None:
             return self._error(item.path, image_id, reason)
         try:
@@ -242,7 +285,7 @@ class ReadInputFiles(beam.DoFn):
 
     def _tar_members(self, item, f):
         # Streaming mode reads the archive once, front to back; nothing touches the disk.
-        seen = set()
+        names = outputs.ArchiveNames(self._output_format)
         with tarfile.open(fileobj=f, mode="r|*") as archive:
             for member in archive:
                 if member.isdir():
@@ -257,10 +300,10 @@ class ReadInputFiles(beam.DoFn):
                     handle = archive.extractfile(member)
                     return handle.read(limit) if handle else b""
 
-                yield self._member(item, member.name, member.size, kind, read, seen)
+                yield self._member(item, member.name, member.size, kind, read, names)
 
     def _zip_members(self, item, f):
-        seen = set()
+        names = outputs.ArchiveNames(self._output_format)
         with zipfile.ZipFile(f) as archive:
             for info in archive.infolist():
                 if info.is_dir():
@@ -272,29 +315,18 @@ class ReadInputFiles(beam.DoFn):
                     with archive.open(info) as handle:
                         return handle.read(limit)
 
-                yield self._member(item, info.filename, info.file_size, kind, read, seen)
-
-
-def _one_file_per_id(grouped):
-    """The first --input's file keeps an image id; a later one is an error naming both."""
-    image_id, files = grouped
-    first, *others = sorted(files, key=lambda f: (f.input_index, f.path))
-    yield first
-    for other in others:
-        yield beam.pvalue.TaggedOutput(ERRORS_TAG, error_record(
-            source=other.path, image_id=image_id, stage="list",
-            reason=f"duplicate image id: {first.path} (an earlier --input) has the same relative path",
-        ))
+                yield self._member(item, info.filename, info.file_size, kind, read, names)
 
 
 class ReadImages(beam.PTransform):
     """The inputs -> (ImageBytes, errors): listed on a worker, files spread over the workers,
     archives expanded into their members. Applied to the pipeline itself."""
 
-    def __init__(self, specs: list[InputSpec], max_bytes: int):
+    def __init__(self, specs: list[InputSpec], max_bytes: int, output_format: str | None = None):
         super().__init__()
         self._specs = specs
         self._max_bytes = max_bytes
+        self._output_format = output_format  # restore's --format: output names are checked too
 
     def expand(self, pipeline):
         listed = (
@@ -302,18 +334,16 @@ class ReadImages(beam.PTransform):
             | "Inputs" >> beam.Create(list(enumerate(self._specs)))
             | "List files" >> beam.ParDo(ListInputFiles()).with_outputs(ERRORS_TAG, main="files")
         )
-        # Grouping by image id finds ids listed twice (two --input folders holding the same
-        # relative path) and spreads the files over the workers.
-        unique = (
-            listed.files
-            | "By image id" >> beam.Map(lambda f: (f.image_id, f))
-            | "Group by image id" >> beam.GroupByKey()
-            | "One file per id" >> beam.FlatMap(_one_file_per_id).with_outputs(ERRORS_TAG, main="files")
-        )
+        # Grouping by the names files claim finds conflicts (see outputs) before anything is
+        # read, and spreads the files over the workers.
+        unique = listed.files | "Unique names" >> outputs.UniqueNames(
+            output_format_requested=self._output_format, is_archive=is_archive, error_record=error_record,
+            errors_tag=ERRORS_TAG)
         read = (
             unique.files
             | "Read files"
-            >> beam.ParDo(ReadInputFiles(self._max_bytes)).with_outputs(ERRORS_TAG, MEMBERS_TAG, main="images")
+            >> beam.ParDo(ReadInputFiles(self._max_bytes, self._output_format)).with_outputs(
+                ERRORS_TAG, MEMBERS_TAG, main="images")
         )
         # An archive is read by one worker; its members are spread over all of them.
         members = read[MEMBERS_TAG] | "Spread archive members" >> beam.Reshuffle()

@@ -61,9 +61,10 @@ The three jobs end to end on photographs that ship with scikit-image (about
 NIGHTLY_FORMAT = """\
 Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud
 Scheduler): only new or changed images are restored (everything when the
-model or settings changed). Exit code 0 when the run completed (rejected
-inputs are listed in OUT/errors/, not fatal), 1 when it failed, 2 for a
-configuration mistake.
+model or settings changed, or whose output on disk is missing or changed).
+Exit code 0 when the run completed (rejected inputs are listed in
+OUT/errors/, not fatal), 1 when it failed, rejected every input, or found
+its output in use by another run, 2 for a configuration mistake.
 
 The --config file is YAML; only input and output are required, unknown keys
 are errors. The other keys are the restore job's flags of the same names
@@ -76,8 +77,12 @@ are errors. The other keys are the restore job's flags of the same names
   # a bundled model (restoreflow models) or a model directory;
   # default: the bundled default model
   model: denoise-gray
-  # folder of clean references matched by image id, for PSNR/SSIM
+  # folder of clean references for PSNR/SSIM, matched by relative path
+  # and file stem (a/b.jpg <-> REFERENCE/a/b.png)
   reference: null
+  # inpainting models: folder of masks (nonzero = missing), matched
+  # like references
+  masks: null
   tile_size: 512
   overlap: -1            # -1: the model's receptive-field radius
   batch_size: 4

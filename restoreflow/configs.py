@@ -32,6 +32,17 @@ def suggest(name: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text -> data; malformed YAML is a one-line ConfigError naming ``source`` and where."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{source} is not valid YAML: {' '.join(problem.split())}{where}") from None
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -141,7 +152,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
         dotted, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = parse_yaml(raw, f"--set {dotted}") if raw.strip() else ""
         node = result
         parts = dotted.strip().split(".")
         for part in parts[:-1]:

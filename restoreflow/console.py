@@ -90,9 +90,10 @@ def take_verbose_flag(argv: list[str]) -> tuple[bool, list[str]]:
     return len(rest) != len(argv), rest
 
 
-def user_errors(prog: str, *extra_errors):
-    """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2; --help
-    (argparse exits after printing it) returns 0."""
+def user_errors(prog: str, *extra_errors, failures: tuple = ()):
+    """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2; one of
+    ``failures`` (a run that could not happen, e.g. its output is in use) one line and 1;
+    --help (argparse exits after printing it) returns 0."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -102,6 +103,9 @@ def user_errors(prog: str, *extra_errors):
             except (ConfigError, *extra_errors) as e:
                 print(f"{prog}: error: {e}", file=sys.stderr)
                 return 2
+            except failures as e:
+                print(f"{prog}: error: {e}", file=sys.stderr)
+                return 1
             except SystemExit as e:  # ArgumentParser.error raises ConfigError: this is --help
                 return int(e.code or 0)
 

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
-import yaml
 
 from pipelines.degrade import ops
 from restoreflow import commands
-from restoreflow.configs import ConfigError, check, from_mapping
+from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
 from restoreflow.console import user_errors
 
 
@@ -446,7 +445,7 @@ def load(name_or_path: str) -> Recipe:
                 "(or pass a path to a .yaml file)"
             )
         text = importlib.resources.files(BUILTIN_DIR).joinpath(f"{name_or_path}.yaml").read_text()
-    return parse(yaml.safe_load(text))
+    return parse(parse_yaml(text, f"recipe {name_or_path}"))
 
 
 def _read_remote(url: str) -> str:

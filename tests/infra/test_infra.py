@@ -182,6 +182,7 @@ SAMPLES = {
         "output": ("gs://b/restored", "gs://b/restored"),
         "model": ("gs://b/models/denoise", "gs://b/models/denoise"),
         "reference": ("gs://b/references", "gs://b/references"),
+        "masks": ("gs://b/masks", "gs://b/masks"),
         "degrade": ("denoise-gray-s25", "denoise-gray-s25"),
         "seed": ("7", 7),
         "tile_size": ("256", 256),

@@ -257,3 +257,67 @@ def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
     model, card = load_model(model_dir)
     assert card["training"]["precision"] == "mixed_bfloat16"
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
+def test_shards_without_validation_records_train_and_export_with_a_warning(tmp_path, caplog):
+    from model.export import load_model
+    from tests.conftest import photo, write_image
+
+    for name in ("camera", "moon"):
+        write_image(tmp_path / "clean" / f"{name}.png", photo(name, (48, 48)))
+    manifest = make_shards.run([
+        f"--input={tmp_path / 'clean'}", f"--output={tmp_path / 'shards'}", "--recipe=denoise-gray-s25",
+        "--patch_size=24", "--stride=12", "--val_fraction=0",
+    ])
+    assert manifest["counts"]["records"]["val"] == 0 and manifest["shards"]["val"], "empty val files exist"
+    caplog.set_level("WARNING", logger="restoreflow.train")
+    config = train.load_config(None, base=config_dict(str(tmp_path / "shards"), steps=2, eval_every=1))
+    _, card = load_model(train.train(config, str(tmp_path / "run")))
+    assert card["training"]["steps"] == 2 and card["validation"] == {"final": None, "best": None}
+    assert any("no validation records" in r.getMessage() for r in caplog.records)
+
+
+def test_a_checkpoint_is_saved_before_an_evaluation_can_fail(shards, tmp_path, monkeypatch):
+    def failing_evaluator(*args, **kwargs):
+        def evaluate(writer, step, tag="val"):  # fault injection: evaluation breaks
+            raise RuntimeError("injected evaluation failure")
+
+        return evaluate
+
+    monkeypatch.setattr(train, "_evaluator", failing_evaluator)
+    config = train.load_config(None, base=config_dict(shards, steps=4, eval_every=2, checkpoint_every=2))
+    with pytest.raises(RuntimeError, match="injected"):
+        train.train(config, str(tmp_path / "run"))
+    import tensorflow as tf
+
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
+
+
+def test_a_damaged_shard_is_one_line_naming_the_file(shards, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    damaged = sorted((copy / "train").glob("*.tfrecord.gz"))[0]
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy), steps=50))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"shard {damaged} is damaged" in err
+
+
+def test_command_line_mistakes_are_one_line_each(shards, tmp_path, capsys):
+    good = config_dict(shards)
+    (tmp_path / "bad.yaml").write_text("data:\n  shards: [unclosed\n")
+    unknown_arch = write_config(tmp_path / "arch.yaml", {**good, "model": {"architecture": "dncnnn", "args": {}}})
+    (tmp_path / "a_file").write_text("")
+    cases = [
+        (["--config", str(tmp_path / "bad.yaml"), "--workdir", str(tmp_path / "r")], "is not valid YAML"),
+        (["--config", unknown_arch, "--workdir", str(tmp_path / "r")], "unknown architecture 'dncnnn' (did you mean 'dncnn'?)"),
+        (["--config", write_config(tmp_path / "c.yaml", good), "--workdir", str(tmp_path / "a_file")], "is a file"),
+    ]
+    for argv, message in cases:
+        assert train.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err

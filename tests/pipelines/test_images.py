@@ -113,3 +113,83 @@ def test_gray_conversion_matches_pillow():
     ours = images.to_gray(rgb)[..., 0].astype(int)
     pillows = np.asarray(Image.fromarray(rgb).convert("L")).astype(int)
     assert np.abs(ours - pillows).max() <= 1
+
+
+def test_limit_messages_name_the_flag_and_small_sizes_in_pixels():
+    data = save(Image.new("L", (30, 20)))
+    with pytest.raises(images.ImageError, match=r"= 600 pixels, over the limit of 599 pixels \(raise --max_pixels"):
+        images.decode(data, max_pixels=599)
+    # Past twice Pillow's own limit its bomb check fires first: the message still names ours.
+    with pytest.raises(images.ImageError, match=r"decompression bomb: over twice the limit of 100.0 MP \(--max_pixels\)"):
+        images.decode(png_claiming(30_000, 20_000), max_pixels=100_000_000)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    data = bytearray(save(Image.new("L", (1, 1))))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def deep_colour(shape=(9, 13, 3), seed=0) -> np.ndarray:
+    """16-bit colour whose low bytes differ from their high bytes (8-bit would lose them)."""
+    base = photo("astronaut", shape[:2]).astype(np.uint16) * 257
+    return (base + np.random.default_rng(seed).integers(0, 200, shape)).astype(np.uint16)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_16bit_colour_png_and_tiff_round_trip_at_16_bits(fmt, with_alpha):
+    from PIL import ImageCms
+
+    pixels = deep_colour()
+    alpha = (np.arange(9 * 13, dtype=np.uint16) * 500).reshape(9, 13, 1) if with_alpha else None
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = images.encode(pixels, format=fmt, alpha=alpha, icc_profile=profile)
+    decoded = images.decode(data)
+    assert decoded.pixels.dtype == np.uint16 and np.array_equal(decoded.pixels, pixels)
+    assert decoded.format == fmt and decoded.source_mode == ("RGBA;16" if with_alpha else "RGB;16")
+    assert decoded.icc_profile == profile
+    if with_alpha:
+        assert np.array_equal(decoded.alpha, alpha)
+    else:
+        assert decoded.alpha is None
+
+
+def test_16bit_tiff_from_other_writers_planar_and_oriented():
+    import tifffile
+
+    pixels = deep_colour()
+    planar = io.BytesIO()
+    tifffile.imwrite(planar, np.moveaxis(pixels, -1, 0), photometric="rgb", planarconfig="separate")
+    assert np.array_equal(images.decode(planar.getvalue()).pixels, pixels)
+    rotated = io.BytesIO()  # EXIF orientation 6: shown turned 90 degrees clockwise
+    tifffile.imwrite(rotated, pixels, photometric="rgb", extratags=[(274, "H", 1, 6, True)])
+    assert np.array_equal(images.decode(rotated.getvalue()).pixels, np.rot90(pixels, -1))
+
+
+def test_files_holding_several_images_are_refused_with_a_reason():
+    import tifffile
+
+    pages = io.BytesIO()
+    tifffile.imwrite(pages, np.stack([deep_colour(), deep_colour(seed=1), deep_colour(seed=2)]), photometric="rgb")
+    with pytest.raises(images.ImageError, match=r"multi-page TIFF \(3 pages\).*split the pages"):
+        images.decode(pages.getvalue())
+    eight_bit_pages = io.BytesIO()
+    frames = [Image.fromarray(photo(name, (8, 8))[..., 0]) for name in ("camera", "moon")]
+    frames[0].save(eight_bit_pages, format="TIFF", save_all=True, append_images=frames[1:])
+    with pytest.raises(images.ImageError, match=r"multi-page TIFF \(2 pages\)"):
+        images.decode(eight_bit_pages.getvalue())
+    animated = save(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    with pytest.raises(images.ImageError, match=r"animated GIF \(2 frames\)"):
+        images.decode(animated)
+    # A page that is a reduced-resolution preview of the first is not a page of its own.
+    with_preview = io.BytesIO()
+    with tifffile.TiffWriter(with_preview) as tiff:
+        tiff.write(deep_colour(), photometric="rgb")
+        tiff.write(deep_colour((4, 6, 3)), photometric="rgb", subfiletype=1)
+    assert images.decode(with_preview.getvalue()).pixels.shape == (9, 13, 3)

@@ -172,6 +172,15 @@ def test_cli_errors_name_the_problem(tmp_path, gray_folder, capsys):
     assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path}/o", "--recipe=sr-x3", "--patch_size=40"]) == 2
     assert "patch_size" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "o")
+    (tmp_path / "a_file").write_text("")
+    assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path}/a_file", "--recipe=sr-x2"]) == 2
+    assert capsys.readouterr().err.strip() == f"restoreflow shards: error: --output {tmp_path}/a_file is a file; give a folder (it is created when missing)"
+    assert make_shards.main([f"--input={gray_folder}", f"--output={tmp_path}/o", "--recipe=sr-x2", "--stride=0"]) == 2
+    assert "--stride must be at least 1, got 0" in capsys.readouterr().err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.png").write_bytes(b"")
+    assert make_shards.main([f"--input={tmp_path}/junk", f"--output={tmp_path}/o", "--recipe=sr-x2"]) == 1
+    assert "0 images" in capsys.readouterr().out
 
 
 def test_output_with_shards_is_not_overwritten(tmp_path, gray_folder, capsys):

@@ -54,14 +54,45 @@ def test_nightly_config_mistakes_exit_2_naming_the_key(tmp_path, capsys):
     assert history.main([str(tmp_path / "nothing")]) == 2
 
 
-def test_a_failed_run_exits_1(tmp_path, capsys):
+def test_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
+    from pipelines import inference
+
+    def load_model(self):  # fault injection: the workers cannot load the model
+        raise RuntimeError("injected: no model on this worker")
+
     model = make_model(tmp_path / "model")
-    (Path(model) / "model.keras").write_bytes(b"damaged")  # the card reads fine; the workers cannot load it
     write_image(tmp_path / "in" / "a.png", photo("camera", (24, 24)))
     config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "in")], output=str(tmp_path / "out"),
                           model=model)
+    monkeypatch.setattr(inference.TileModelHandler, "load_model", load_model)
     assert nightly.main(["--config", config]) == 1
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_a_damaged_model_file_is_a_mistake_found_before_the_run(tmp_path, capsys):
+    model = make_model(tmp_path / "model")
+    (Path(model) / "model.keras").write_bytes(b"damaged")  # the card reads fine
+    write_image(tmp_path / "in" / "a.png", photo("camera", (24, 24)))
+    config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "in")], output=str(tmp_path / "out"),
+                          model=model)
+    assert nightly.main(["--config", config]) == 2
+    assert "model.keras is damaged or not a Keras model file" in capsys.readouterr().err
+
+
+def test_a_run_that_rejects_every_input_exits_1(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(b"")
+    config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "in")], output=str(tmp_path / "out"),
+                          model=make_model(tmp_path / "model"))
+    assert nightly.main(["--config", config]) == 1
+    assert "0 restored, 0 skipped, 1 rejected" in capsys.readouterr().out
+
+
+def test_malformed_yaml_is_one_line(tmp_path, capsys):
+    (tmp_path / "n.yaml").write_text("input: [a\noutput: b\n")
+    assert nightly.main(["--config", str(tmp_path / "n.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is not valid YAML" in err and "line" in err
 
 
 def test_a_killed_run_leaves_nothing_marked_done_and_the_next_run_completes(tmp_path):

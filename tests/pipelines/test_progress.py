@@ -57,7 +57,7 @@ def test_archives_count_by_their_members(tmp_path):
             archive.addfile(info, io.BytesIO(image))
     (tmp_path / "c.png").write_bytes(image)
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
-    files = sources.list_files(sources.resolve(str(tmp_path)))
+    files = sources.list_files(sources.resolve(str(tmp_path))).files
     assert progress.count_images(files) == 3 + 2 + 1 + 1
 
 

@@ -14,8 +14,9 @@ from tests.conftest import photo, write_image
 TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}
 
 
-def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0) -> str:
-    """A small randomly initialised (seeded) model directory."""
+def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0, prepare=None) -> str:
+    """A small randomly initialised (seeded) model directory; ``prepare(model)`` may change its
+    weights before the export."""
     import keras
 
     from model import architectures
@@ -24,6 +25,8 @@ def make_model(folder: Path, name="dncnn", args=None, task="denoise", seed=0) ->
     args = dict(args or TINY_DNCNN)
     keras.utils.set_random_seed(seed)
     model = architectures.build(name, args)
+    if prepare:
+        prepare(model)
     card = {**architectures.describe(name, args), "task": task, "architecture": {"name": name, "args": args}}
     export_model(model, folder, card=card)
     return str(folder)
@@ -223,21 +226,34 @@ def test_paired_mode_scores_equal_a_direct_computation(tmp_path, gray_model):
     assert np.abs(restored.astype(int) - expected.astype(int)).max() <= 1
 
 
-def test_reference_folder_is_matched_by_image_id(tmp_path, gray_model):
+def test_references_match_by_relative_path_and_stem(tmp_path, gray_model, capsys):
     clean = photo("camera", (32, 32))
     noisy = np.clip(clean.astype(int) + np.random.default_rng(0).integers(-20, 20, clean.shape), 0, 255).astype(np.uint8)
-    write_image(tmp_path / "in" / "sub" / "x.png", noisy)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    Image.fromarray(noisy[..., 0]).save(tmp_path / "in" / "sub" / "x.jpg", quality=95)
     write_image(tmp_path / "in" / "y.png", noisy)
-    write_image(tmp_path / "ref" / "sub" / "x.png", clean)
-    run_restore([tmp_path / "in"], tmp_path / "out", gray_model, f"--reference={tmp_path / 'ref'}")
+    write_image(tmp_path / "in" / "z.png", noisy)
+    write_image(tmp_path / "ref" / "sub" / "x.png", clean)  # a.jpg <-> a.png
+    write_image(tmp_path / "ref" / "z.png", photo("camera", (30, 32)))  # another size
+    summary = run_restore([tmp_path / "in"], tmp_path / "out", gray_model, f"--reference={tmp_path / 'ref'}")
+    assert summary["counts"] == {"error": 0, "restored": 3} and summary["warnings"] == []
     by_id = {row["image_id"]: row for row in rows_of(tmp_path / "out")}
-    assert by_id["sub/x.png"]["psnr_db_degraded"] == pytest.approx(scoring.psnr_db(clean, noisy))
-    assert by_id["y.png"]["psnr_db_degraded"] is None and by_id["y.png"]["noise_sigma_degraded"] is not None
+    decoded = images.decode((tmp_path / "in" / "sub" / "x.jpg").read_bytes()).pixels
+    assert by_id["sub/x.jpg"]["psnr_db_degraded"] == pytest.approx(scoring.psnr_db(clean, decoded))
+    assert by_id["sub/x.jpg"]["reference"] == str(tmp_path / "ref" / "sub" / "x.png")
+    assert by_id["y.png"]["psnr_db_degraded"] is None and by_id["y.png"]["note"] is None
+    assert by_id["z.png"]["psnr_db_degraded"] is None and by_id["z.png"]["noise_sigma_degraded"] is not None
+    assert "is 32x30, the restored image is 32x32: not scored against it" in by_id["z.png"]["note"]
     # The report's crops: degraded | restored, then the reference where there is one (4 px gaps).
-    with_reference, without = (read_pixels(by_id[i]["crop_path"]) for i in ("sub/x.png", "y.png"))
+    with_reference, without = (read_pixels(by_id[i]["crop_path"]) for i in ("sub/x.jpg", "y.png"))
     assert with_reference.shape == (32, 3 * 32 + 8, 1) and without.shape == (32, 2 * 32 + 4, 1)
-    assert np.array_equal(with_reference[:, :32], noisy) and np.array_equal(with_reference[:, 72:], clean)
-    assert np.array_equal(with_reference[:, 36:68], read_pixels(tmp_path / "out" / "restored" / "sub" / "x.png"))
+    assert np.array_equal(with_reference[:, :32], decoded) and np.array_equal(with_reference[:, 72:], clean)
+    assert np.array_equal(without[:, 36:68], read_pixels(tmp_path / "out" / "restored" / "y.png"))
+    # References given but none matching: said so, on one line.
+    write_image(tmp_path / "elsewhere" / "other.png", clean)
+    base = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out2'}", f"--model={gray_model}"]
+    assert restore.main([*base, f"--reference={tmp_path / 'elsewhere'}"]) == 0
+    assert "warning: no input matched a reference in" in capsys.readouterr().err
 
 
 def test_bad_inputs_go_to_errors_and_the_rest_is_restored(tmp_path, gray_model):
@@ -260,7 +276,8 @@ EXPECTED_COLUMNS = [
     "format_in", "format_out", "output_path", "crop_path", "reference", "tiles", "seconds",
     "psnr_db_degraded", "psnr_db_restored", "ssim_degraded", "ssim_restored", "ms_ssim_degraded",
     "ms_ssim_restored", "noise_sigma_degraded", "noise_sigma_restored", "sharpness_degraded",
-    "sharpness_restored", "blockiness_degraded", "blockiness_restored",
+    "sharpness_restored", "blockiness_degraded", "blockiness_restored", "output_sha256", "mask_sha256",
+    "redone", "note",
 ]
 
 
@@ -330,6 +347,43 @@ def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
     assert "tile_size" in capsys.readouterr().err
     assert restore.main([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={tmp_path}"]) == 2
     assert "not a model directory" in capsys.readouterr().err
+
+
+def test_usage_mistakes_are_one_line_naming_the_problem(tmp_path, gray_model, capsys):
+    import shutil
+
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    (tmp_path / "a_file").write_text("")
+    truncated = tmp_path / "truncated"
+    shutil.copytree(gray_model, truncated)
+    data = (truncated / "model.keras").read_bytes()
+    (truncated / "model.keras").write_bytes(data[: len(data) // 2])
+    base = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={gray_model}"]
+    cases = [
+        ([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'a_file'}", f"--model={gray_model}"],
+         f"--output {tmp_path / 'a_file'} is a file"),
+        ([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={truncated}"],
+         f"{truncated / 'model.keras'} is damaged or not a Keras model file"),
+        ([*base, "--runner=DataflowRunner", "--region=europe-west1", "--temp_location=gs://b/tmp"],
+         "--runner DataflowRunner needs --project"),
+        ([*base, "--max_pixels", "-1"], "--max_pixels must be at least 1, got -1"),
+        ([*base, "--batch_size=0"], "--batch_size must be at least 1, got 0"),
+        ([*base, "--batch_size=many"], "argument --batch_size: invalid int value: 'many'"),
+    ]
+    for argv, message in cases:
+        assert restore.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "out").exists(), "nothing ran"
+
+
+def test_a_run_that_rejects_every_input_exits_1(tmp_path, gray_model, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(b"not a png")
+    (tmp_path / "in" / "b.jpg").write_bytes(b"")
+    argv = [f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={gray_model}"]
+    assert restore.main(argv) == 1
+    assert "0 restored, 0 skipped, 2 rejected" in capsys.readouterr().out
 
 
 def test_unforeseen_failures_on_one_image_do_not_stop_the_run(tmp_path, gray_model, monkeypatch):
@@ -419,3 +473,32 @@ def test_archive_members_keep_their_paths_under_the_output(tmp_path, gray_model)
     restored = tmp_path / "out" / "restored"
     assert read_pixels(restored / "box.zip" / "scans" / "a.png").shape == (20, 20, 1)
     assert read_pixels(restored / "old.tar.gz" / "b.png").shape == (18, 22, 1)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16bit_colour_stays_16bit_end_to_end(tmp_path, fmt):
+    model = make_model(tmp_path / "rgb_model", args={**TINY_DNCNN, "channels": 3})
+    rng = np.random.default_rng(0)
+    pixels = (photo("astronaut", (21, 26)).astype(np.uint16) * 257 + rng.integers(0, 200, (21, 26, 3))).astype(np.uint16)
+    name = "deep.png" if fmt == "PNG" else "deep.tif"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / name).write_bytes(images.encode(pixels, format=fmt))
+    summary = run_restore([tmp_path / "in"], tmp_path / "out", model, "--tile_size=16")
+    assert summary["counts"] == {"error": 0, "restored": 1}
+    decoded = images.decode((tmp_path / "out" / "restored" / name).read_bytes())
+    assert decoded.pixels.dtype == np.uint16 and decoded.pixels.shape == (21, 26, 3) and decoded.format == fmt
+    expected = np.clip(whole_image(model, pixels), 0, 1)
+    assert np.abs(images.to_float(decoded.pixels) - expected).max() <= 1e-4, "16-bit steps, not 8-bit ones"
+    row = rows_of(tmp_path / "out")[0]
+    assert row["bit_depth"] == 16 and row["source_mode"] == "RGB;16"
+
+
+def test_a_multi_page_tiff_goes_to_errors_with_its_reason(tmp_path, gray_model):
+    frames = [Image.fromarray(photo(name, (16, 16))[..., 0]) for name in ("camera", "moon")]
+    (tmp_path / "in").mkdir()
+    frames[0].save(tmp_path / "in" / "pages.tif", save_all=True, append_images=frames[1:])
+    write_image(tmp_path / "in" / "single.png", photo("coins", (16, 16)))
+    summary = run_restore([tmp_path / "in"], tmp_path / "out", gray_model)
+    errors = [json.loads(line) for f in (tmp_path / "out" / "errors").glob("*/*.jsonl") for line in f.read_text().splitlines()]
+    assert [(e["image_id"], "multi-page TIFF (2 pages)" in e["reason"]) for e in errors] == [("pages.tif", True)]
+    assert summary["counts"] == {"error": 1, "restored": 1}

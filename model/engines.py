@@ -13,6 +13,7 @@ the model handler loads the model; it takes a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -101,7 +102,11 @@ def _read_frozen(core, function):
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    from restoreflow import quiet_tf
+
+    # Grappler prints its informational lines ("Starting new session") to fd 2 here.
+    with contextlib.nullcontext() if quiet_tf.verbose() else quiet_tf.startup_lines_dropped():
+        frozen = convert_variables_to_constants_v2(function.get_concrete_function())
     with tempfile.TemporaryDirectory(prefix="restoreflow-openvino-") as folder:
         tf.io.write_graph(frozen.graph.as_graph_def(), folder, "model.pb", as_text=False)
         return core.read_model(os.path.join(folder, "model.pb"))

@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
-from model.metrics import gaussian_window, ssim_map, window_mean
+from model.metrics import ssim_map, window_mean
 from restoreflow.configs import ConfigError
+from restoreflow.ssim_window import SSIM_WINDOW, SsimWindow
 
 Loss = Callable[..., tf.Tensor]
 
@@ -55,26 +56,15 @@ def charbonnier(clean, restored, weight=None, *, eps: float = 1e-3) -> tf.Tensor
     return _weighted_mean(penalty, weight)
 
 
-def ssim_loss(
-    clean,
-    restored,
-    weight=None,
-    *,
-    max_val: float = 1.0,
-    filter_size: int = 11,
-    filter_sigma: float = 1.5,
-    k1: float = 0.01,
-    k2: float = 0.03,
-) -> tf.Tensor:
-    """1 - SSIM (the metric's window and constants), in [0, 2]; images need >= filter_size sides.
+def ssim_loss(clean, restored, weight=None, *, max_val: float = 1.0, window: SsimWindow = SSIM_WINDOW) -> tf.Tensor:
+    """1 - SSIM (the metric's window and constants), in [0, 2]; images need sides >= window.size.
 
     With a weight map, each SSIM value (one per window position) is weighted by the weight
     averaged under the same Gaussian window, i.e. by how much weighted pixels it describes.
     """
-    window_args = {"filter_size": filter_size, "filter_sigma": filter_sigma}
-    similarity = ssim_map(clean, restored, max_val=max_val, k1=k1, k2=k2, **window_args)
+    similarity = ssim_map(clean, restored, max_val=max_val, window=window)
     if weight is not None:
-        weight = window_mean(tf.cast(weight, tf.float32), gaussian_window(**window_args))
+        weight = window_mean(tf.cast(weight, tf.float32), window)
     return 1.0 - _weighted_mean(similarity, weight)
 
 

@@ -2,7 +2,7 @@
 
 * Same channel count: the pixels go to the model as they are.
 * A gray (1-channel) model on a colour image restores the luma: the image is converted to
-  full-range BT.601 YCbCr (JFIF, so a colour file holding a gray picture gives exactly its
+  full-range BT.601 YCbCr (JFIF, ``restoreflow.pixels``, so a colour file holding a gray picture gives exactly its
   gray values), Y goes through the model, Cb/Cr are kept (resized bicubically for
   super-resolution), and the result is converted back to RGB.
 * A colour model on a gray image sees the gray channel repeated three times; its output is
@@ -17,26 +17,8 @@ import dataclasses
 
 import numpy as np
 
-from pipelines import images
 from pipelines.degrade import ops
-
-_TO_YCBCR = np.array(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32
-)
-_FROM_YCBCR = np.linalg.inv(_TO_YCBCR).astype(np.float32)
-
-
-def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
-    """Full-range BT.601 (JFIF): Y in [0, 1], Cb and Cr centred on 0.5."""
-    ycbcr = rgb @ _TO_YCBCR.T
-    ycbcr[..., 1:] += 0.5
-    return ycbcr
-
-
-def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
-    centred = ycbcr.copy()
-    centred[..., 1:] -= 0.5
-    return centred @ _FROM_YCBCR.T
+from restoreflow.pixels import luma, rgb_to_ycbcr, ycbcr_to_rgb
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +47,7 @@ def from_model(output: np.ndarray, plan: ChannelPlan, scale: int = 1) -> np.ndar
     if plan.rule == "same":
         return output
     if plan.rule == "replicate":
-        return (output @ images.LUMA)[..., None]
+        return luma(output)[..., None]
     chroma = plan.chroma
     if scale > 1:
         chroma = ops.resize(chroma, height=output.shape[0], width=output.shape[1])

@@ -19,6 +19,9 @@ Alpha is split off and passed through untouched. The rules:
 
 Decompression bombs are refused from the header alone: an image over ``max_pixels`` is
 rejected before its pixels are decoded.
+
+The pixel conventions (ranges, dtypes, gray and RGB conversion) live in ``restoreflow.pixels``;
+the jobs call them through this module too (``images.to_float``, ``images.from_float``, ...).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipelines import deep_images
+from restoreflow.pixels import as_float, from_float, to_8bit, to_float, to_gray, to_rgb  # noqa: F401 - see below
 
 DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -49,9 +53,6 @@ _EXTENSION_FORMATS = {
 }
 
 _TO_RGB_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
-
-
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luma weights
 
 
 class ImageError(ValueError):
@@ -251,43 +252,3 @@ def encode(
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)
     return buffer.getvalue()
-
-
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8/uint16 pixels -> float32 on a [0, 1] scale."""
-    scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    return pixels.astype(np.float32) / np.float32(scale)
-
-
-def as_float(pixels: np.ndarray) -> np.ndarray:
-    """Stored pixels (uint8, uint16 or float16 on a [0, 1] scale) -> float32 [0, 1]."""
-    if pixels.dtype in (np.uint8, np.uint16):
-        return to_float(pixels)
-    return pixels.astype(np.float32)
-
-
-def from_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float [0, 1] -> uint8/uint16, clipped and rounded to nearest (the PSNR convention)."""
-    dtype = np.dtype(dtype)
-    scale = 65535.0 if dtype == np.uint16 else 255.0
-    return np.clip(np.rint(values * scale), 0, scale).astype(dtype)
-
-
-def to_gray(pixels: np.ndarray) -> np.ndarray:
-    """RGB -> gray with ITU-R BT.601 luma weights (as Pillow's ``convert('L')``), same dtype."""
-    if pixels.shape[-1] == 1:
-        return pixels
-    luma = pixels.astype(np.float32) @ LUMA
-    return np.rint(luma).astype(pixels.dtype)[..., None]
-
-
-def to_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Gray -> RGB by repeating the channel; RGB unchanged."""
-    return pixels if pixels.shape[-1] == 3 else np.repeat(pixels, 3, axis=-1)
-
-
-def to_8bit(pixels: np.ndarray) -> np.ndarray:
-    """uint16 -> uint8 by rounding v / 257 (maps 65535 to 255 exactly); uint8 unchanged."""
-    if pixels.dtype == np.uint8:
-        return pixels
-    return np.rint(pixels.astype(np.float32) / 257.0).astype(np.uint8)

@@ -7,12 +7,12 @@ published conventions (design page, "Conventions"), each an explicit keyword arg
   ones; floats must already be on that scale (nothing is clipped or rounded here: the restore
   job scores the saved, clipped and rounded output, as the papers do);
 - ``crop_border``: pixels removed from every side first (super-resolution uses the scale);
-- ``y_channel``: score colour images on their ITU-R BT.601 luma (see ``rgb_to_y``), as the
+- ``y_channel``: score colour images on their BT.601 studio-range luma (``restoreflow.pixels.rgb_to_y``), as the
   super-resolution and JPEG papers do; gray images are used as they are;
-- SSIM: an 11-tap Gaussian window (sigma 1.5), K1 0.01, K2 0.03, population covariances, the
-  mean of the SSIM map over the region where the window fits, per channel, then averaged over
-  channels: scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
-  use_sample_covariance=False)``.
+- SSIM: the window convention of ``restoreflow.ssim_window`` (11-tap Gaussian, sigma 1.5,
+  K1 0.01, K2 0.03), population covariances, the mean of the SSIM map over the region where
+  the window fits, per channel, then averaged over channels: scikit-image's
+  ``structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``.
 
 No-reference signals (``noise_sigma_estimate``, ``sharpness_laplacian_var``,
 ``jpeg_blockiness``, ``no_reference``) need no clean image; the restore job records them
@@ -35,16 +35,14 @@ from functools import partial
 import numpy as np
 from scipy import ndimage
 
+from restoreflow.pixels import rgb_to_y
+from restoreflow.ssim_window import SSIM_WINDOW, SsimWindow
+
 STRIP_PIXELS = 1 << 20
 """Pixels per strip: bounds each temporary to a few MB whatever the image size."""
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 """Wang, Simoncelli & Bovik 2003, the exponents of scales 1 (full size) to 5."""
-
-# MATLAB rgb2ycbcr / ITU-R BT.601 studio range: Y = 16 + 65.481 R + 128.553 G + 24.966 B,
-# R, G, B in [0, 1], Y on the 0-255 scale (16 to 235).
-_Y_OFFSET = 16.0
-_Y_WEIGHTS = (65.481, 128.553, 24.966)
 
 Rows = Callable[[int, int], np.ndarray]
 """Reads rows [start, stop) of one image plane as a 2-D float array."""
@@ -52,22 +50,6 @@ Rows = Callable[[int, int], np.ndarray]
 
 # ---------------------------------------------------------------------------------------------
 # Inputs
-
-
-def rgb_to_y(rgb: np.ndarray, data_range: float = 255.0) -> np.ndarray:
-    """The BT.601 "studio" luma of RGB pixels (..., 3), float64 on the same ``data_range`` scale.
-
-    This is MATLAB's ``rgb2ycbcr`` luma (and BasicSR's ``bgr2ycbcr(y_only=True)``):
-    Y = 16 + 65.481 R + 128.553 G + 24.966 B for R, G, B in [0, 1], on the 0-255 scale, so Y
-    spans 16-235 (scaled by data_range / 255 for other ranges). Y is not rounded: BasicSR
-    scores it as a float; MATLAB, given uint8, rounds it to uint8, which moves PSNR by about
-    0.01 dB.
-    """
-    rgb = np.asarray(rgb)
-    if rgb.shape[-1] != 3:
-        raise ValueError(f"rgb_to_y needs 3 channels last, got shape {rgb.shape}")
-    weights = np.asarray(_Y_WEIGHTS, dtype=np.float64) / 255.0
-    return rgb.astype(np.float64) @ weights + _Y_OFFSET * (data_range / 255.0)
 
 
 def _as_hwc(image: np.ndarray) -> np.ndarray:
@@ -116,6 +98,12 @@ def _planes(pixels: np.ndarray, *, y_channel: bool, data_range: float) -> list[R
     return [partial(_channel_rows, pixels, c) for c in range(channels)]
 
 
+def _plane_pairs(reference, restored, *, y_channel: bool, data_range: float) -> list[tuple[Rows, Rows]]:
+    """Readers of the planes to score, reference and restored side by side."""
+    return list(zip(_planes(reference, y_channel=y_channel, data_range=data_range),
+                    _planes(restored, y_channel=y_channel, data_range=data_range)))
+
+
 def _strips(height: int, width: int, *, multiple: int = 1) -> Iterator[tuple[int, int]]:
     """Row ranges [start, stop) covering [0, height), ~STRIP_PIXELS each, starts on ``multiple``."""
     rows = max(multiple, STRIP_PIXELS // max(width, 1) // multiple * multiple)
@@ -143,12 +131,8 @@ def psnr_db(
     """
     reference, restored = _pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
-    planes = zip(
-        _planes(reference, y_channel=y_channel, data_range=data_range),
-        _planes(restored, y_channel=y_channel, data_range=data_range),
-    )
     squared_error, count = 0.0, 0
-    for read_reference, read_restored in planes:
+    for read_reference, read_restored in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
         for start, stop in _strips(height, width):
             error = (read_reference(start, stop) - read_restored(start, stop)).ravel()
             squared_error += float(error @ error)
@@ -160,19 +144,6 @@ def psnr_db(
 
 # ---------------------------------------------------------------------------------------------
 # SSIM and MS-SSIM
-
-
-def gaussian_window(window_size: int = 11, sigma: float = 1.5) -> np.ndarray:
-    """The normalised 1-D Gaussian taps of the SSIM window (the 2-D window is their outer product).
-
-    11 taps at sigma 1.5 is Wang et al. 2004's window, and what scikit-image (truncate 3.5),
-    TensorFlow and MATLAB's ``fspecial('gaussian', 11, 1.5)`` use.
-    """
-    if window_size < 1 or window_size % 2 == 0:
-        raise ValueError(f"window_size must be a positive odd number, got {window_size}")
-    offsets = np.arange(window_size, dtype=np.float64) - (window_size - 1) / 2
-    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
-    return taps / taps.sum()
 
 
 def _valid_filter(plane: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -211,10 +182,6 @@ def _ssim_sums(
     return ssim_sum, cs_sum, valid_height * valid_width
 
 
-def _constants(data_range: float, k1: float, k2: float) -> dict:
-    return {"c1": (k1 * data_range) ** 2, "c2": (k2 * data_range) ** 2}
-
-
 def ssim(
     reference: np.ndarray,
     restored: np.ndarray,
@@ -222,10 +189,7 @@ def ssim(
     data_range: float = 255.0,
     crop_border: int = 0,
     y_channel: bool = False,
-    window_size: int = 11,
-    sigma: float = 1.5,
-    k1: float = 0.01,
-    k2: float = 0.03,
+    window: SsimWindow = SSIM_WINDOW,
 ) -> float:
     """Structural similarity (Wang, Bovik, Sheikh & Simoncelli 2004), in [-1, 1], 1 = identical.
 
@@ -235,18 +199,10 @@ def ssim(
     """
     reference, restored = _pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
-    taps = gaussian_window(window_size, sigma)
-    planes = list(
-        zip(
-            _planes(reference, y_channel=y_channel, data_range=data_range),
-            _planes(restored, y_channel=y_channel, data_range=data_range),
-        )
-    )
+    c1, c2 = window.constants(data_range)
     means = []
-    for read_x, read_y in planes:
-        ssim_sum, _, count = _ssim_sums(
-            read_x, read_y, height, width, taps=taps, **_constants(data_range, k1, k2)
-        )
+    for read_x, read_y in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
+        ssim_sum, _, count = _ssim_sums(read_x, read_y, height, width, taps=window.taps(), c1=c1, c2=c2)
         means.append(ssim_sum / count)
     return float(np.mean(means))
 
@@ -294,37 +250,21 @@ def _ms_ssim_plane(
     return math.prod(factors), full_size_ssim
 
 
-def ms_ssim_min_side(window_size: int = 11, scales: int = len(MS_SSIM_WEIGHTS)) -> int:
+def ms_ssim_min_side(window: SsimWindow = SSIM_WINDOW, scales: int = len(MS_SSIM_WEIGHTS)) -> int:
     """The shortest side MS-SSIM accepts: the window must still fit at the coarsest scale."""
-    return window_size * 2 ** (scales - 1)
+    return window.size * 2 ** (scales - 1)
 
 
-def _ms_ssim_and_ssim(
-    reference, restored, *, data_range, crop_border, y_channel, window_size, sigma, k1, k2, weights
-) -> tuple[float | None, float]:
+def _ms_ssim_and_ssim(reference, restored, *, data_range, crop_border, y_channel, window: SsimWindow,
+                      weights) -> tuple[float | None, float]:
     reference, restored = _pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
-    if min(height, width) < ms_ssim_min_side(window_size, len(weights)):
-        small = ssim(
-            reference,
-            restored,
-            data_range=data_range,
-            y_channel=y_channel,
-            window_size=window_size,
-            sigma=sigma,
-            k1=k1,
-            k2=k2,
-        )
-        return None, small
-    taps = gaussian_window(window_size, sigma)
-    planes = zip(
-        _planes(reference, y_channel=y_channel, data_range=data_range),
-        _planes(restored, y_channel=y_channel, data_range=data_range),
-    )
-    constants = _constants(data_range, k1, k2)
+    if min(height, width) < ms_ssim_min_side(window, len(weights)):
+        return None, ssim(reference, restored, data_range=data_range, y_channel=y_channel, window=window)
+    c1, c2 = window.constants(data_range)
     results = [
-        _ms_ssim_plane(read_x, read_y, height, width, taps=taps, weights=weights, **constants)
-        for read_x, read_y in planes
+        _ms_ssim_plane(read_x, read_y, height, width, taps=window.taps(), weights=weights, c1=c1, c2=c2)
+        for read_x, read_y in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range)
     ]
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
 
@@ -336,10 +276,7 @@ def ms_ssim(
     data_range: float = 255.0,
     crop_border: int = 0,
     y_channel: bool = False,
-    window_size: int = 11,
-    sigma: float = 1.5,
-    k1: float = 0.01,
-    k2: float = 0.03,
+    window: SsimWindow = SSIM_WINDOW,
     weights: tuple[float, ...] = MS_SSIM_WEIGHTS,
 ) -> float | None:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003), in [0, 1], 1 = identical; or None.
@@ -349,22 +286,12 @@ def ms_ssim(
     coarsest scale uses its mean SSIM; negative factors count as 0; per channel, averaged
     over channels. This is ``tf.image.ssim_multiscale``'s definition (and pytorch-msssim's).
 
-    Returns None when the shorter side, after cropping, is below ``window_size *
+    Returns None when the shorter side, after cropping, is below ``window.size *
     2**(scales - 1)`` (176 by default): the window would not fit at the coarsest scale, and
     the score would not be comparable with anyone's.
     """
-    value, _ = _ms_ssim_and_ssim(
-        reference,
-        restored,
-        data_range=data_range,
-        crop_border=crop_border,
-        y_channel=y_channel,
-        window_size=window_size,
-        sigma=sigma,
-        k1=k1,
-        k2=k2,
-        weights=weights,
-    )
+    value, _ = _ms_ssim_and_ssim(reference, restored, data_range=data_range, crop_border=crop_border,
+                                 y_channel=y_channel, window=window, weights=weights)
     return value
 
 
@@ -376,15 +303,13 @@ def full_reference(
     crop_border: int = 0,
     y_channel: bool = False,
 ) -> dict:
-    """{"psnr_db", "ssim", "ms_ssim"} with the default SSIM window; ms_ssim is None when too small.
+    """{"psnr_db", "ssim", "ms_ssim"} with the SSIM window convention; ms_ssim is None when too small.
 
     SSIM and MS-SSIM share their full-size pass, so this costs about a third more than ``ssim``.
     """
     conventions = {"data_range": data_range, "crop_border": crop_border, "y_channel": y_channel}
-    window = {"window_size": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03}
-    ms_value, ssim_value = _ms_ssim_and_ssim(
-        reference, restored, weights=MS_SSIM_WEIGHTS, **window, **conventions
-    )
+    ms_value, ssim_value = _ms_ssim_and_ssim(reference, restored, window=SSIM_WINDOW, weights=MS_SSIM_WEIGHTS,
+                                             **conventions)
     return {
         "psnr_db": psnr_db(reference, restored, **conventions),
         "ssim": ssim_value,

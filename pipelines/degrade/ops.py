@@ -15,6 +15,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from restoreflow.pixels import from_float
+
 
 def gaussian_noise(
     image: np.ndarray, *, noise_sigma: float, color: bool, rng: np.random.Generator
@@ -97,15 +99,11 @@ def motion_blur(image: np.ndarray, *, length: float, angle: float) -> np.ndarray
     return convolve(image, motion_kernel(length=length, angle=angle))
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
-
-
 def jpeg(image: np.ndarray, *, quality: int) -> np.ndarray:
     """JPEG compression artifacts: round to 8 bits, encode with Pillow at ``quality`` (1-95),
     decode. Gray images are encoded as 1-channel JPEG; colour with Pillow's default 4:2:0.
     """
-    pixels = to_uint8(image)
+    pixels = from_float(image, np.uint8)
     pil = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     buffer = io.BytesIO()
     pil.save(buffer, format="JPEG", quality=int(quality))

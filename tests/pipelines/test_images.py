@@ -102,19 +102,6 @@ def test_encode_refuses_what_a_format_cannot_hold():
         images.encode(np.zeros((4, 4, 1), np.uint16), format="JPEG")
 
 
-def test_float_conversion_rounds_and_clips():
-    values = np.array([[[-0.2], [0.5], [1.3]]], np.float32)
-    assert images.from_float(values, np.uint8).ravel().tolist() == [0, 128, 255]
-    assert images.to_float(np.array([[[255]]], np.uint8))[0, 0, 0] == 1.0
-
-
-def test_gray_conversion_matches_pillow():
-    rgb = photo("astronaut", (16, 16))
-    ours = images.to_gray(rgb)[..., 0].astype(int)
-    pillows = np.asarray(Image.fromarray(rgb).convert("L")).astype(int)
-    assert np.abs(ours - pillows).max() <= 1
-
-
 def test_limit_messages_name_the_flag_and_small_sizes_in_pixels():
     data = save(Image.new("L", (30, 20)))
     with pytest.raises(images.ImageError, match=r"= 600 pixels, over the limit of 599 pixels \(raise --max_pixels"):

@@ -1,9 +1,10 @@
-"""Degradation recipes: frozen, validated descriptions of how clean images are degraded.
+"""Degradation recipes: frozen, validated descriptions of how clean images are degraded;
+the built-in ones (``pipelines/recipes/*.yaml``) and ``restoreflow recipes``.
 
-A recipe is a list of steps. Degrading an image is two phases: ``sample`` draws every
-step's parameters from the generator (a plain JSON-able dict per step, stored in each
-record), then ``apply`` runs the operators with those parameters. Ranges (``[lo, hi]``) are
-drawn uniformly; a single number is a fixed value.
+A recipe is a list of steps (``steps``). Degrading an image is two phases: ``sample`` draws
+every step's parameters from the generator (a plain JSON-able dict per step, stored in each
+record), then ``apply`` runs each step's operator with those parameters. Ranges (``[lo, hi]``)
+are drawn uniformly; a single number is a fixed value.
 
 With ``order: shuffled`` a random subset of ``min_steps``..``max_steps`` steps is applied in a
 random order (the BSRGAN-style blind chain); with ``order: fixed`` every step runs in order,
@@ -16,254 +17,14 @@ import dataclasses
 import importlib.resources
 import math
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Literal
 
 import numpy as np
 
-from pipelines.degrade import ops
+from pipelines.degrade.steps import STEP_TYPES, Downscale, InpaintMask, Step
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
 from restoreflow.console import user_errors
-
-
-@dataclasses.dataclass(frozen=True)
-class Span:
-    """A closed range [lo, hi]; a single number in YAML means lo == hi."""
-
-    lo: float
-    hi: float
-
-    @classmethod
-    def from_config(cls, value, key: str) -> Span:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected a number or [lo, hi], got {value!r}")
-        if isinstance(value, (int, float)):
-            return cls(float(value), float(value))
-        if isinstance(value, (list, tuple)) and len(value) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-        ):
-            lo, hi = float(value[0]), float(value[1])
-            check(lo <= hi, key, f"range [{lo}, {hi}] has lo > hi")
-            return cls(lo, hi)
-        raise ConfigError(f"{key}: expected a number or [lo, hi], got {value!r}")
-
-    def to_config(self):
-        return self.lo if self.lo == self.hi else [self.lo, self.hi]
-
-    def within(self, key: str, lo: float, hi: float) -> None:
-        check(lo <= self.lo and self.hi <= hi, key, f"must lie within [{lo}, {hi}], got {self.to_config()}")
-
-    def draw(self, rng: np.random.Generator) -> float:
-        return self.lo if self.lo == self.hi else float(rng.uniform(self.lo, self.hi))
-
-    def draw_log(self, rng: np.random.Generator) -> float:
-        if self.lo == self.hi:
-            return self.lo
-        return float(math.exp(rng.uniform(math.log(self.lo), math.log(self.hi))))
-
-
-def _check_probability(step) -> None:
-    check(0.0 <= step.probability <= 1.0, f"{step.op}.probability", "must lie within [0, 1]")
-
-
-@dataclasses.dataclass(frozen=True)
-class GaussianNoise:
-    """Additive Gaussian noise. noise_sigma: 0-255 scale, within [0, 255].
-    color_probability: chance of independent noise per channel (else one gray field)."""
-
-    op: ClassVar[str] = "gaussian_noise"
-    noise_sigma: Span
-    color_probability: float = 0.0
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.noise_sigma.within(f"{self.op}.noise_sigma", 0.0, 255.0)
-        check(0 <= self.color_probability <= 1, f"{self.op}.color_probability", "must lie within [0, 1]")
-        _check_probability(self)
-
-    def sample(self, rng):
-        return {
-            "noise_sigma": self.noise_sigma.draw(rng),
-            "color": bool(rng.random() < self.color_probability),
-        }
-
-    def context_px(self) -> int:
-        return 0
-
-
-@dataclasses.dataclass(frozen=True)
-class PoissonNoise:
-    """Shot noise. peak: photons at white, within [1, 100000], drawn log-uniformly."""
-
-    op: ClassVar[str] = "poisson_noise"
-    peak: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.peak.within(f"{self.op}.peak", 1.0, 1e5)
-        _check_probability(self)
-
-    def sample(self, rng):
-        return {"peak": self.peak.draw_log(rng)}
-
-    def context_px(self) -> int:
-        return 0
-
-
-@dataclasses.dataclass(frozen=True)
-class GaussianBlur:
-    """Gaussian blur. blur_sigma: pixels, within [0.1, 10]. With anisotropic_probability the
-    second axis's sigma is drawn separately from the same range and the kernel rotated by a
-    uniform angle."""
-
-    op: ClassVar[str] = "gaussian_blur"
-    blur_sigma: Span
-    anisotropic_probability: float = 0.0
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.blur_sigma.within(f"{self.op}.blur_sigma", 0.1, 10.0)
-        check(
-            0 <= self.anisotropic_probability <= 1,
-            f"{self.op}.anisotropic_probability",
-            "must lie within [0, 1]",
-        )
-        _check_probability(self)
-
-    def sample(self, rng):
-        sigma_x = self.blur_sigma.draw(rng)
-        if rng.random() < self.anisotropic_probability:
-            return {
-                "sigma_x": sigma_x,
-                "sigma_y": self.blur_sigma.draw(rng),
-                "theta": float(rng.uniform(0, math.pi)),
-            }
-        return {"sigma_x": sigma_x, "sigma_y": sigma_x, "theta": 0.0}
-
-    def context_px(self) -> int:
-        return math.ceil(3 * self.blur_sigma.hi)
-
-
-@dataclasses.dataclass(frozen=True)
-class MotionBlur:
-    """Linear motion blur. length: pixels, within [1, 64]; angle: degrees, within [0, 360]."""
-
-    op: ClassVar[str] = "motion_blur"
-    length: Span
-    angle: Span = Span(0.0, 180.0)
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.length.within(f"{self.op}.length", 1.0, 64.0)
-        self.angle.within(f"{self.op}.angle", 0.0, 360.0)
-        _check_probability(self)
-
-    def sample(self, rng):
-        return {"length": self.length.draw(rng), "angle": self.angle.draw(rng)}
-
-    def context_px(self) -> int:
-        return math.ceil(self.length.hi / 2) + 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Jpeg:
-    """JPEG compression with Pillow. quality: within [1, 95], drawn as an integer."""
-
-    op: ClassVar[str] = "jpeg"
-    quality: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.quality.within(f"{self.op}.quality", 1, 95)
-        _check_probability(self)
-
-    def sample(self, rng):
-        return {"quality": int(round(self.quality.draw(rng)))}
-
-    def context_px(self) -> int:
-        return 8
-
-
-@dataclasses.dataclass(frozen=True)
-class Resize:
-    """Shrink by scale_factor (within [0.1, 1]) with bicubic antialiasing, then resize back,
-    so the image keeps its size but loses detail (the blind chain's resampling step)."""
-
-    op: ClassVar[str] = "resize"
-    scale_factor: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.scale_factor.within(f"{self.op}.scale_factor", 0.1, 1.0)
-        _check_probability(self)
-
-    def sample(self, rng):
-        return {"scale_factor": self.scale_factor.draw(rng)}
-
-    def context_px(self) -> int:
-        return math.ceil(4 / self.scale_factor.lo)
-
-
-@dataclasses.dataclass(frozen=True)
-class Downscale:
-    """Super-resolution input: bicubic downscale by scale (2, 3 or 4), antialiased; with
-    reupscale the result is resized back (the interpolated input of VDSR and DnCNN-3)."""
-
-    op: ClassVar[str] = "downscale"
-    scale: int
-    reupscale: bool = False
-    probability: float = 1.0
-
-    def __post_init__(self):
-        check(self.scale in (2, 3, 4), f"{self.op}.scale", f"must be 2, 3 or 4, got {self.scale}")
-        check(self.probability == 1.0, f"{self.op}.probability", "downscale always runs (must be 1)")
-
-    def sample(self, rng):
-        return {"scale": self.scale, "reupscale": self.reupscale}
-
-    def context_px(self) -> int:
-        return 4 * self.scale
-
-
-@dataclasses.dataclass(frozen=True)
-class InpaintMask:
-    """Free-form strokes and boxes; the masked pixels are set to 0 and the mask stored.
-    min_fraction / max_fraction: bounds on the masked share of the image, within [0, 0.9]."""
-
-    op: ClassVar[str] = "inpaint_mask"
-    min_fraction: float = 0.05
-    max_fraction: float = 0.4
-    stroke_probability: float = 0.7
-    probability: float = 1.0
-
-    def __post_init__(self):
-        check(
-            0 <= self.min_fraction <= self.max_fraction <= 0.9,
-            f"{self.op}.min_fraction",
-            "need 0 <= min_fraction <= max_fraction <= 0.9",
-        )
-        check(0 <= self.stroke_probability <= 1, f"{self.op}.stroke_probability", "must lie within [0, 1]")
-        check(self.probability == 1.0, f"{self.op}.probability", "the mask always applies (must be 1)")
-
-    def sample(self, rng):
-        return {
-            "mask_seed": int(rng.integers(0, 2**63 - 1)),
-            "min_fraction": self.min_fraction,
-            "max_fraction": self.max_fraction,
-            "stroke_probability": self.stroke_probability,
-        }
-
-    def context_px(self) -> int:
-        return 0
-
-
-Step = GaussianNoise | PoissonNoise | GaussianBlur | MotionBlur | Jpeg | Resize | Downscale | InpaintMask
-STEP_TYPES = {
-    cls.op: cls
-    for cls in (GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)
-}
-
-TASKS = ("denoise", "deblur", "jpeg", "sr", "inpaint", "blind")
 
 
 def _step_from_config(value, key: str) -> Step:
@@ -376,48 +137,15 @@ class Recipe:
 
 
 def apply(image: np.ndarray, params: list[dict], rng: np.random.Generator, margin: int = 0):
-    """Runs sampled steps on a float32 HWC image. Returns (degraded, mask or None).
-
-    ``margin``: the image's outer border that is context only; a mask is drawn inside it.
-    """
+    """Runs sampled steps on a float32 HWC image, each by its step's ``apply``. Returns
+    (degraded, mask or None). ``margin``: the image's outer border that is context only."""
     mask = None
     for p in params:
-        op = p["op"]
-        if op == "gaussian_noise":
-            image = ops.gaussian_noise(image, noise_sigma=p["noise_sigma"], color=p["color"], rng=rng)
-        elif op == "poisson_noise":
-            image = ops.poisson_noise(image, peak=p["peak"], rng=rng)
-        elif op == "gaussian_blur":
-            image = ops.gaussian_blur(image, sigma_x=p["sigma_x"], sigma_y=p["sigma_y"], theta=p["theta"])
-        elif op == "motion_blur":
-            image = ops.motion_blur(image, length=p["length"], angle=p["angle"])
-        elif op == "jpeg":
-            image = ops.jpeg(image, quality=p["quality"])
-        elif op == "resize":
-            h, w = image.shape[:2]
-            small_h = max(1, round(h * p["scale_factor"]))
-            small_w = max(1, round(w * p["scale_factor"]))
-            image = ops.resize(ops.resize(image, height=small_h, width=small_w), height=h, width=w)
-        elif op == "downscale":
-            image = ops.downscale(image, scale=p["scale"], reupscale=p["reupscale"])
-        elif op == "inpaint_mask":
-            mask = _mask_for(image.shape[:2], p, margin)
-            image = ops.apply_mask(image, mask)
-        else:
-            raise ValueError(f"unknown degradation op {op!r}")
+        if p["op"] not in STEP_TYPES:
+            raise ValueError(f"unknown degradation op {p['op']!r}")
+        image, step_mask = STEP_TYPES[p["op"]].apply(image, p, rng, margin)
+        mask = mask if step_mask is None else step_mask
     return image, mask
-
-
-def _mask_for(shape, params, margin) -> np.ndarray:
-    core = ops.inpaint_mask(
-        height=shape[0] - 2 * margin,
-        width=shape[1] - 2 * margin,
-        min_fraction=params["min_fraction"],
-        max_fraction=params["max_fraction"],
-        stroke_probability=params["stroke_probability"],
-        rng=np.random.default_rng(params["mask_seed"]),
-    )
-    return np.pad(core, ((margin, margin), (margin, margin), (0, 0)))
 
 
 BUILTIN_DIR = "pipelines.recipes"

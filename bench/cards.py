@@ -6,11 +6,11 @@ of a card stays as it is; a card whose model changed since it was measured is re
 from __future__ import annotations
 
 import copy
-import json
 import math
 from pathlib import Path
 
 from bench.zoo_runs import Measured, Throughput
+from restoreflow.card import CARD_FILE, ModelCard
 
 MAX_HEADLINES = 3
 
@@ -37,22 +37,24 @@ def score_entry(measured: Measured, machine: str) -> dict:
     return entry
 
 
-def updated_card(card: dict, measured: list[Measured], headlines: list[str], throughput: Throughput | None,
-                 machine: str) -> dict:
-    """``card`` with these measurements merged in (a new copy; the argument is not changed)."""
-    card = copy.deepcopy(card)
+def updated_card(card: ModelCard, measured: list[Measured], headlines: list[str], throughput: Throughput | None,
+                 machine: str) -> ModelCard:
+    """``card`` with these measurements merged in (a new card; the argument is not changed)."""
+    entries = {"scores": copy.deepcopy(card.provenance.get("scores", {}))}
     for item in measured:
-        if item.model_id != card["model_id"]:
-            raise ValueError(f"measured {item.model_id} but the card is {card['model_id']}: the model changed")
-        card.setdefault("scores", {}).setdefault(item.benchmark, {})[item.setting] = score_entry(item, machine)
+        if item.model_id != card.model_id:
+            raise ValueError(f"measured {item.model_id} but the card is {card.model_id}: the model changed")
+        entries["scores"].setdefault(item.benchmark, {})[item.setting] = score_entry(item, machine)
+    if not entries["scores"]:
+        del entries["scores"]
     if headlines:
-        card["headline"] = headlines[:MAX_HEADLINES]
+        entries["headline"] = headlines[:MAX_HEADLINES]
     if throughput is not None:
-        if throughput.model_id != card["model_id"]:
-            raise ValueError(f"timed {throughput.model_id} but the card is {card['model_id']}: the model changed")
-        card["throughput"] = {"mp_per_s": throughput.mp_per_s, "images": throughput.images, "machine": machine,
-                              "command": throughput.command}
-    return card
+        if throughput.model_id != card.model_id:
+            raise ValueError(f"timed {throughput.model_id} but the card is {card.model_id}: the model changed")
+        entries["throughput"] = {"mp_per_s": throughput.mp_per_s, "images": throughput.images, "machine": machine,
+                                 "command": throughput.command}
+    return card.with_provenance(**entries)
 
 
 def write_cards(models: dict[str, str], measured: list[Measured], headlines: dict[str, list[str]],
@@ -64,8 +66,9 @@ def write_cards(models: dict[str, str], measured: list[Measured], headlines: dic
         timed = next((t for t in throughputs if t.model == name), None)
         if not mine and timed is None:
             continue
-        path = Path(model_dir) / "model.json"
-        card = updated_card(json.loads(path.read_text()), mine, headlines.get(name, []), timed, machine)
-        path.write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        path = Path(model_dir) / CARD_FILE
+        card = updated_card(ModelCard.from_json(path.read_text(), str(path)), mine, headlines.get(name, []), timed,
+                            machine)
+        path.write_text(card.to_json())
         written.append(path)
     return written

@@ -15,13 +15,13 @@ and never copied.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from bench.common import machine, shared_path
 from bench.quality import mean, paired
+from restoreflow.card import CARD_FILE, ModelCard
 
 ZOO_DIR = Path(__file__).resolve().parents[1] / "model" / "zoo"
 
@@ -68,34 +68,36 @@ def main(argv=None):
     parser.add_argument("--note", default="", help="Free text recorded under reproduce.note.")
     args = parser.parse_args(argv)
 
-    card = json.loads((args.model_dir / "model.json").read_text())
+    source = args.model_dir / CARD_FILE
+    card = ModelCard.from_json(source.read_text(), str(source))
     target = ZOO_DIR / args.name
     target.mkdir(parents=True, exist_ok=True)
     for name in ("model.keras", "config.yaml"):
         shutil.copyfile(args.model_dir / name, target / name)
     commands, prose = header_commands(args.config)
-    card["purpose"] = args.purpose
-    card["reproduce"] = {"commands": commands, "notes": prose, "config": str(args.config)}
+    reproduce = {"commands": commands, "notes": prose, "config": str(args.config)}
     if args.note:
-        card["reproduce"]["note"] = args.note
-    card_path = target / "model.json"
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")  # scoring reads it
+        reproduce["note"] = args.note
+    card = card.with_provenance(purpose=args.purpose, reproduce=reproduce)
+    card_path = target / CARD_FILE
+    card_path.write_text(card.to_json())  # scoring reads it
     if args.gray_denoise_scores:
-        _score_gray_denoising(card, target, args.sets, args.sigmas)
-        card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        card = card.with_provenance(scores=_score_gray_denoising(target, args.sets, args.sigmas))
+        card_path.write_text(card.to_json())
     print(f"wrote {target}")
 
 
-def _score_gray_denoising(card: dict, target: Path, sets: list[str], sigmas: list[int]) -> None:
+def _score_gray_denoising(target: Path, sets: list[str], sigmas: list[int]) -> dict:
     scratch = Path(tempfile.mkdtemp(prefix="starter-scores-"))
-    card["scores"] = {
+    scores = {
         "protocol": "restoreflow restore --degrade denoise-gray-s{sigma} --seed 0 (paired mode), mean over the set",
         "machine": machine(),
     }
     for set_name in sets:
         for sigma in sigmas:
-            card["scores"].setdefault(set_name, {})[f"sigma_{sigma}"] = result = score(target, set_name, sigma, scratch)
+            scores.setdefault(set_name, {})[f"sigma_{sigma}"] = result = score(target, set_name, sigma, scratch)
             print(f"{set_name} sigma {sigma}: {result}", flush=True)
+    return scores
 
 
 if __name__ == "__main__":

@@ -5,24 +5,24 @@ one model at a time, in rounds that alternate the order (the machine is shared a
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
 from bench.quality import restore_job
 from bench.zoo_repair import inpaint_recipe
 from bench.zoo_runs import SHARED_DISPLAY, Bench, Table, Throughput, fmt, recipe_display
+from restoreflow.card import CARD_FILE, ModelCard
 
 SPEED_SET = "cbsd68"  # 68 colour images of 481x321 (bsd68-sized)
 STARTER, DEFAULT = "denoise-gray", "restore"
 
 
-def speed_flags(card: dict, bench: Bench) -> list[str]:
+def speed_flags(card: ModelCard, bench: Bench) -> list[str]:
     """An inpainting model needs masks: they come from the inpaint benchmark's recipe."""
-    return [f"--degrade={inpaint_recipe(bench.scratch)}", "--seed=0"] if card["takes_mask"] else []
+    return [f"--degrade={inpaint_recipe(bench.scratch)}", "--seed=0"] if card.takes_mask else []
 
 
-def timed_runs(bench: Bench, cards: dict[str, dict], rounds: int) -> dict[str, list[float]]:
+def timed_runs(bench: Bench, cards: dict[str, ModelCard], rounds: int) -> dict[str, list[float]]:
     """Wall seconds of each model's restore job, ``rounds`` times, alternating the order."""
     names = sorted(cards)
     seconds: dict[str, list[float]] = {name: [] for name in names}
@@ -38,7 +38,8 @@ def timed_runs(bench: Bench, cards: dict[str, dict], rounds: int) -> dict[str, l
 
 def speed(bench: Bench, rounds: int = 2) -> None:
     megapixels = bench.megapixels(SPEED_SET)
-    cards = {name: json.loads((Path(model_dir) / "model.json").read_text()) for name, model_dir in bench.models.items()}
+    cards = {name: ModelCard.from_json((Path(model_dir) / CARD_FILE).read_text(), model_dir)
+             for name, model_dir in bench.models.items()}
     seconds = timed_runs(bench, cards, rounds)
     table = Table(f"speed: the restore job on {SPEED_SET} ({megapixels:.2f} input MP), one model at a time",
                   ["model", "task", "channels", "scale", "parameters", "MP/s (input)", "seconds (median)",
@@ -53,11 +54,11 @@ def speed(bench: Bench, rounds: int = 2) -> None:
         if name == DEFAULT:
             target = "≥ starter: " + ("not measured (no starter)" if ratio is None else "met" if ratio >= 1.0
                                       else "**missed**")
-        table.row(name, card["task"], card["channels"], card["scale"], f"{card['params']:,}", f"**{rate:.3f}**",
+        table.row(name, card.task, card.channels, card.scale, f"{card.params:,}", f"**{rate:.3f}**",
                   fmt(statistics.median(seconds[name]), 1), fmt(ratio), target)
-        masks = f" --degrade {recipe_display(inpaint_recipe(bench.scratch))} --seed 0" if card["takes_mask"] else ""
+        masks = f" --degrade {recipe_display(inpaint_recipe(bench.scratch))} --seed 0" if card.takes_mask else ""
         bench.throughputs.append(Throughput(
-            model=name, model_id=card["model_id"], mp_per_s=round(rate, 3),
+            model=name, model_id=card.model_id, mp_per_s=round(rate, 3),
             images=_count(bench),
             command=f"restoreflow restore --input {SHARED_DISPLAY}/{SPEED_SET} --model {name} --output OUT{masks}",
         ))

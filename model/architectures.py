@@ -6,7 +6,8 @@ Every builder returns a ``keras.Model`` that maps degraded images, float32 in [0
 outputs are not clipped (training needs the gradient; consumers clip).
 
 ``build(name, args)`` is how a configuration turns into a model: it checks the argument names
-and types against the builder's signature first, so a typo is an error naming the key rather
+against the builder's signature and the values against its type hints first (with
+``restoreflow.configs.coerce``, as every configuration value), so a typo is an error naming the key rather
 than a silently ignored setting. ``describe(name, args)`` gives what a consumer needs (scale,
 mask, receptive field, size multiple) without building anything.
 
@@ -29,7 +30,7 @@ from model.layers import (
     SplitMask,
     UpscaleBy,
 )
-from restoreflow.configs import ConfigError, suggest
+from restoreflow.configs import ConfigError, coerce, suggest
 
 # How a training config spells the architecture and its arguments (for error messages).
 ARCHITECTURE_KEY = "model.architecture"
@@ -345,15 +346,10 @@ _DESCRIBERS = {
 }
 
 
-def _check_type(key: str, value, expected: type) -> None:
-    """bool is not accepted for an int argument (True is an int in Python, not a depth)."""
-    ok = isinstance(value, bool) if expected is bool else isinstance(value, expected) and not isinstance(value, bool)
-    if not ok:
-        raise ConfigError(f"{ARGS_KEY}.{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
-
-
 def resolve_args(name: str, args: dict | None) -> dict:
-    """The builder's full keyword arguments: defaults overlaid with ``args``, names and types checked."""
+    """The builder's full keyword arguments: defaults overlaid with ``args``, names checked here
+    and values against the builder's type hints by ``restoreflow.configs.coerce`` (the one
+    validation path of every configuration value)."""
     if name not in BUILDERS:
         raise ConfigError(
             f"{ARCHITECTURE_KEY}: unknown architecture '{name}'{suggest(name, BUILDERS)}; choose from {', '.join(BUILDERS)}"
@@ -368,7 +364,7 @@ def resolve_args(name: str, args: dict | None) -> dict:
                 f"{ARGS_KEY}.{key}: unknown argument of {name}{suggest(str(key), parameters)}; "
                 f"allowed: {', '.join(parameters)}"
             )
-        _check_type(key, value, hints[key])
+        args[key] = coerce(hints[key], value, f"{ARGS_KEY}.{key}")
     return {key: args.get(key, parameter.default) for key, parameter in parameters.items()}
 
 

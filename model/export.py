@@ -1,63 +1,52 @@
-"""The model directory: ``model.keras`` plus ``model.json`` (the model card).
+"""The model directory: ``model.keras`` plus ``model.json`` (the model card, typed in
+``restoreflow.card``).
 
 A model maps degraded images, float32 in [0, 1], shape (N, H, W, C) - with the mask as one
 extra last channel when ``takes_mask`` - to restored images (N, H*scale, W*scale, C). Outputs
 are not clipped inside the model (training needs the gradient); consumers clip to [0, 1].
 
-The card says what a consumer needs to run the model (channels, scale, mask, receptive field
-for tiling, size multiple) and where it came from (architecture, data, training, scores,
-code version). ``model_id`` is derived from the weights at export, so the restore job can key its
-incremental state on it and re-exporting the same weights keeps the id.
+``read_model_card`` gives the typed card; ``read_card`` and ``load_model`` give it as the plain
+dict the restore job's modules still index (``card["channels"]``) until they take the typed one.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import posixpath
 from pathlib import Path
 
-from restoreflow.configs import ConfigError
+from restoreflow.card import CARD_FILE, ModelCard, ModelDirError
 
-CARD_FORMAT = 1
 MODEL_FILE = "model.keras"
-CARD_FILE = "model.json"
-
-# Keys every card has; the rest (training, data, validation, source, ...) is provenance.
-RUN_KEYS = ("channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple", "task")
+__all__ = ["CARD_FILE", "MODEL_FILE", "ModelDirError", "check_model_file", "export_model", "load_model",
+           "read_card", "read_model_card", "weights_digest"]
 
 
-class ModelDirError(ConfigError):
-    """A model directory that cannot be used (missing files, bad card): a user's mistake."""
-
-
-def export_model(model, model_dir, *, card: dict) -> dict:
+def export_model(model, model_dir, *, card: dict) -> ModelCard:
     """Saves ``model`` and its card into ``model_dir``; returns the card as written.
 
-    ``card`` must hold RUN_KEYS and ``architecture``; ``model_id``, ``params``, ``format``,
-    ``created_utc`` and ``code_version`` are filled in here.
+    ``card``: the typed fields other than those filled in here (``model_id``, ``params``,
+    ``created_utc``, ``code_version``), i.e. ``task``, ``architecture`` and what
+    ``model.architectures.describe`` gives; every other key is provenance.
     """
     import tensorflow as tf
 
     from restoreflow.provenance import code_version
 
-    missing = [k for k in (*RUN_KEYS, "architecture") if k not in card]
-    if missing:
-        raise ModelDirError(f"model card lacks {', '.join(missing)}")
-    model_dir = str(model_dir)
-    tf.io.gfile.makedirs(model_dir)
-    model.save(posixpath.join(model_dir, MODEL_FILE))  # Keras writes gs:// paths through TF
-    written = {
-        "format": CARD_FORMAT,
-        "model_id": f"{card['architecture']['name']}-{weights_digest(model)[:16]}",
+    written = ModelCard.from_dict({
+        "format": 1,
+        "model_id": f"{card.get('architecture', {}).get('name', 'model')}-{weights_digest(model)[:16]}",
         "params": int(model.count_params()),
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "code_version": code_version(),
         **card,
-    }
+    }, source="the model card to export")
+    model_dir = str(model_dir)
+    tf.io.gfile.makedirs(model_dir)
+    model.save(posixpath.join(model_dir, MODEL_FILE))  # Keras writes gs:// paths through TF
     with tf.io.gfile.GFile(posixpath.join(model_dir, CARD_FILE), "w") as f:
-        f.write(json.dumps(written, indent=2, sort_keys=True) + "\n")
+        f.write(written.to_json())
     return written
 
 
@@ -71,21 +60,20 @@ def weights_digest(model) -> str:
     return digest.hexdigest()
 
 
-def read_card(model_dir) -> dict:
-    """The card of a model directory (local or gs://), checked for the keys consumers need."""
+def read_model_card(model_dir) -> ModelCard:
+    """The typed card of a model directory (local or gs://)."""
     import tensorflow as tf
 
     path = posixpath.join(str(model_dir), CARD_FILE)
     if not tf.io.gfile.exists(path):
         raise ModelDirError(f"{model_dir} is not a model directory (no {CARD_FILE})")
     with tf.io.gfile.GFile(path) as f:
-        card = json.loads(f.read())
-    missing = [k for k in (*RUN_KEYS, "model_id") if k not in card]
-    if missing:
-        raise ModelDirError(f"{path} lacks {', '.join(missing)}")
-    if card.get("format") != CARD_FORMAT:
-        raise ModelDirError(f"{path} has card format {card.get('format')}, expected {CARD_FORMAT}")
-    return card
+        return ModelCard.from_json(f.read(), source=path)
+
+
+def read_card(model_dir) -> dict:
+    """The card as a plain dict (as written to model.json), checked like ``read_model_card``."""
+    return read_model_card(model_dir).to_dict()
 
 
 def check_model_file(model_dir) -> None:
@@ -114,10 +102,10 @@ def check_model_file(model_dir) -> None:
 
 
 def load_model(model_dir):
-    """(keras model, card) from a model directory. Importing ``model`` registers our layers."""
+    """(keras model, card as a dict) from a model directory; registers our layers first."""
     import keras
 
-    import model  # noqa: F401  - registers the custom layers with Keras
+    from model import layers  # noqa: F401  - registers the custom layers with Keras
 
     card = read_card(model_dir)
     check_model_file(model_dir)

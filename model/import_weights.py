@@ -38,6 +38,7 @@ import numpy as np
 from model.architectures import describe, dncnn
 from model.export import CARD_FILE, MODEL_FILE, ModelDirError, export_model
 from restoreflow import commands
+from restoreflow.card import ModelCard
 from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_dncnn_matconvnet(path, output) -> dict:
+def import_dncnn_matconvnet(path, output) -> ModelCard:
     """Reads, converts and exports; returns the model card as written."""
     path = Path(path)
     convs = read_dncnn_matconvnet(path)
@@ -250,7 +251,7 @@ def main(argv: list[str]) -> int:
     if existing and not args.overwrite:
         raise ModelDirError(f"{args.output} already holds {', '.join(existing)}; choose another --output or pass --overwrite")
     card = IMPORTERS[args.format](args.file, args.output)
-    print(f"import-weights: {args.file.name} -> {args.output} ({card['model_id']}, {card['params']:,} parameters)")
+    print(f"import-weights: {args.file.name} -> {args.output} ({card.model_id}, {card.params:,} parameters)")
     return 0
 
 

@@ -3,7 +3,7 @@
 Each layer uses ``keras.ops`` only (so it runs on any Keras backend), accepts any spatial
 size (H and W are read at run time, never fixed when the model is built), implements
 ``get_config``, and is registered under the package name ``restoreflow``, so that
-``keras.saving.load_model`` finds it once ``import model`` has run.
+``keras.saving.load_model`` finds it once this module is imported.
 
 Tensors are NHWC throughout.
 """

@@ -78,67 +78,84 @@ def from_mapping(cls, data: Any, path: str = ""):
 
 
 def coerce(hint, value: Any, key: str):
-    """Checks and converts one value against a type hint."""
+    """Checks and converts one value against a type hint; ``key`` names it in errors."""
     if hasattr(hint, "from_config"):
         return hint.from_config(value, key)
     if dataclasses.is_dataclass(hint):
         return from_mapping(hint, value, key)
     origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return coerce(arg, value, key)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {args}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(
-                f"{key}: {value!r} is not one of {', '.join(map(repr, args))}"
-                f"{suggest(str(value), map(str, args))}"
-            )
-        return value
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
-        return tuple(coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        key_type, value_type = args
-        return {
-            coerce(key_type, k, key): coerce(value_type, v, _join(key, str(k)))
-            for k, v in value.items()
-        }
+    if origin in _GENERICS:
+        return _GENERICS[origin](typing.get_args(hint), value, key)
     if hint is Any:
         return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
+    if hint in _SCALARS:
+        return _SCALARS[hint](value, key)
     raise TypeError(f"{key}: unsupported type hint {hint!r}")
+
+
+def _union(args, value, key):
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return coerce(arg, value, key)
+        except ConfigError as e:
+            errors.append(str(e))
+    raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {args}")
+
+
+def _literal(args, value, key):
+    if value not in args:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}{suggest(str(value), map(str, args))}")
+    return value
+
+
+def _tuple(args, value, key):
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key}: expected a list, got {value!r}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+    if len(value) != len(args):
+        raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
+    return tuple(coerce(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+
+
+def _dict(args, value, key):
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+    key_type, value_type = args
+    return {coerce(key_type, k, key): coerce(value_type, v, _join(key, str(k))) for k, v in value.items()}
+
+
+def _bool(value, key):
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _int(value, key):
+    if isinstance(value, bool) or not isinstance(value, int):  # True is an int in Python, not a count
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    return value
+
+
+def _float(value, key):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _str(value, key):
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+_GENERICS = {Union: _union, types.UnionType: _union, Literal: _literal, tuple: _tuple, dict: _dict}
+_SCALARS = {bool: _bool, int: _int, float: _float, str: _str}
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:

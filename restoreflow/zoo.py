@@ -12,11 +12,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from restoreflow.card import CARD_FILE, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 
 DEFAULT = "denoise-gray"
-CARD_FILE = "model.json"
 
 
 def zoo_dir() -> Path:
@@ -45,11 +45,10 @@ def resolve(ref: str | None) -> str:
     )
 
 
-def read_card(name: str) -> dict:
-    """A bundled model's card as plain JSON (without loading the model)."""
-    import json
-
-    return json.loads((zoo_dir() / name / CARD_FILE).read_text())
+def read_card(name: str) -> ModelCard:
+    """A bundled model's card (without loading the model)."""
+    path = zoo_dir() / name / CARD_FILE
+    return ModelCard.from_json(path.read_text(), source=str(path))
 
 
 def size_on_disk(name: str) -> int:
@@ -62,14 +61,14 @@ def describe(name: str) -> dict:
     return {
         "name": name,
         "default": name == DEFAULT,
-        "task": card["task"],
-        "channels": {1: "gray", 3: "colour"}.get(card["channels"], str(card["channels"])),
-        "scale": card["scale"],
-        "params": card.get("params"),
+        "task": card.task,
+        "channels": {1: "gray", 3: "colour"}.get(card.channels, str(card.channels)),
+        "scale": card.scale,
+        "params": card.params,
         "megabytes": size_on_disk(name) / 1e6,
-        "mp_per_s": card.get("throughput", {}).get("mp_per_s"),
-        "headline": card.get("headline", []),
-        "purpose": card.get("purpose", ""),
+        "mp_per_s": card.mp_per_s,
+        "headline": card.headline,
+        "purpose": card.purpose,
     }
 
 

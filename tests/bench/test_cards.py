@@ -8,12 +8,19 @@ import pytest
 from bench.baselines import Score
 from bench.cards import updated_card, write_cards
 from bench.zoo_runs import Measured, Throughput
+from restoreflow.card import ModelCard
 
 CARD = {
-    "model_id": "unet-abc", "task": "denoise", "purpose": "colour noise",
+    "format": 1, "model_id": "unet-abc", "task": "denoise", "channels": 3, "scale": 1, "takes_mask": False,
+    "receptive_field_radius": 9, "size_multiple": 4, "architecture": {"name": "unet", "args": {"channels": 3}},
+    "params": 1000, "created_utc": "2026-11-30T00:00:00+00:00", "code_version": "0.1.0", "purpose": "colour noise",
     "scores": {"bsd68": {"sigma_25": {"psnr_db": 28.9}}, "protocol": "older scores"},
     "training": {"steps": 100},
 }
+
+
+def updated(card: dict, *args) -> dict:
+    return updated_card(ModelCard.from_dict(card), *args).to_dict()
 
 
 def measured(setting="sigma_25", psnr_db=31.02, model_id="unet-abc", before=20.6) -> Measured:
@@ -30,7 +37,7 @@ def throughput(model_id="unet-abc") -> Throughput:
 
 
 def test_scores_headline_and_throughput_are_merged_and_the_rest_kept():
-    card = updated_card(CARD, [measured(), measured("sigma_50", 27.7)], ["a", "b", "c", "d"], throughput(), "M")
+    card = updated(CARD, [measured(), measured("sigma_50", 27.7)], ["a", "b", "c", "d"], throughput(), "M")
     assert card["scores"]["cbsd68"]["sigma_25"] == {
         "psnr_db": 31.02, "ssim": 0.8812, "psnr_db_degraded": 20.6, "images": 68, "machine": "M",
         "command": "restoreflow restore --degrade denoise-color-s25 --seed 0", "baselines_psnr_db": {"CBM3D": 30.7},
@@ -45,16 +52,16 @@ def test_scores_headline_and_throughput_are_merged_and_the_rest_kept():
 
 
 def test_without_headlines_the_old_ones_stay_and_an_infinite_input_score_is_null():
-    card = updated_card({**CARD, "headline": ["old"]}, [measured("clean", 45.1, before=math.inf)], [], None, "M")
+    card = updated({**CARD, "headline": ["old"]}, [measured("clean", 45.1, before=math.inf)], [], None, "M")
     assert card["headline"] == ["old"] and "throughput" not in card
     assert card["scores"]["cbsd68"]["clean"]["psnr_db_degraded"] is None
 
 
 def test_a_card_of_another_model_is_refused():
     with pytest.raises(ValueError, match="the model changed"):
-        updated_card(CARD, [measured(model_id="unet-other")], [], None, "M")
+        updated(CARD, [measured(model_id="unet-other")], [], None, "M")
     with pytest.raises(ValueError, match="the model changed"):
-        updated_card(CARD, [], [], throughput("unet-other"), "M")
+        updated(CARD, [], [], throughput("unet-other"), "M")
 
 
 def test_write_cards_touches_only_measured_models(tmp_path):

@@ -72,7 +72,7 @@ def test_odd_sizes_and_save_load_round_trip(name, tmp_path):
 
 
 def test_custom_layers_are_registered_under_the_package_name():
-    # What keras.saving.load_model looks up after `import model`.
+    # What keras.saving.load_model looks up after `import model.layers` (model.export.load_model does it).
     assert model.layers is layers
     for cls in (layers.PadToMultiple, layers.CropToMatch, layers.PixelShuffle, layers.SplitMask, layers.KeepKnownPixels):
         assert keras.saving.get_registered_object(f"restoreflow>{cls.__name__}") is cls
@@ -255,9 +255,9 @@ def test_build_rejects_an_unknown_architecture():
 @pytest.mark.parametrize(
     ("name", "args", "message"),
     [
-        ("dncnn", {"depth": "17"}, r"model\.args\.depth: expected int, got str '17'"),
-        ("dncnn", {"width": True}, r"model\.args\.width: expected int, got bool"),
-        ("dncnn", {"batch_norm": 1}, r"model\.args\.batch_norm: expected bool, got int"),
+        ("dncnn", {"depth": "17"}, r"model\.args\.depth: expected an integer, got '17'"),
+        ("dncnn", {"width": True}, r"model\.args\.width: expected an integer, got True"),
+        ("dncnn", {"batch_norm": 1}, r"model\.args\.batch_norm: expected true or false, got 1"),
         ("sr_subpixel", {"scale": 5}, r"model\.args\.scale: must be one of 2, 3, 4, got 5"),
         ("unet", {"levels": 0}, r"model\.args\.levels: must be at least 1"),
     ],

@@ -15,7 +15,7 @@ def test_every_bundled_model_resolves_to_a_folder_with_its_card_and_weights():
         folder = Path(zoo.resolve(name))
         assert {"model.keras", "model.json", "config.yaml"} <= {f.name for f in folder.iterdir()}, name
         card = zoo.read_card(name)
-        assert card["purpose"] and card["headline"], f"{name}: the card needs a purpose and headline scores"
+        assert card.purpose and card.headline, f"{name}: the card needs a purpose and headline scores"
     assert zoo.resolve(None) == zoo.resolve(zoo.DEFAULT)
 
 
@@ -36,7 +36,7 @@ def test_models_lists_each_bundled_model_with_what_it_is_for(capsys):
     assert zoo.main([]) == 0
     out = capsys.readouterr().out
     for name in zoo.names():
-        assert name in out and zoo.read_card(name)["purpose"] in out
+        assert name in out and zoo.read_card(name).purpose in out
     assert zoo.main(["--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == zoo.names()

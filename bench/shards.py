@@ -47,7 +47,7 @@ def beam_job(folder, output: Path, *, recipe_name: str, compression: str, worker
     manifest = make_shards.run([f"--input={folder}", f"--output={output}", f"--recipe={recipe_name}",
                                 f"--compression={compression}", "--direct_running_mode=multi_processing",
                                 f"--direct_num_workers={workers}"])
-    return sum(manifest["counts"]["records"].values())
+    return manifest.counts.records.total()
 
 
 def main():

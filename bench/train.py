@@ -40,7 +40,7 @@ def main():
     dataset = data.training_dataset(
         data.shard_files(shards, manifest, "train"), shapes=data.example_shapes(manifest), takes_mask=False,
         batch_size=args.batch, shuffle_buffer=8192, augment_flips=True, seed=0,
-        compression=data.compression_of(manifest),
+        compression=manifest.tfrecord_compression,
     )
     keras.utils.set_random_seed(0)
     model = architectures.build("dncnn", {"channels": 1, "depth": 17, "width": 64, "batch_norm": True})

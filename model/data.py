@@ -11,38 +11,38 @@ when there are fewer files than pipelines it falls back to taking every n-th rec
 
 from __future__ import annotations
 
-import json
 import posixpath
 
 import tensorflow as tf
 
 from restoreflow import records
+from restoreflow.manifest import MANIFEST_FILE, ManifestError, ShardManifest
 
 
-def read_manifest(shards_dir: str) -> dict:
-    path = posixpath.join(shards_dir, "manifest.json")
+def read_manifest(shards_dir: str) -> ShardManifest:
+    path = posixpath.join(shards_dir, MANIFEST_FILE)
     if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"{shards_dir} has no manifest.json: is it the output of `restoreflow shards`?")
+        raise ManifestError(f"{shards_dir} has no {MANIFEST_FILE}: is it the output of `restoreflow shards`?")
     with tf.io.gfile.GFile(path, "rb") as f:
-        return json.loads(f.read())
+        return ShardManifest.from_json(f.read(), source=path)
 
 
-def shard_files(shards_dir: str, manifest: dict, split: str) -> list[str]:
-    files = [posixpath.join(shards_dir, name) for name in manifest["shards"][split]]
+def shard_files(shards_dir: str, manifest: ShardManifest, split: str) -> list[str]:
+    files = [posixpath.join(shards_dir, name) for name in manifest.shards.of(split)]
     if not files:
         raise ValueError(f"{shards_dir} has no {split} shards")
     return files
 
 
-def example_shapes(manifest: dict) -> dict[str, tuple]:
+def example_shapes(manifest: ShardManifest) -> dict[str, tuple]:
     """Static shapes of one decoded example, from the manifest (patches only)."""
-    size = manifest["patch"]["patch_size"]
+    size = manifest.patch.patch_size
     if size == 0:
         raise ValueError("training needs patch shards (patch_size > 0); these hold whole images")
-    channels = manifest["channels"]
+    channels = manifest.channels
     if len(channels) != 1:
-        raise ValueError(f"shards mix images with {channels} channels; use a recipe with color gray or rgb")
-    scale = manifest["scale"]
+        raise ValueError(f"shards mix images with {list(channels)} channels; use a recipe with color gray or rgb")
+    scale = manifest.scale
     return {
         "clean": (size, size, channels[0]),
         "degraded": (size // scale, size // scale, channels[0]),
@@ -135,10 +135,6 @@ def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, comp
     dataset = dataset.map(lambda s: decode(s, shapes), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def compression_of(manifest: dict) -> str:
-    return "GZIP" if manifest.get("compression", "gzip") == "gzip" else ""
 
 
 def find_damaged(files, compression: str) -> tuple[str, str] | None:

@@ -54,6 +54,7 @@ def demo_config(shards: str, steps: int) -> dict:
 
 def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int = 256) -> dict:
     from model import train
+    from model.config import load_config
     from restoreflow import zoo
 
     root = Path(output)
@@ -64,7 +65,7 @@ def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int 
     make_shards.run([f"--input={train_dir}", f"--output={shards}", f"--recipe={RECIPE}", "--patch_size=40",
                      "--stride=10", "--val_fraction=0.15", "--seed=1"])
     log.info("demo 2/3: training a small DnCNN for %d steps", steps)
-    model_dir = train.train(train.load_config(None, base=demo_config(str(shards), steps)), str(root / "train"))
+    model_dir = train.train(load_config(None, base=demo_config(str(shards), steps)), str(root / "train"))
     results = {}
     for label, model in (("demo model", str(model_dir)), ("starter model", zoo.resolve("denoise-gray"))):
         log.info("demo 3/3: restoring %d photographs with the %s", len(TEST_IMAGES), label)

@@ -331,11 +331,11 @@ def test_restore_graph_builds_and_serializes_with_dataflow_options(tmp_path, tin
 def test_shards_graph_builds_and_serializes_with_dataflow_options(tmp_path, tiny_images):
     from pipelines import make_shards
 
-    pipeline, static = make_shards.build_pipeline(
+    pipeline, plan = make_shards.build_pipeline(
         [f"--input={tiny_images}", f"--output={tmp_path / 'shards'}", "--recipe=denoise-gray-s25", *DATAFLOW_FLAGS]
     )
     assert type(pipeline.runner).__name__ == "DataflowRunner"
-    assert static["sharding"]["workers"] == 4  # from --max_num_workers
+    assert plan.sharding.workers == 4  # from --max_num_workers
     proto = pipeline.to_runner_api()
     assert {"Degrade into records", "Write errors", "Write manifest"} <= transform_names(proto)
     assert 0 < len(proto.SerializeToString()) < 20 * 2**20

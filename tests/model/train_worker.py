@@ -28,10 +28,11 @@ def main(argv):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
 
     from model import train
+    from model.config import load_config
     from restoreflow.console import setup_logging
 
     setup_logging()
-    result = train.train_model(train.load_config(args.config), args.workdir)
+    result = train.train_model(load_config(args.config), args.workdir)
     np.savez(args.weights, *result.model.get_weights())
     train.export(result, args.workdir)
     return 0

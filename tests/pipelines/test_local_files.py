@@ -44,8 +44,8 @@ def test_shards_account_for_fifos_and_every_kind_of_link(tmp_path):
     assert errors.keys() == expected.keys()
     for image_id, reason in expected.items():
         assert reason in errors[image_id], errors[image_id]
-    assert manifest["counts"]["inputs_accounted"] == 2 + len(expected)
-    assert sum(manifest["counts"]["images"].values()) == 2
+    assert manifest.counts.inputs_accounted == 2 + len(expected)
+    assert manifest.counts.images.total() == 2
 
 
 @pytest.mark.timeout(300)

@@ -1,10 +1,11 @@
 """``restoreflow demo --output DIR``: the three jobs end to end on images that ship with
 scikit-image, in a few minutes on a laptop.
 
-1. shards: gray patches of some photographs, with Gaussian noise of sigma 25;
-2. train: a small DnCNN for a few hundred steps;
-3. restore: other photographs, degraded the same way (paired mode), restored and scored with
-   the model just trained and with the bundled starter model.
+1. shards: colour patches of some images, damaged by the ``noise-jpeg`` recipe (colour noise,
+   then JPEG compression, as on a photograph shared from a phone);
+2. train: a small colour DnCNN for a few hundred steps;
+3. restore: colour photographs, damaged the same way (paired mode), restored and scored with
+   the model just trained and with the bundled default model.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.demo")
 
-TRAIN_IMAGES = ("camera", "moon", "coins", "text", "page", "brick", "grass", "gravel")
+# Gray images become three equal channels (the recipe's colour is rgb).
+TRAIN_IMAGES = ("immunohistochemistry", "retina", "colorwheel", "camera", "coins", "brick", "grass", "gravel")
 TEST_IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field")
-RECIPE = "denoise-gray-s25"
+RECIPE = "noise-jpeg"
 
 
 def write_samples(folder: Path, names, max_side: int) -> Path:
@@ -46,7 +48,7 @@ def write_samples(folder: Path, names, max_side: int) -> Path:
 def demo_config(shards: str, steps: int) -> dict:
     return {
         "data": {"shards": shards, "batch_size": 32, "shuffle_buffer": 2048, "max_val_records": 512},
-        "model": {"architecture": "dncnn", "args": {"channels": 1, "depth": 8, "width": 32, "batch_norm": True}},
+        "model": {"architecture": "dncnn", "args": {"channels": 3, "depth": 8, "width": 32, "batch_norm": True}},
         "optimizer": {"learning_rate": 0.002, "schedule": "cosine", "clip_norm": 1.0},
         "train": {"steps": steps, "log_every": max(1, steps // 5), "eval_every": steps, "checkpoint_every": steps},
     }
@@ -67,9 +69,9 @@ def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int 
     log.info("demo 2/3: training a small DnCNN for %d steps", steps)
     model_dir = train.train(load_config(None, base=demo_config(str(shards), steps)), str(root / "train"))
     results = {}
-    for label, model in (("demo model", str(model_dir)), ("starter model", zoo.resolve("denoise-gray"))):
+    for label, model in (("demo model", str(model_dir)), (f"{zoo.DEFAULT} model", zoo.DEFAULT)):
         log.info("demo 3/3: restoring %d photographs with the %s", len(TEST_IMAGES), label)
-        out = root / ("restored-demo" if label == "demo model" else "restored-starter")
+        out = root / ("restored-demo" if label == "demo model" else f"restored-{zoo.DEFAULT}")
         results[label] = restore.run([f"--input={test_dir}", f"--output={out}", f"--model={model}",
                                       f"--degrade={RECIPE}", "--seed=7"])
         results[label]["output"] = str(out)
@@ -92,7 +94,7 @@ def main(argv: list[str]) -> int:
         raise ConfigError("--steps must be >= 1")
     setup_logging(args.verbose)
     results = run(args.output, steps=args.steps)
-    print(f"demo: {len(TEST_IMAGES)} photographs with Gaussian noise (sigma 25), restored and scored:")
+    print(f"demo: {len(TEST_IMAGES)} colour photographs with colour noise and JPEG artifacts, restored and scored:")
     for label, summary in results.items():
         print(_line(label, summary))
     print(f"demo: everything is under {args.output} (samples/, shards/, train/model/, restored-*/)")

@@ -8,8 +8,10 @@ from restoreflow import cli, commands
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# One fresh interpreter answers every subcommand's --help, timing each, then reports which of
-# the slow libraries (each takes seconds to import) got imported on the way.
+# One fresh interpreter answers every subcommand's --help, then reports which of the slow
+# libraries (each takes seconds to import) got imported on the way. Help stays fast because
+# none of them is; the latency itself is measured by bench/help.py, not asserted in a test
+# (a loaded machine made a 1-second bound fail at 2.4 s with no heavy import).
 HELP_PROBE = """
 import contextlib, io, json, sys, time
 from restoreflow import cli
@@ -35,7 +37,6 @@ def test_every_subcommand_answers_help_at_once_without_loading_tensorflow_or_bea
         assert answer["code"] == 0 and answer["text"].startswith(f"usage: restoreflow {name}"), name
         assert "``" not in answer["text"], name
         assert max(map(len, answer["text"].splitlines())) <= 79, name
-        assert answer["seconds"] < 1.0, (name, answer["seconds"])
     restore = probe["help"]["restore"]["text"]
     assert "--input INPUT --output OUTPUT" in restore.splitlines()[0]  # shown as required in the usage
     assert "Repeatable. (required)" in restore and "(default: 512)" in restore and "(default: 0)" in restore

@@ -10,14 +10,17 @@ parameters as JSON, so every record says exactly what was done to it.
 ``tf.io`` feature spec from it. The writer builds the Example with protobuf alone (the
 message is declared below, wire-compatible with TensorFlow's): the shards job's workers
 never import TensorFlow, which costs seconds per process. TensorFlow is imported by the
-parser functions only. Bump ``SCHEMA_VERSION`` on any incompatible change.
+parser functions only. Bump ``SCHEMA_VERSION`` on any incompatible change. ``frame`` puts a
+record in the TFRecord file format, so the shards job writes its files without TensorFlow too.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import struct
 
+import google_crc32c
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -223,3 +226,15 @@ def parse_to_numpy(serialized: bytes) -> dict:
         "degradation": json.loads(get("degradation")),
         "schema_version": int(get("schema_version")),
     }
+
+
+def frame(record: bytes) -> bytes:
+    """One record as a TFRecord file holds it: its length (uint64, little-endian), the masked
+    CRC-32C of those 8 bytes, the record, the masked CRC-32C of the record."""
+    length = struct.pack("<Q", len(record))
+    return b"".join((length, struct.pack("<I", _masked_crc(length)), record, struct.pack("<I", _masked_crc(record))))
+
+
+def _masked_crc(data: bytes) -> int:
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF

@@ -64,3 +64,14 @@ def test_writer_rejects_what_the_schema_cannot_hold():
     bad["degraded"] = bad["degraded"][..., 0]
     with pytest.raises(ValueError, match="HWC"):
         records.make_example(**bad)
+
+
+def test_framed_records_are_the_bytes_tensorflows_writer_writes(tmp_path):
+    import tensorflow as tf
+
+    made = [records.make_example(**pair()), b"", bytes(range(256)) * 40]
+    path = str(tmp_path / "x.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in made:
+            writer.write(record)
+    assert b"".join(map(records.frame, made)) == (tmp_path / "x.tfrecord").read_bytes()

@@ -270,6 +270,20 @@ def test_a_damaged_shard_is_one_line_naming_the_file(shards, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and f"shard {damaged} is damaged" in err
 
 
+def test_shards_of_another_manifest_version_are_one_line_naming_the_manifest(shards, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    manifest = copy / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "format": 2}))
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy)))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{manifest} is a shard manifest of format 2" in err, err
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").rglob("ckpt*"))
+
+
 def test_command_line_mistakes_are_one_line_each(shards, tmp_path, capsys):
     good = config_dict(shards)
     (tmp_path / "bad.yaml").write_text("data:\n  shards: [unclosed\n")

@@ -92,7 +92,7 @@ def side_bare(model_dir: str) -> dict:
             outputs[name] = predictors[name](degraded)[0]
             seconds[name] += time.perf_counter() - start
         for name, restored in outputs.items():
-            psnr[name].append(scoring.psnr_db(clean, np.round(np.clip(restored, 0, 1) * 255).astype(np.uint8)))
+            psnr[name].append(scoring.psnr_db(clean, images.from_float(restored, np.uint8)))
         difference = max(difference, float(np.abs(outputs["openvino"] - outputs["tf"]).max()))
     return {
         "seconds": seconds,

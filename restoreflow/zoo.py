@@ -16,7 +16,7 @@ from restoreflow.card import CARD_FILE, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 
-DEFAULT = "denoise-gray"
+DEFAULT = "restore"
 
 
 def zoo_dir() -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import shutil
 import statistics
 import tempfile
@@ -59,10 +58,11 @@ def measure(model: str, folder: Path, recipe: str, rounds: int, scratch: Path) -
 
 
 def record(model_dir: Path, entry: dict) -> None:
-    card_path = model_dir / "model.json"
-    card = json.loads(card_path.read_text())
-    card.setdefault("inference", {})["bf16"] = entry
-    card_path.write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    from restoreflow.card import CARD_FILE, ModelCard
+
+    path = model_dir / CARD_FILE
+    card = ModelCard.from_json(path.read_text(), str(path))
+    path.write_text(card.with_provenance(inference={**card.provenance.get("inference", {}), "bf16": entry}).to_json())
 
 
 def main(argv=None) -> None:

@@ -21,7 +21,8 @@ def test_a_restore_run_is_quiet_shows_progress_and_says_where_to_look(tmp_path):
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
     result = subprocess.run(
-        [sys.executable, "-m", "restoreflow.cli", "restore", f"--input={tmp_path / 'in'}", f"--output={out}"],
+        [sys.executable, "-m", "restoreflow.cli", "restore", f"--input={tmp_path / 'in'}", f"--output={out}",
+         "--model=denoise-gray"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]

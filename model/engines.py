@@ -60,7 +60,7 @@ def resolve(engine: str) -> str:
 def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: str = "f32") -> Predictor:
     """A Predictor for the Keras ``model`` (inputs with ``channels_in`` channels) on ``engine``
     (resolved first); ``threads`` caps OpenVINO's threads (0: its default, every core).
-    TensorFlow's pools are set by ``pipelines.inference.set_tf_threads`` before TF starts.
+    TensorFlow's pools are set by ``pipelines.restore.inference.set_tf_threads`` before TF starts.
     ``precision`` "bf16" is for benchmarks only: the job offers no reduced precision until a
     model's card records that it costs <= 0.05 dB (bench/RESULTS.md has the measurement)."""
     import tensorflow as tf

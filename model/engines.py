@@ -24,6 +24,10 @@ from collections.abc import Callable
 import numpy as np
 
 ENGINES = ("auto", "tf", "openvino")
+PRECISIONS = ("f32", "bf16")
+# bf16 is offered for a model only where its card records a measured cost within this on the
+# model's own benchmark (issue 13; bench/precision.py measures and records it).
+MAX_BF16_COST_DB = 0.05
 log = logging.getLogger("restoreflow.engines")
 
 
@@ -57,15 +61,40 @@ def resolve(engine: str) -> str:
     return "openvino"
 
 
+def bf16_refusal(card: dict, engine: str) -> str | None:
+    """Why ``--precision bf16`` cannot run this model on this engine and machine (None: it can).
+
+    bf16 runs only on OpenVINO on a CPU with native bf16 (AVX512_BF16 or AMX), and only for a
+    model whose card records its measured PSNR cost
+    (``inference.bf16.psnr_cost_db``, written by bench/precision.py) within MAX_BF16_COST_DB."""
+    if resolve(engine) != "openvino":
+        return "bf16 runs on the openvino engine only (this worker resolved the engine to tf)"
+    import openvino as ov
+
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        return "this CPU has no native bf16 (AVX512_BF16 or AMX): use --precision f32"
+    measured = ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")
+    if measured is None:
+        return (f"model {card['model_id']} has no measured bf16 cost in its model.json "
+                "(python -m bench.precision --model DIR --write-card measures it)")
+    if measured > MAX_BF16_COST_DB:
+        return f"bf16 costs model {card['model_id']} {measured:.3f} dB, over the {MAX_BF16_COST_DB} dB allowed"
+    return None
+
+
 def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: str = "f32") -> Predictor:
     """A Predictor for the Keras ``model`` (inputs with ``channels_in`` channels) on ``engine``
     (resolved first); ``threads`` caps OpenVINO's threads (0: its default, every core).
     TensorFlow's pools are set by ``pipelines.restore.inference.set_tf_threads`` before TF starts.
-    ``precision`` "bf16" is for benchmarks only: the job offers no reduced precision until a
-    model's card records that it costs <= 0.05 dB (bench/RESULTS.md has the measurement)."""
+    ``precision`` "bf16" (OpenVINO only) is what the restore job runs after ``bf16_refusal``
+    found nothing against it; benchmarks call it directly."""
     import tensorflow as tf
 
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     engine = resolve(engine)
+    if engine == "tf" and precision != "f32":
+        raise ValueError("--precision bf16 runs on the openvino engine only")
     function = tf.function(
         lambda batch: tf.cast(model(batch, training=False), tf.float32),
         input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32, name="degraded")],

@@ -15,7 +15,7 @@ from pathlib import Path
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 
-DEFAULT = "denoise-gray"
+DEFAULT = "restore"
 CARD_FILE = "model.json"
 
 

@@ -68,7 +68,9 @@ def test_auto_is_openvino_on_cpus_and_tensorflow_where_a_gpu_is_visible():
 
 def test_one_loaded_openvino_model_serves_several_threads():
     """Beam may call run_inference from several threads on one shared model."""
-    tiles = tiles_for({"channels": 1, "takes_mask": False})
+    from model.export import read_card
+
+    tiles = tiles_for(read_card(zoo.resolve(zoo.DEFAULT)))
     handler = TileModelHandler(zoo.DEFAULT, batch_size=1, engine="openvino")
     model = handler.load_model()
     alone = [handler.run_inference([tile], model)[0].inference for tile in tiles]

@@ -24,12 +24,13 @@ def test_the_bundled_starter_has_a_card_with_its_provenance_and_scores():
     assert shipped["model"] == {"architecture": card["architecture"]["name"], "args": card["architecture"]["args"]}
 
 
-def test_restore_without_model_uses_the_starter_and_denoises(tmp_path):
+def test_restore_without_model_uses_the_default_model_and_a_gray_image_stays_gray(tmp_path):
+    assert zoo.DEFAULT == "restore" and read_card(zoo.resolve(zoo.DEFAULT))["channels"] == 3
     clean = photo("camera", (96, 128))
     write_image(tmp_path / "in" / "camera.png", clean)
     summary = restore.run([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}",
                            "--degrade=denoise-gray-s25", "--seed=3"])
-    assert summary["model_id"] == read_card(zoo.resolve("denoise-gray"))["model_id"]
+    assert summary["model_id"] == read_card(zoo.resolve(zoo.DEFAULT))["model_id"]
     assert summary["counts"] == {"restored": 1, "error": 0}
     restored = images.decode((tmp_path / "out" / "restored" / "camera.png").read_bytes()).pixels
     assert restored.shape == clean.shape and restored.dtype == np.uint8

@@ -1,0 +1,109 @@
+"""bf16 inference per model: what it costs in PSNR on the model's own benchmark and what it gains
+in speed, both through the restore job (``--precision f32`` against ``--precision bf16``, in
+rounds that alternate the order, since the machine is shared).
+
+    python -m bench.precision [--model NAME_OR_DIR ...] [--rounds 2] [--limit N] [--write-card]
+
+--write-card records the measurement in each model's model.json (``inference.bf16``): that
+record is what lets ``restoreflow restore --precision bf16`` run the model, and only where the
+cost is within ``model.engines.MAX_BF16_COST_DB``. Needs ../shared and a CPU with native bf16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+from bench.common import machine, shared_path
+from bench.quality import PAIRED_FLAGS, megapixels, restore_job
+
+# Each bundled model's own benchmark: (set, recipe), as bench/zoo.py scores it.
+OWN_BENCHMARK = {
+    "restore": ("cbsd68", "restore-mixed"),
+    "denoise-gray": ("bsd68", "denoise-gray-s25"),
+    "denoise-color": ("cbsd68", "denoise-color-s25"),
+}
+PRECISIONS = ("f32", "bf16")
+
+
+def benchmark_folder(set_name: str, limit: int, scratch: Path) -> Path:
+    """The set, or a copy of its first ``limit`` images (same names: same seeded damage)."""
+    full = shared_path("data", set_name)
+    if not limit:
+        return full
+    cut = scratch / "sets" / set_name
+    cut.mkdir(parents=True, exist_ok=True)
+    for path in sorted(full.iterdir())[:limit]:
+        shutil.copyfile(path, cut / path.name)
+    return cut
+
+
+def measure(model: str, folder: Path, recipe: str, rounds: int, scratch: Path) -> dict[str, dict]:
+    """Mean restored PSNR and wall seconds of each precision, alternating the order."""
+    runs: dict[str, dict] = {p: {"psnr_db": [], "seconds": []} for p in PRECISIONS}
+    for round_index in range(rounds):
+        for precision in PRECISIONS if round_index % 2 == 0 else reversed(PRECISIONS):
+            out = scratch / f"{Path(model).name}-{precision}-{round_index}"
+            summary = restore_job(folder, model, out, f"--degrade={recipe}", f"--precision={precision}",
+                                  "--engine=openvino", *PAIRED_FLAGS)
+            if summary["counts"].get("error"):
+                raise SystemExit(f"{model} with --precision {precision} had errors: see {out}/errors")
+            runs[precision]["psnr_db"].append(summary["scores"]["psnr_db_restored"]["mean"])
+            runs[precision]["seconds"].append(summary["wall_seconds"])
+    return runs
+
+
+def record(model_dir: Path, entry: dict) -> None:
+    card_path = model_dir / "model.json"
+    card = json.loads(card_path.read_text())
+    card.setdefault("inference", {})["bf16"] = entry
+    card_path.write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", action="append", help="a bundled name or a model directory "
+                        "(with --set and --recipe for one that is not bundled); default: every bundled "
+                        f"model among {', '.join(OWN_BENCHMARK)}")
+    parser.add_argument("--set", help="benchmark set in ../shared/data (default: the model's own)")
+    parser.add_argument("--recipe", help="degradation recipe (default: the model's own)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N images (not for --write-card)")
+    parser.add_argument("--write-card", action="store_true")
+    args = parser.parse_args(argv)
+    if args.write_card and args.limit:
+        parser.error("--write-card records the whole benchmark: drop --limit")
+    from restoreflow import zoo
+
+    models = args.model or [name for name in OWN_BENCHMARK if name in zoo.names()]
+    print(f"machine: {machine()}")
+    print("| model | benchmark | f32 PSNR | bf16 PSNR | cost dB | f32 s (median) | bf16 s (median) | speed-up |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="bench-precision-") as scratch_name:
+        scratch = Path(scratch_name)
+        for model in models:
+            set_name, recipe = (args.set, args.recipe) if args.set else OWN_BENCHMARK[Path(model).name]
+            folder = benchmark_folder(set_name, args.limit, scratch)
+            runs = measure(zoo.resolve(model), folder, recipe, args.rounds, scratch)
+            f32, bf16 = (statistics.mean(runs[p]["psnr_db"]) for p in PRECISIONS)
+            seconds = {p: statistics.median(runs[p]["seconds"]) for p in PRECISIONS}
+            cost, speedup = f32 - bf16, seconds["f32"] / seconds["bf16"]
+            print(f"| {model} | {set_name} `{recipe}` seed 0 ({megapixels(folder):.1f} MP) | {f32:.3f} | "
+                  f"{bf16:.3f} | {cost:+.3f} | {seconds['f32']:.1f} | {seconds['bf16']:.1f} | {speedup:.2f}x |",
+                  flush=True)
+            if args.write_card:
+                record(Path(zoo.resolve(model)), {
+                    "psnr_cost_db": round(cost, 3), "psnr_db_f32": round(f32, 3), "psnr_db_bf16": round(bf16, 3),
+                    "benchmark": f"{set_name} --degrade {recipe} --seed 0", "speedup": round(speedup, 2),
+                    "machine": machine(), "measured": datetime.date.today().isoformat(),
+                    "command": "python -m bench.precision --write-card",
+                })
+
+
+if __name__ == "__main__":
+    main()

@@ -75,12 +75,12 @@ def degraded_set(folder: Path, recipe: recipes.Recipe, seed: int = 0) -> Iterato
 def score_outputs(items: Sequence[Item], outputs: Sequence[np.ndarray], recipe: recipes.Recipe,
                   seconds: float) -> Score:
     """Scores float outputs (rounded to the clean image's dtype first) as the restore job does."""
-    from pipelines.restore import _upscale_like, score_pair
+    from pipelines.restore.quality import score_pair, upscale_like
 
     per_image, ssims = {}, []
     for item, output in zip(items, outputs):
         degraded_pixels = images.from_float(item.degraded, item.clean.dtype)
-        before = score_pair(item.clean, _upscale_like(degraded_pixels, item.clean), task=recipe.task,
+        before = score_pair(item.clean, upscale_like(degraded_pixels, item.clean), task=recipe.task,
                             sr_factor=recipe.sr_factor)
         after = score_pair(item.clean, images.from_float(output, item.clean.dtype), task=recipe.task,
                            sr_factor=recipe.sr_factor)

@@ -1,7 +1,7 @@
 """Job 3 throughput by inference engine, against a PyTorch loop, and memory.
 
     python -m bench.restore [--rounds 2] [--images 68] [--skip-throughput] [--skip-memory]
-                            [--memory-mp 50] [--memory-model dncnn|denoise-gray]
+                            [--memory-mp 50] [--memory-model dncnn|denoise-gray] [--other CHECKOUT]
 
 Needs ../shared (BSD68 and the DnCNN authors' weights) and, for the PyTorch side, the
 ``bench`` extra (torch). Every side runs in its own process with 2 threads, on BSD68 (68
@@ -18,6 +18,9 @@ photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the side
 - default-tf, default-openvino: the job with the bundled default model.
 
 ``--images N`` takes the first N of BSD68 (for a loaded machine; the default is all 68).
+``--other CHECKOUT`` runs the job sides of ``--sides`` in this checkout and in another one
+(e.g. ``git archive`` of the commit before a change), alternating, each against the bare
+TensorFlow forward pass of its round.
 
 Memory: peak RSS of a restore run (in-process runner, its own process, the engine auto) on
 one gray image of ``--memory-mp`` megapixels, with the same DnCNN or the bundled default model.
@@ -66,7 +69,7 @@ def side_bare(model_dir: str) -> dict:
     from model import engines
     from model.export import load_model
     from pipelines import images, scoring
-    from pipelines.inference import set_tf_threads
+    from pipelines.restore.inference import set_tf_threads
 
     set_tf_threads(THREADS)
     model, _ = load_model(model_dir)
@@ -168,10 +171,10 @@ def run_side(side: str, model_dir: str) -> dict:
     return side_job(model_dir if which == "job" else "denoise-gray", engine)
 
 
-def in_child(side: str, model_dir: str) -> dict:
+def in_child(side: str, model_dir: str, checkout: Path = ROOT) -> dict:
     command = [sys.executable, "-m", "bench.restore", "--side", side, "--model", model_dir]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(checkout), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"side {side} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -237,6 +240,32 @@ def throughput(model_dir: str, rounds: int, sides=SIDES) -> list[str]:
     ]
 
 
+def compare_checkouts(model_dir: str, rounds: int, sides, other: Path) -> list[str]:
+    """The job sides in this checkout and in ``other``, alternating (round 2 in reverse order),
+    each against the bare TensorFlow forward of its round (run here: the engines are the same
+    code in both): the job's cost over the forward pass, before and after a change."""
+    checkouts = [ROOT, other]
+    results: dict[tuple[Path, str], list[dict]] = {}
+    for r in range(rounds):
+        for side in sides if r % 2 == 0 else reversed(sides):
+            for checkout in (checkouts if r % 2 == 0 else reversed(checkouts)) if side.startswith("job") else [ROOT]:
+                results.setdefault((checkout, side), []).append(in_child(side, model_dir, checkout))
+                print(f"round {r + 1}: {checkout} {side}: {json.dumps(results[checkout, side][-1])}",
+                      file=sys.stderr, flush=True)
+    bare = [row["seconds"]["tf"] for row in results[ROOT, "bare"]]
+    lines = ["| checkout | side | seconds per round | job / bare TF forward (median, range) |", "|---|---|---|---|"]
+    for (checkout, side), rows in results.items():
+        seconds = [row["seconds"] if side != "bare" else row["seconds"]["tf"] for row in rows]
+        ratios = [s / b for s, b in zip(seconds, bare)]
+        lines.append(f"| {checkout.name} | {side} | {' / '.join(f'{s:.1f}' for s in seconds)} | "
+                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
+    lines += ["", "| side | this checkout / other, same round (median, range) |", "|---|---|"]
+    for side in sides[1:]:
+        mine, theirs = ([row["seconds"] for row in results[c, side]] for c in checkouts)
+        lines.append(_ratio_row(side, mine, theirs))
+    return lines
+
+
 def _ratio_row(label: str, slower: list[float], faster: list[float]) -> str:
     ratios = [a / b for a, b in zip(slower, faster)]
     return f"| {label} | **{statistics.median(ratios):.2f}** ({min(ratios):.2f}-{max(ratios):.2f}) |"
@@ -297,6 +326,7 @@ def main():
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--sides", default=",".join(SIDES), help="a comma-separated subset of the sides")
     parser.add_argument("--images", type=int, default=68, help="the first N images of BSD68")
+    parser.add_argument("--other", type=Path, help="another checkout: its job sides alternate with this one's")
     parser.add_argument("--memory-mp", type=float, default=50)
     parser.add_argument("--memory-model", choices=("dncnn", "denoise-gray"), default="dncnn")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one side, in a child process
@@ -308,7 +338,10 @@ def main():
     os.environ["BENCH_RESTORE_IMAGES"] = str(args.images)  # read by the sides' processes
     model_dir = import_dncnn("sigma=25.mat", Path(tempfile.mkdtemp(prefix="bench-model-")) / "dncnn-s25")
     print(f"machine: {machine()}")
-    if not args.skip_throughput:
+    if args.other:
+        sides = ["bare", *(s for s in args.sides.split(",") if s.startswith("job"))]
+        print("\n".join(compare_checkouts(model_dir, args.rounds, sides, args.other.absolute())), flush=True)
+    elif not args.skip_throughput:
         print("\n".join(throughput(model_dir, args.rounds, tuple(args.sides.split(",")))), flush=True)
     if not args.skip_memory:
         print()

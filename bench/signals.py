@@ -1,4 +1,4 @@
-"""The no-reference signals on clean and degraded benchmark images: where pipelines/guidance.py
+"""The no-reference signals on clean and degraded benchmark images: where pipelines/restore/guidance.py
 draws its lines between "shows noise / blocking" and "does not".
 
     python -m bench.signals

@@ -85,7 +85,7 @@ def bf16_refusal(card: dict, engine: str) -> str | None:
 def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: str = "f32") -> Predictor:
     """A Predictor for the Keras ``model`` (inputs with ``channels_in`` channels) on ``engine``
     (resolved first); ``threads`` caps OpenVINO's threads (0: its default, every core).
-    TensorFlow's pools are set by ``pipelines.inference.set_tf_threads`` before TF starts.
+    TensorFlow's pools are set by ``pipelines.restore.inference.set_tf_threads`` before TF starts.
     ``precision`` "bf16" (OpenVINO only) is what the restore job runs after ``bf16_refusal``
     found nothing against it; benchmarks call it directly."""
     import tensorflow as tf

@@ -125,3 +125,20 @@ def job_help_parser(job: str) -> argparse.ArgumentParser:
     add_job_args(parser.add_argument_group(f"{job} options"), required=required)
     add_verbose_flag(parser)
     return parser
+
+
+def job_flags(job: str) -> dict[str, argparse.Action]:
+    """A job's own flags by name (``--help`` and ``--verbose``, the console's, left out): what
+    ``restoreflow nightly`` accepts as YAML keys and the Flex Template metadata must list."""
+    parser = job_help_parser(job)
+    return {action.dest: action for action in parser._actions if action.dest not in ("help", "verbose")}
+
+
+def repeatable(action: argparse.Action) -> bool:
+    """Whether a flag may be given several times (``--input``)."""
+    return isinstance(action, argparse._AppendAction)
+
+
+def required_flags(job: str) -> tuple[str, ...]:
+    return JOBS[job][2]
+

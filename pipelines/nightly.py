@@ -11,43 +11,35 @@ The YAML format is described in ``restoreflow nightly --help`` (restoreflow.comm
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import sys
 
-from pipelines import lock, options as job_options, report, restore, sources
+from pipelines import flags, options as job_options, report, restore, sources
+from pipelines.restore import lock
 from restoreflow import commands
-from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
+from restoreflow.configs import ConfigError, parse_yaml, suggest
 from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.nightly")
+BEAM_ARGS = "beam_args"  # the one key that is not a restore flag: Beam's own flags, passed through
 
 
 @dataclasses.dataclass(frozen=True)
 class NightlyConfig:
-    input: tuple[str, ...]
-    output: str
-    model: str | None = None
-    reference: str | None = None
-    masks: str | None = None
-    tile_size: int = 512
-    overlap: int = -1
-    batch_size: int = 4
-    format: str = "keep"
-    max_pixels: int | None = None
-    max_bytes: int | None = None
+    """A nightly YAML: restore job flags by name (declared in ``pipelines.flags``; those it
+    leaves out keep the job's defaults) and Beam pipeline flags."""
+
+    flags: tuple[tuple[str, str], ...]  # (flag name, value as given on a command line), in the file's order
     beam_args: tuple[str, ...] = ()
 
-    def __post_init__(self):
-        check(bool(self.input), "input", "needs at least one input")
+    @property
+    def output(self) -> str:
+        return dict(self.flags)["output"]
 
     def restore_argv(self) -> list[str]:
-        argv = [f"--input={path}" for path in self.input] + [f"--output={self.output}"]
-        for name in ("model", "reference", "masks", "tile_size", "overlap", "batch_size", "format", "max_pixels", "max_bytes"):
-            value = getattr(self, name)
-            if value is not None:
-                argv.append(f"--{name}={value}")
-        return argv + list(self.beam_args)
+        return [f"--{name}={value}" for name, value in self.flags] + list(self.beam_args)
 
 
 def load(path: str) -> NightlyConfig:
@@ -59,9 +51,45 @@ def load(path: str) -> NightlyConfig:
     data = parse_yaml(text, path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    if isinstance(data.get("input"), str):
-        data["input"] = [data["input"]]
-    return from_mapping(NightlyConfig, data, "")
+    return from_mapping(data)
+
+
+def from_mapping(data: dict) -> NightlyConfig:
+    """Checks every key and value against the restore job's flags (ConfigError naming the key)."""
+    known = flags.job_flags("restore")
+    allowed = sorted([*known, BEAM_ARGS])
+    for key in data:
+        if str(key) not in allowed:
+            raise ConfigError(f"unknown key '{key}'{suggest(str(key), allowed)}; allowed: {', '.join(allowed)}")
+    for name in flags.required_flags("restore"):
+        if data.get(name) in (None, "", []):
+            raise ConfigError(f"{name}: required")
+    pairs = [(key, text) for key, value in data.items() if key != BEAM_ARGS and value is not None
+             for text in _flag_texts(key, value, known[key])]
+    beam_args = data.get(BEAM_ARGS) or []
+    if not isinstance(beam_args, list) or not all(isinstance(arg, str) for arg in beam_args):
+        raise ConfigError(f"{BEAM_ARGS}: expected a list of Beam flags, e.g. [--runner=DataflowRunner]")
+    return NightlyConfig(tuple(pairs), tuple(beam_args))
+
+
+def _flag_texts(key: str, value, action: argparse.Action) -> list[str]:
+    """A YAML value as command-line text, checked with the flag's own type and choices."""
+    repeatable = flags.repeatable(action)
+    texts = []
+    for item in value if repeatable and isinstance(value, list) else [value]:
+        if isinstance(item, (dict, list)):
+            raise ConfigError(f"{key}: expected {'one value or a list' if repeatable else 'one value'}, got {item!r}")
+        text = str(item).lower() if isinstance(item, bool) else str(item)
+        try:
+            converted = action.type(text) if action.type else text
+        except argparse.ArgumentTypeError as e:
+            raise ConfigError(f"{key}: {e}") from None
+        except ValueError:
+            raise ConfigError(f"{key}: expected {action.type.__name__}, got {item!r}") from None
+        if action.choices and converted not in action.choices:
+            raise ConfigError(f"{key}: {item!r} is not one of {', '.join(action.choices)}")
+        texts.append(text)
+    return texts
 
 
 @user_errors("restoreflow nightly", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))

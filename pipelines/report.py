@@ -1,15 +1,8 @@
-"""The restore job's outputs about quality: the Parquet scores table and summaries.
+"""The restore job's summaries of quality: per run (``summary.json``) and over runs (the report).
 
-``SCHEMA`` is the one definition of ``scores/<run>/*.parquet``: one row per input image and
-run, with ``status`` "restored" or "skipped" (already done for the same content, model and
-settings; its scores are in the run that restored it). Scores come in pairs:
-``<metric>_degraded`` (the input as given, or as degraded in paired mode) and
-``<metric>_restored``; full-reference ones are null without a reference. ``crop_path`` is a
-small side-by-side PNG of the image's centre, for the report: degraded | restored, then the
-reference when there is one.
-
-``build_report`` (and ``restoreflow report OUT``) turns every run's Parquet files into one
-self-contained ``OUT/report.html`` (``pipelines.report_page``).
+The scores table itself (``scores/<run>/*.parquet``) is ``restoreflow.scores``. ``build_report``
+(and ``restoreflow report OUT``) turns every run's rows into one self-contained
+``OUT/report.html`` (``pipelines.report_page``).
 """
 
 from __future__ import annotations
@@ -20,75 +13,13 @@ import logging
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from restoreflow import commands
+from restoreflow import commands, scores
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 2  # 2: output_sha256, mask_sha256, redone, note
-
-_SCORES = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
-SCORE_COLUMNS = tuple(f"{name}_{role}" for name in _SCORES for role in ("degraded", "restored"))
-
-SCHEMA = pa.schema(
-    [
-        ("image_id", pa.string()),
-        ("source", pa.string()),
-        ("status", pa.string()),
-        ("run_id", pa.string()),
-        ("settings_key", pa.string()),
-        ("model_id", pa.string()),
-        ("task", pa.string()),
-        ("content_sha256", pa.string()),
-        ("width_in", pa.int32()),
-        ("height_in", pa.int32()),
-        ("width_out", pa.int32()),
-        ("height_out", pa.int32()),
-        ("channels", pa.int8()),
-        ("bit_depth", pa.int8()),
-        ("has_alpha", pa.bool_()),
-        ("source_mode", pa.string()),
-        ("format_in", pa.string()),
-        ("format_out", pa.string()),
-        ("output_path", pa.string()),
-        ("crop_path", pa.string()),
-        ("reference", pa.string()),
-        ("tiles", pa.int32()),
-        ("seconds", pa.float64()),
-        *[(name, pa.float64()) for name in SCORE_COLUMNS],
-        ("output_sha256", pa.string()),  # what a rerun checks OUT/restored/... against
-        ("mask_sha256", pa.string()),  # the --masks mask's bytes (inpainting)
-        ("redone", pa.string()),  # why a done image was redone: "missing output" or "changed output"
-        ("note", pa.string()),  # something a person should know, e.g. why a reference was not used
-    ],
-    metadata={"restoreflow.schema_version": str(SCHEMA_VERSION)},
-)
-
-
-def row(**values) -> dict:
-    """A scores row with every schema column present (missing scores are null) and no extras."""
-    unknown = set(values) - set(SCHEMA.names)
-    if unknown:
-        raise KeyError(f"not in the scores schema: {sorted(unknown)}")
-    out = {name: values.get(name) for name in SCHEMA.names}
-    for name in SCORE_COLUMNS:
-        value = out[name]
-        out[name] = None if value is None or np.isnan(value) else float(value)  # inf: identical images
-    return out
-
-
-def read_table(folder: str) -> pa.Table:
-    """All ``*.parquet`` under ``folder`` (local, gs://, s3://) as one table."""
-    matches = FileSystems.match([FileSystems.join(folder, "*.parquet")])[0].metadata_list
-    tables = []
-    for meta in sorted(matches, key=lambda m: m.path):
-        with FileSystems.open(meta.path) as f:
-            tables.append(pq.read_table(f))
-    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
 
 
 def read_errors(folder: str) -> list[dict]:
@@ -124,7 +55,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     statuses = columns.get("status", [])
     counts = {status: statuses.count(status) for status in sorted(set(statuses))}
     counts["error"] = len(errors)
-    scores = {name: stats(columns.get(name, [])) for name in SCORE_COLUMNS}
+    score_stats = {name: stats(columns.get(name, [])) for name in scores.SCORE_COLUMNS}
     gains = {}
     for name in ("psnr_db", "ssim"):
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
@@ -135,7 +66,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     now = datetime.datetime.now(datetime.timezone.utc)
     started = run_started(run_id)
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": scores.SCHEMA_VERSION,
         "run_id": run_id,
         "model_id": model_id,
         "created_utc": now.isoformat(timespec="seconds"),
@@ -144,7 +75,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
         "megapixels_restored": round(megapixels, 4),
         "seconds": stats(columns.get("seconds", [])),
-        "scores": {k: v for k, v in scores.items() if v is not None},
+        "scores": {k: v for k, v in score_stats.items() if v is not None},
         "gains": {k: v for k, v in gains.items() if v is not None},
     }
 
@@ -156,8 +87,8 @@ def _write_json(path: str, value) -> None:
 
 def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -> dict:
     """Summarizes one run's scores and errors into runs/<run>/summary.json and summary.json;
-    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.guidance)."""
-    table = read_table(FileSystems.join(output, "scores", run_id))
+    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.restore.guidance)."""
+    table = scores.read(output, run_id)
     errors = read_errors(FileSystems.join(output, "errors", run_id))
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
     summary["guidance"] = advise(summary) if advise else []

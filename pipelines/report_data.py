@@ -7,15 +7,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import report
+from restoreflow import scores
 from restoreflow.configs import ConfigError
 
 COLUMNS = ["image_id", "status", "run_id", "model_id", "task", "crop_path", "output_path", "reference", "seconds",
-           *report.SCORE_COLUMNS]
+           *scores.SCORE_COLUMNS]
 """The Parquet columns the page reads."""
 
 
@@ -62,35 +61,9 @@ def _matches(output: str, *parts: str) -> list[str]:
     return sorted(m.path for m in FileSystems.match([FileSystems.join(output, *parts)])[0].metadata_list)
 
 
-def _run_folder(path: str) -> str:
-    """The run id of ``scores/<run>/part.parquet`` or ``errors/<run>/errors.jsonl``."""
-    return path.replace("\\", "/").rstrip("/").split("/")[-2]
-
-
-def _conform(table: pa.Table) -> pa.Table:
-    """``table`` with exactly SCHEMA's columns: files from before a column existed get nulls."""
-    columns = [
-        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
-        for f in report.SCHEMA
-    ]
-    return pa.Table.from_arrays(columns, schema=report.SCHEMA)
-
-
-def read_all_scores(output: str) -> tuple[pa.Table, list[str]]:
-    """Every run's rows, from ``scores/*/*.parquet`` only (deeper files, such as Beam's
-    temporary ones, are not a finished run's), and the run ids found, oldest first."""
-    paths = _matches(output, "scores", "*", "*.parquet")
-    tables = []
-    for path in paths:
-        with FileSystems.open(path) as f:
-            tables.append(_conform(pq.read_table(f)))
-    table = pa.concat_tables(tables) if tables else report.SCHEMA.empty_table()
-    return table, sorted({_run_folder(path) for path in paths})
-
-
 def read_latest_errors(output: str) -> tuple[str | None, list[dict]]:
     """The newest run with an ``errors/<run>/`` folder, and its error lines."""
-    runs = {_run_folder(path) for path in _matches(output, "errors", "*", "*.jsonl")}
+    runs = {scores.run_of(path) for path in _matches(output, "errors", "*", "*.jsonl")}
     if not runs:
         return None, []
     run = max(runs)
@@ -118,12 +91,13 @@ def latest_images(rows: list[dict]) -> list[ImageState]:
 
 
 def collect(output: str) -> ReportData:
-    table, runs = read_all_scores(output)
+    paths = scores.files(output)
+    runs = sorted({scores.run_of(path) for path in paths})
     errors_run, errors = read_latest_errors(output)
     if not runs and errors_run is None:
         raise ConfigError(
             f"{output}: holds no scores/<run>/*.parquet nor errors/<run>/*.jsonl: "
             "not a restore job's --output, or no run has finished there"
         )
-    rows = table.select(COLUMNS).to_pylist()
+    rows = scores.read_files(paths).select(COLUMNS).to_pylist()
     return ReportData(output, runs, rows, latest_images(rows), errors_run, errors, report.read_run_summaries(output))

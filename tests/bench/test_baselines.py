@@ -37,7 +37,7 @@ def test_the_iteration_search_stops_once_the_psnr_falls():
 def test_degraded_set_gives_the_restore_jobs_inputs(tmp_path):
     """The baselines' degraded images are the job's: per-image input PSNRs agree exactly."""
     from pipelines import restore
-    from tests.pipelines.test_restore import make_model
+    from tests.pipelines.restore.helpers import make_model
 
     folder = tmp_path / "clean"
     for name in ("astronaut", "chelsea"):

@@ -222,9 +222,7 @@ def job_flag_names(job: str) -> set[str]:
     --verbose (which only the console reads)."""
     from pipelines import flags
 
-    parser = flags.job_help_parser(job)
-    names = {s[2:] for action in parser._actions for s in action.option_strings if s.startswith("--")}
-    return names - {"help", "verbose"}
+    return set(flags.job_flags(job))
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -258,6 +256,28 @@ def test_metadata_parameters_are_exactly_the_job_flags(job):
     assert not missing, f"{job} flags missing from infra/dataflow/{job}.metadata.json: {sorted(missing)}"
     required = {p["name"] for p in metadata(job)["parameters"] if not p.get("isOptional", False)}
     assert required == REQUIRED_FLAGS[job]
+
+
+def _as_text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_metadata_states_the_declared_defaults_and_accepts_them_and_every_choice(job):
+    """The metadata is a copy for Dataflow's UI: its defaults and patterns follow pipelines.flags."""
+    from pipelines import flags
+
+    declared = flags.job_flags(job)
+    for parameter in metadata(job)["parameters"]:
+        action, help_text = declared[parameter["name"]], parameter["helpText"]
+        accepted = [] if action.default is None else [_as_text(action.default)]
+        if accepted:
+            stated = (f"Default: {accepted[0]}." in help_text) or (f"{accepted[0]} (default)" in help_text)
+            assert stated, f"{parameter['name']}: the help should state the default {accepted[0]}"
+        accepted += [_as_text(choice) for choice in action.choices or ()]
+        for pattern in parameter.get("regexes", []):
+            for text in accepted:
+                assert re.fullmatch(pattern, text), (parameter["name"], text, pattern)
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -323,7 +343,7 @@ def test_restore_graph_builds_and_serializes_with_dataflow_options(tmp_path, tin
     assert settings.tf_threads == 0  # one SDK process per VM: TensorFlow sizes its own pools
     proto = pipeline.to_runner_api()
     names = transform_names(proto)
-    assert {"Restore tiles", "Stitch, write, score", "Write scores", "Write errors"} <= names
+    assert {"Restore images/Restore tiles", "Restore images/Write and score", "Write scores", "Write errors"} <= names
     assert 0 < len(proto.SerializeToString()) < 20 * 2**20
     assert not (tmp_path / "out" / "restored").exists(), "building the graph must not run it"
 
@@ -363,7 +383,7 @@ def test_restore_dataflow_dry_run_translates_the_job(tmp_path, tiny_model, tiny_
         if env.urn == common_urns.environments.DOCKER.urn
     }
     assert images == {"europe-west1-docker.pkg.dev/test-project/restoreflow/restoreflow-worker-gpu:test"}
-    assert {"Restore tiles", "Write scores"} <= transform_names(job_proto)
+    assert {"Restore images/Restore tiles", "Write scores"} <= transform_names(job_proto)
     assert not (tmp_path / "out" / "restored").exists()
 
 

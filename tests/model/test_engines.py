@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from pipelines.inference import TileModelHandler
+from pipelines.restore.inference import TileModelHandler
 from restoreflow import zoo
 from tests.conftest import photo
 

@@ -3,6 +3,7 @@ import json
 import pyarrow as pa
 
 from pipelines import history, report
+from restoreflow import scores
 
 
 def run_summary(run_id, *, restored, wall, megapixels, seconds_in_flight=18.3):
@@ -36,10 +37,10 @@ def test_history_reads_every_run(tmp_path, capsys):
 
 def test_summary_records_wall_time_and_megapixels_restored():
     table = pa.Table.from_pylist([
-        report.row(image_id="a", status="restored", run_id="r", width_in=2000, height_in=1000),
-        report.row(image_id="b", status="restored", run_id="r", width_in=1000, height_in=1000),
-        report.row(image_id="c", status="skipped", run_id="r"),
-    ], schema=report.SCHEMA)
+        {"image_id": "a", "status": "restored", "run_id": "r", "width_in": 2000, "height_in": 1000},
+        {"image_id": "b", "status": "restored", "run_id": "r", "width_in": 1000, "height_in": 1000},
+        {"image_id": "c", "status": "skipped", "run_id": "r"},
+    ], schema=scores.SCHEMA)
     summary = report.summarize(table, [], run_id="20200101T000000Z-abcdef", model_id="m")
     assert summary["megapixels_restored"] == 3.0 and summary["wall_seconds"] > 0
     assert report.summarize(table, [], run_id="not-a-time", model_id="m")["wall_seconds"] is None

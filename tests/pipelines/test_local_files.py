@@ -8,8 +8,7 @@ import pytest
 
 from pipelines import local_files, make_shards, sources
 from tests.conftest import photo, write_image
-from tests.pipelines.corpus import assert_accounted_once, errors_by_id, run_restore
-from tests.pipelines.test_restore import make_model
+from tests.pipelines.restore.helpers import assert_accounted_once, errors_by_id, make_model, run_restore
 
 
 def corpus(tmp_path):

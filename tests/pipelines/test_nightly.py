@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 import yaml
 
 from pipelines import history, images, nightly
+from restoreflow.configs import ConfigError
 from tests.conftest import photo, write_image
-from tests.pipelines.test_restore import make_model
+from tests.pipelines.restore.helpers import make_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,8 +56,36 @@ def test_nightly_config_mistakes_exit_2_naming_the_key(tmp_path, capsys):
     assert history.main([str(tmp_path / "nothing")]) == 2
 
 
+def test_nightly_keys_are_the_restore_flags_and_no_default_is_copied():
+    from pipelines import options
+
+    config = nightly.from_mapping({"input": "in", "output": "out", "engine": "tf", "force": True, "seed": 3,
+                                   "degrade": "denoise-gray-s25", "reference": None, "beam_args": ["--runner=FnApiRunner"]})
+    argv = config.restore_argv()
+    assert argv == ["--input=in", "--output=out", "--engine=tf", "--force=true", "--seed=3",
+                    "--degrade=denoise-gray-s25", "--runner=FnApiRunner"], "unset keys keep the job's defaults"
+    parsed = options.parse(argv, options.RestoreOptions).get_all_options()
+    assert (parsed["engine"], parsed["force"], parsed["seed"], parsed["tile_size"]) == ("tf", True, 3, 512)
+    several = nightly.from_mapping({"input": ["a", "b"], "output": "out"})
+    assert several.restore_argv() == ["--input=a", "--input=b", "--output=out"] and several.output == "out"
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"tile_size": "big"}, "tile_size: expected int, got 'big'"),
+    ({"engine": "onnx"}, "engine: 'onnx' is not one of auto, tf, openvino"),
+    ({"force": "maybe"}, "force: expected true or false, got 'maybe'"),
+    ({"tile_size": [1, 2]}, "tile_size: expected one value, got [1, 2]"),
+    ({"output": None}, "output: required"),
+    ({"beam_args": "--runner=DataflowRunner"}, "beam_args: expected a list of Beam flags"),
+])
+def test_nightly_values_are_checked_with_the_flags_own_types(values, message):
+    with pytest.raises(ConfigError) as error:
+        nightly.from_mapping({"input": "in", "output": "out", **values})
+    assert message in str(error.value)
+
+
 def test_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
-    from pipelines import inference
+    from pipelines.restore import inference
 
     def load_model(self):  # fault injection: the workers cannot load the model
         raise RuntimeError("injected: no model on this worker")

@@ -9,8 +9,13 @@ from PIL import Image
 
 from pipelines import outputs
 from tests.conftest import photo, png_bytes, write_image
-from tests.pipelines.corpus import assert_accounted_once, assert_outputs_match_newest_rows, errors_by_id, run_restore
-from tests.pipelines.test_restore import make_model
+from tests.pipelines.restore.helpers import (
+    assert_accounted_once,
+    assert_outputs_match_newest_rows,
+    errors_by_id,
+    make_model,
+    run_restore,
+)
 
 
 @pytest.fixture(scope="module")

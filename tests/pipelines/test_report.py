@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import report, report_crops, report_data, report_page
+from restoreflow import scores
+from restoreflow.scores import ScoreRow
 from tests import browser
 from tests.conftest import photo, png_bytes
 
@@ -57,26 +59,26 @@ def restored(out: Path, image_id: str, run: str, psnr: tuple, noise: tuple, crop
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(crop_png(len(image_id)))
         crop_path = str(path)
-    return report.row(
+    return ScoreRow(
         image_id=image_id, source=f"/in/{image_id}", status="restored", run_id=run, settings_key=KEY,
         model_id="dncnn-s25", task="denoise", crop_path=crop_path, output_path=str(out / "restored" / image_id),
         tiles=1, seconds=0.25,
         psnr_db_degraded=psnr[0], psnr_db_restored=psnr[1], ssim_degraded=0.5, ssim_restored=0.8,
         noise_sigma_degraded=noise[0], noise_sigma_restored=noise[1],
         sharpness_degraded=900.0, sharpness_restored=400.0, blockiness_degraded=1.0, blockiness_restored=float("nan"),
-    )
+    ).to_dict()
 
 
 def skipped(out: Path, image_id: str, run: str):
-    return report.row(
+    return ScoreRow(
         image_id=image_id, source=f"/in/{image_id}", status="skipped", run_id=run, settings_key=KEY,
         model_id="dncnn-s25", task="denoise", crop_path=str(out / "crops" / KEY / (image_id + ".png")),
-    )
+    ).to_dict()
 
 
 def write_parquet(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=report.SCHEMA), str(path))
+    pq.write_table(pa.Table.from_pylist(rows, schema=scores.SCHEMA), str(path))
 
 
 def write_errors(path: Path, errors: list[dict]) -> None:

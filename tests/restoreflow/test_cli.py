@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import subprocess
 import sys
@@ -44,12 +43,20 @@ def test_every_subcommand_answers_help_at_once_without_loading_tensorflow_or_bea
     assert "(default: 40)" in probe["help"]["shards"]["text"]
 
 
-def test_nightly_help_describes_every_key_of_the_yaml():
-    from pipelines import nightly
+def test_nightly_help_shows_a_valid_yaml_with_the_restore_jobs_defaults():
+    import textwrap
 
-    text = commands.nightly().format_help()
-    for field in dataclasses.fields(nightly.NightlyConfig):
-        assert f"\n  {field.name}: " in text, field.name
+    import yaml
+
+    from pipelines import flags, nightly
+
+    example = yaml.safe_load(textwrap.dedent(commands.NIGHTLY_FORMAT.split("with the same defaults:\n")[1]))
+    assert {"input", "output", "beam_args"} <= set(example)
+    nightly.from_mapping(example)  # every key a restore flag (or beam_args), every value of its type
+    declared = flags.job_flags("restore")
+    for key, value in example.items():
+        if key not in ("input", "output", "model", "beam_args"):  # examples; the rest are the defaults
+            assert value == declared[key].default, key
 
 
 def test_version(capsys):

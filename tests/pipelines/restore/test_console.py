@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import photo, write_image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OUR_LINE = re.compile(r"^(\d\d:\d\d:\d\d INFO restoreflow\.|restore: \d+/\d+ images)")
 
 

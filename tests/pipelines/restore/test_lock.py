@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipelines import lock
+from pipelines.restore import lock
 
 
 def test_a_local_lock_refuses_a_second_holder_until_released(tmp_path):

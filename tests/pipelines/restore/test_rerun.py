@@ -1,5 +1,6 @@
 """Reruns decide from what is on disk, and runs into one output folder cannot interleave."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -7,20 +8,17 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from pipelines import images, lock, restore
+from pipelines import images, report, restore
+from pipelines.restore import lock, rerun
 from tests.conftest import photo, write_image
-from tests.pipelines.corpus import assert_accounted_once, assert_outputs_match_newest_rows, run_restore
-from tests.pipelines.test_restore import make_model
+from tests.pipelines.restore.helpers import (
+    assert_accounted_once,
+    assert_outputs_match_newest_rows,
+    run_restore,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NAMES = ("astronaut", "coffee", "chelsea", "rocket")
-
-
-@pytest.fixture(scope="module")
-def gray_model(tmp_path_factory):
-    return make_model(tmp_path_factory.mktemp("models") / "gray")
 
 
 def colour_folder(folder: Path, count: int) -> list[str]:
@@ -33,7 +31,7 @@ def colour_folder(folder: Path, count: int) -> list[str]:
 
 def restore_process(mode: str, value: str, argv: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.pipelines.restore_with_fault", mode, value, *argv],
+    return subprocess.Popen([sys.executable, "-m", "tests.pipelines.restore.with_fault", mode, value, *argv],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -46,7 +44,7 @@ def test_deleted_and_garbage_outputs_are_redone_and_counted(tmp_path, gray_model
     again = run_restore([tmp_path / "in"], out, gray_model)
     assert again["counters"]["images_skipped"] == 4 and again["counters"]["images_restored"] == 2
     assert again["redone"] == {"changed output": 1, "missing output": 1}
-    assert "2 redone: missing or changed output" in restore.report.summary_line(again, str(out))
+    assert "2 redone: missing or changed output" in report.summary_line(again, str(out))
     assert_accounted_once(out, again, ids)
     assert_outputs_match_newest_rows(out)
     assert images.decode((out / "restored" / "02.png").read_bytes()).pixels.shape[-1] == 3
@@ -119,8 +117,6 @@ def test_rows_from_before_output_hashes_vouch_for_nothing(tmp_path, gray_model):
 
 
 def test_temporary_files_of_killed_runs_are_removed_and_nothing_else(tmp_path):
-    from pipelines import rerun
-
     left = [tmp_path / "restored" / "sub" / "a.png.partial-20260101T000000Z-abc123",
             tmp_path / "crops" / "key" / "a.png.png.partial-20260101T000000Z-abc123"]
     kept = [tmp_path / "restored" / "a.partial-b.png", tmp_path / "restored" / "sub" / "a.png"]
@@ -129,3 +125,23 @@ def test_temporary_files_of_killed_runs_are_removed_and_nothing_else(tmp_path):
         path.write_bytes(b"x")
     assert rerun.remove_partials(str(tmp_path)) == 2
     assert [p.exists() for p in left + kept] == [False, False, True, True]
+
+
+def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
+    output = tmp_path / "a.png"
+    output.write_bytes(b"restored")
+    row = {"content_sha256": "c", "mask_sha256": None, "settings_key": "k", "output_path": str(output),
+           "output_sha256": hashlib.sha256(b"restored").hexdigest()}
+
+    def decide(previous, content="c", key="k"):
+        return rerun.decide(previous, content_sha256=content, mask_sha256=None, settings_key=key)
+
+    assert decide(row) == (True, None)
+    assert decide(None) == (False, None) and decide(row, content="d") == (False, None)
+    assert decide(row, key="other settings") == (False, None), "another model or settings: new work"
+    assert decide({**row, "output_path": None}) == (True, None), "--write_images none: scores only"
+    assert decide({**row, "output_sha256": None}) == (False, rerun.CHANGED), "rows without a hash vouch for nothing"
+    output.write_bytes(b"changed")
+    assert decide(row) == (False, rerun.CHANGED)
+    output.unlink()
+    assert decide(row) == (False, rerun.MISSING)

@@ -9,22 +9,21 @@ from PIL import Image, ImageDraw
 
 from pipelines import images, restore
 from tests.conftest import photo, png_bytes, write_image
-from tests.pipelines.corpus import assert_accounted_once, errors_by_id, rows_of, run_restore
-from tests.pipelines.test_restore import make_model
-
-UNET = {"channels": 1, "width": 4, "levels": 2, "blocks": 1}
-
-
-def _random_tail(model):
-    """An untrained U-Net's tail is zero (holes would stay 0); give it weights."""
-    tail = model.get_layer("tail")
-    tail.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype(np.float32) for w in tail.get_weights()])
+from tests.pipelines.restore.helpers import (
+    UNET,
+    assert_accounted_once,
+    errors_by_id,
+    make_model,
+    random_tail,
+    rows_of,
+    run_restore,
+)
 
 
 @pytest.fixture(scope="module")
 def inpaint_model(tmp_path_factory):
     return make_model(tmp_path_factory.mktemp("models") / "inpaint", "inpaint_unet", UNET, task="inpaint",
-                      prepare=_random_tail)
+                      prepare=random_tail)
 
 
 def stroke_mask(size, lines, width=3) -> np.ndarray:

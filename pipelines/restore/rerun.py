@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+
+from restoreflow import scores
 
 STATE_COLUMNS = (
     "image_id", "run_id", "content_sha256", "mask_sha256", "settings_key", "status", "output_path",
@@ -57,11 +58,8 @@ def decide(previous: dict | None, *, content_sha256: str, mask_sha256: str | Non
 def read_state(path: str) -> list[dict]:
     """One scores file's restored rows, with the state columns (null where the file predates
     a column)."""
-    with FileSystems.open(path) as f:
-        table = pq.read_table(f)
-    present = [name for name in STATE_COLUMNS if name in table.column_names]
-    rows = table.select(present).to_pylist()
-    return [{name: row.get(name) for name in STATE_COLUMNS} for row in rows if row["status"] == "restored"]
+    rows = scores.read_file(path).select(list(STATE_COLUMNS)).to_pylist()
+    return [row for row in rows if row["status"] == "restored"]
 
 
 PARTIAL_MARK = ".partial-"  # restore writes FILE.partial-RUN, then renames it to FILE

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines import guidance
+from pipelines.restore import guidance
 
 DENOISER = {"task": "denoise", "data": {"recipe": {"steps": [{"op": "gaussian_noise", "noise_sigma": [0.0, 55.0]}]}}}
 JPEG_MODEL = {"task": "jpeg", "data": {"recipe": {"steps": [{"op": "jpeg", "quality": [10, 90]}]}}}

@@ -1,0 +1,109 @@
+"""Job 3 as a pipeline: read inputs | RestoreImages | write scores | write errors | summary.
+
+    restoreflow restore --input IN --model MODEL_DIR --output OUT [--reference REF]
+    restoreflow restore --input BENCH --model MODEL_DIR --output OUT --degrade RECIPE --seed N
+    python -m pipelines.restore ...   (the same, as Dataflow launchers expect)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import apache_beam as beam
+
+from pipelines import flags, options as job_options, progress, report, sources
+from pipelines.restore import lock, rerun
+from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
+from pipelines.restore.settings import Settings, input_specs, resolve_settings
+from pipelines.restore.transform import RestoreImages
+from restoreflow.console import setup_logging, take_verbose_flag, user_errors
+
+log = logging.getLogger("restoreflow.restore")
+
+
+def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
+    """Checks the flags, model and inputs and constructs job 3's pipeline without running it;
+    on a local runner, ``tracker`` follows the images as they finish."""
+    options = job_options.parse(argv, job_options.RestoreOptions)
+    settings = resolve_settings(options)
+    specs = input_specs(options)
+    log.info("restore: model %s (%s)%s", settings.model_dir, settings.model_id,
+             f": {settings.purpose}" if settings.purpose else "")
+    log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
+
+    pipeline = beam.Pipeline(options=options)
+    images, input_errors = pipeline | "Read inputs" >> sources.ReadImages(
+        specs, settings.max_bytes, settings.output_format)
+    rows, rejected = images | "Restore images" >> RestoreImages(settings)
+    errors = (input_errors, rejected) | "All errors" >> beam.Flatten()
+    scores_written = rows | "Write scores" >> WriteScores(settings)
+    errors_written = errors | "Write errors" >> WriteErrors(settings)
+    _ = pipeline | "Write summary" >> WriteSummary(settings, scores_written, errors_written)
+
+    if tracker is not None and job_options.is_local(options):
+        listings = [sources.list_files(spec) for spec in specs]
+        total = sum(progress.count_images(listing.files) + len(listing.problems) for listing in listings)
+        tracker.follow(rows, errors, total=total, megapixels=_input_megapixels)
+    return pipeline, settings
+
+
+def _input_megapixels(row_or_error) -> float:
+    """A row's input size; an error record (a dict) counts as nothing."""
+    return (getattr(row_or_error, "width_in", None) or 0) * (getattr(row_or_error, "height_in", None) or 0) / 1e6
+
+
+def run(argv=None) -> dict:
+    """Runs job 3 to completion (with a progress line on local runners), holding the output's
+    lock; returns the run's summary, its "output" folder, the Beam counters of the run under
+    "counters" (e.g. images_restored, images_skipped, images_redone, tiles, num_inferences)
+    and "warnings"."""
+    tracker = progress.Tracker("restore")
+    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    with lock.held(settings.output, settings.run_id), tracker:
+        if rerun.remove_partials(settings.output):
+            log.info("removed the temporary files of a run killed before it finished")
+        result = pipeline.run()
+        result.wait_until_finish()
+    summary = report.read_run_summary(settings.output, settings.run_id)
+    counters = _counters(result)
+    return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
+
+
+def _warnings(settings: Settings, counters: dict) -> list[str]:
+    if settings.reference and counters.get("images_prepared") and not counters.get("references_matched"):
+        return [f"no input matched a reference in {settings.reference} (references match by relative path and file "
+                f"stem: a/b.jpg <-> {settings.reference}/a/b.png)"]
+    return []
+
+
+def _counters(result) -> dict:
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counters = {}
+    for counter in result.metrics().query(MetricsFilter().with_namespace("restoreflow"))["counters"]:
+        name = counter.key.metric.name
+        counters[name] = counters.get(name, 0) + (counter.committed or counter.attempted or 0)
+    return counters
+
+
+def exit_status(summary: dict) -> int:
+    """0 for a completed run; 1 when it restored nothing and rejected everything."""
+    counts = summary["counts"]
+    return 1 if counts.get("error") and not counts.get("restored") and not counts.get("skipped") else 0
+
+
+@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
+def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        flags.job_help_parser("restore").print_help()
+        return 0
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
+    summary = run(argv)
+    for warning in summary["warnings"]:
+        print(f"restoreflow restore: warning: {warning}", file=sys.stderr)
+    print(report.summary_line(summary, summary["output"]))
+    for advice in summary.get("guidance", []):
+        print(f"note: {advice}")
+    return exit_status(summary)

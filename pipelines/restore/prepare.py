@@ -1,0 +1,154 @@
+"""The first step of an image: decide whether it is done, decode it, make what the model gets.
+
+Paired mode (``--degrade``) degrades the clean input exactly as job 1 does for a whole image
+(patch size 0, patch index 0) and scores against the clean input; otherwise the input is
+scored against its ``--reference`` when one matches. The model gets the image in its own
+channels (``pipelines.channels``), with the mask as an extra channel for inpainting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+
+from pipelines import channels, images, outputs, sources
+from pipelines.degrade import pairs
+from pipelines.restore import companions, quality, rerun
+from pipelines.restore.errors import Rejected
+from pipelines.restore.settings import Settings
+from pipelines.restore.values import ImageMeta, Prepared, Recorded
+from restoreflow.scores import ScoreRow
+
+SKIPPED = "skipped"
+FORESEEN = (images.ImageError, pairs.TooSmall)  # problems of the input: their message is the reason
+MIN_SIDE = 4  # smaller images go to errors: the models' border handling needs a few pixels
+
+
+@dataclasses.dataclass(frozen=True)
+class Pixels:
+    """What the model gets and what the output is scored against, before channels and tiles."""
+
+    degraded: np.ndarray  # the input as the model sees it (masked pixels 0 for inpainting)
+    out_dtype: np.dtype
+    mask: np.ndarray | None  # HW1 uint8, 1 = missing
+    alpha: np.ndarray | None
+    reference: np.ndarray | None
+    reference_kind: str | None
+    note: str | None  # e.g. why a reference was not used
+
+
+@beam.typehints.with_output_types(Prepared, skipped=ScoreRow)
+class PrepareImages(beam.DoFn):
+    """ImageBytes -> Prepared, or a "skipped" ScoreRow (tag SKIPPED) when the same bytes (and
+    mask) were restored with the same settings and the output on disk is still what was
+    recorded (see rerun). Raises on a bad input (see errors)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._skipped = Metrics.counter("restoreflow", "images_skipped")
+        self._redone = Metrics.counter("restoreflow", "images_redone")
+        self._prepared = Metrics.counter("restoreflow", "images_prepared")
+
+    def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
+        s, started = self._s, time.time()
+        mask_path, mask_data = self._mask_file(item.image_id, masks)
+        recorded = Recorded(_sha256(item.data), None if mask_data is None else _sha256(mask_data))
+        previous = (done or {}).get(item.image_id)
+        skip, redone = rerun.decide(previous, settings_key=s.key, content_sha256=recorded.content_sha256,
+                                    mask_sha256=recorded.mask_sha256)
+        if skip:
+            self._skipped.inc()
+            yield beam.pvalue.TaggedOutput(SKIPPED, skipped_row(item, recorded, previous, s))
+            return
+        decoded = images.decode(item.data, max_pixels=s.max_pixels)
+        if s.degrade:
+            pixels = paired_pixels(item.image_id, decoded, s)
+        else:
+            mask = mask_path and companions.decode_mask(mask_path, mask_data, decoded.pixels.shape,
+                                                        max_pixels=s.max_pixels)
+            pixels = given_pixels(item.image_id, decoded, mask, references or {}, s)
+        recorded = dataclasses.replace(recorded, redone=redone, note=pixels.note)
+        prepared = prepare(item, decoded, pixels, recorded, started, s)
+        self._prepared.inc()
+        self._redone.inc(1 if redone else 0)
+        yield prepared
+
+    def _mask_file(self, image_id: str, masks) -> tuple[str | None, bytes | None]:
+        """Read on every run: the mask's hash is part of what makes an image done."""
+        if not self._s.masks:
+            return None, None
+        return companions.mask_file(masks or {}, image_id, folder=self._s.masks, max_bytes=self._s.max_bytes)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def skipped_row(item: sources.ImageBytes, recorded: Recorded, previous: dict, s: Settings) -> ScoreRow:
+    return ScoreRow(
+        image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id, settings_key=s.key,
+        model_id=s.model_id, task=s.task, output_path=previous["output_path"],
+        output_sha256=previous["output_sha256"], crop_path=previous["crop_path"],
+        content_sha256=recorded.content_sha256, mask_sha256=recorded.mask_sha256,
+    )
+
+
+def paired_pixels(image_id: str, decoded: images.DecodedImage, s: Settings) -> Pixels:
+    """Paired mode: the degradation job 1 makes for the whole image, scored against the clean."""
+    clean = pairs.prepare_clean(decoded.pixels, s.degrade)
+    pair = next(pairs.make_pairs(clean, recipe=s.degrade, settings=pairs.PatchSettings(patch_size=0), seed=s.seed,
+                                 image_id=image_id))
+    return Pixels(pair.degraded, clean.dtype, pair.mask, None, pair.clean, "paired", None)
+
+
+def given_pixels(image_id: str, decoded: images.DecodedImage, mask, references: dict, s: Settings) -> Pixels:
+    """The input as given (holes zeroed where the mask says), and its --reference if any."""
+    degraded = decoded.pixels if mask is None else np.where(mask.astype(bool), 0, decoded.pixels)
+    reference, kind, note = None, None, None
+    if s.reference:
+        reference, kind, note = companions.reference_for(references, image_id, folder=s.reference, like=degraded,
+                                                         scale=s.scale, max_pixels=s.max_pixels)
+    return Pixels(degraded, degraded.dtype, mask, decoded.alpha, reference, kind, note)
+
+
+def model_input(px: Pixels, s: Settings) -> channels.ChannelPlan:
+    """The degraded pixels in the model's channels (+ the mask channel for inpainting)."""
+    degraded = px.degraded
+    # Same channels: the model input stays in its stored dtype and tiles become float one at a
+    # time (a quarter of the memory for 8-bit images).
+    native = degraded.shape[-1] == s.model_channels and not s.takes_mask
+    plan = channels.to_model(degraded if native else images.as_float(degraded), s.model_channels)
+    if s.takes_mask:
+        with_mask = np.concatenate([plan.model_input, px.mask.astype(np.float32)], axis=-1)
+        plan = dataclasses.replace(plan, model_input=with_mask)
+    return plan
+
+
+def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, recorded: Recorded, started: float,
+            s: Settings) -> Prepared:
+    """The image's metadata (with its 'before' scores and crop) and its model input."""
+    degraded = px.degraded
+    if min(degraded.shape[:2]) < MIN_SIDE:
+        raise Rejected(f"image is {degraded.shape[1]}x{degraded.shape[0]}, too small to restore "
+                       f"(sides of at least {MIN_SIDE} pixels)")
+    plan = model_input(px, s)
+    as_output = degraded if degraded.dtype == px.out_dtype else images.from_float(images.as_float(degraded),
+                                                                                 px.out_dtype)
+    crop_box = quality.centre_box(degraded.shape[0] * s.scale, degraded.shape[1] * s.scale)
+    meta = ImageMeta(
+        image_id=item.image_id, source=item.source, recorded=recorded, started=started, size_in=degraded.shape[:2],
+        format_in=decoded.format, source_mode=decoded.source_mode,
+        channel_plan=dataclasses.replace(plan, model_input=None), out_dtype=px.out_dtype,
+        out_format=outputs.output_format(item.image_id, s.output_format, decoded.format), alpha=px.alpha,
+        icc_profile=decoded.icc_profile, reference=px.reference, reference_kind=px.reference_kind,
+        before={**quality.full_reference(px.reference, quality.upscale_like(as_output, px.reference),
+                                         role="degraded", task=s.task, sr_factor=s.sr_factor),
+                **quality.no_reference(as_output, role="degraded")},
+        crop_box=crop_box, crop_before=quality.crop_at_output_size(as_output, crop_box, s.scale),
+    )
+    return Prepared(meta, np.ascontiguousarray(plan.model_input))

@@ -1,0 +1,206 @@
+"""The restore job's settings: its flags checked against the model and the inputs, once, before
+anything runs. ``Settings`` is the only reader of the model card in the job (its properties)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import hashlib
+import json
+import logging
+import os
+import uuid
+
+from pipelines import images, options as job_options, outputs, sources
+from pipelines.degrade import recipe as recipes
+from restoreflow import zoo
+from restoreflow.configs import ConfigError
+
+log = logging.getLogger("restoreflow.restore")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the workers need, resolved once when the pipeline is built."""
+
+    model_dir: str  # a bundled model's name or a model directory (see restoreflow.zoo)
+    card: dict  # model.json, read through the properties below
+    output: str
+    run_id: str
+    tile_size: int
+    overlap: int
+    batch_size: int
+    tf_threads: int
+    output_format: str  # "keep" or a Pillow format name
+    degrade: recipes.Recipe | None
+    seed: int
+    reference: str | None
+    max_pixels: int
+    write_images: bool
+    force: bool = False
+    masks: str | None = None  # folder of inpainting masks (see matching)
+    max_bytes: int = images.DEFAULT_MAX_BYTES
+    engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
+
+    # --- the model card -------------------------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return self.card["model_id"]
+
+    @property
+    def model_task(self) -> str:
+        return self.card["task"]
+
+    @property
+    def model_channels(self) -> int:
+        return int(self.card["channels"])
+
+    @property
+    def takes_mask(self) -> bool:
+        return bool(self.card["takes_mask"])
+
+    @property
+    def scale(self) -> int:
+        return int(self.card["scale"])
+
+    @property
+    def size_multiple(self) -> int:
+        return int(self.card.get("size_multiple", 1))
+
+    @property
+    def receptive_field_radius(self) -> int:
+        return int(self.card["receptive_field_radius"])
+
+    @property
+    def purpose(self) -> str | None:
+        return self.card.get("purpose")
+
+    # --- derived ----------------------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        """The task the scores follow: the degradation's in paired mode, else the model's."""
+        return self.degrade.task if self.degrade else self.model_task
+
+    @property
+    def sr_factor(self) -> int:
+        """Border pixels the super-resolution scores crop."""
+        return self.degrade.sr_factor if self.degrade else self.scale
+
+    @functools.cached_property  # computed once per process, not once per image
+    def key(self) -> str:
+        """Identifies what a restored output and its scores depend on besides the input's bytes."""
+        from restoreflow.configs import to_plain
+
+        parts = {
+            "model_id": self.model_id,
+            "tile_size": self.tile_size,
+            "overlap": self.overlap,
+            "format": self.output_format,
+            "degrade": self.degrade and to_plain(self.degrade),
+            "seed": self.seed if self.degrade else None,
+            "reference": self.reference,
+            "write_images": self.write_images,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def new_run_id() -> str:
+    """The UTC start time (the report sorts runs by it) and a random suffix."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def resolve_settings(options) -> Settings:
+    """Checks the flags against the model before anything runs (ConfigError or FlagError)."""
+    flags = options.view_as(job_options.RestoreOptions)
+    common = options.view_as(job_options.InputOptions)
+    job_options.check_output_folder(common.output)
+    # A bundled name stays a name: the workers find it in their own installed package.
+    model_dir = flags.model or zoo.DEFAULT
+    degrade = recipes.load(flags.degrade) if flags.degrade else None
+    settings = Settings(
+        model_dir=model_dir, card=_read_card(model_dir), output=common.output.rstrip("/"), run_id=new_run_id(),
+        tile_size=flags.tile_size, overlap=flags.overlap, batch_size=flags.batch_size, tf_threads=flags.tf_threads,
+        output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
+        max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
+        masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
+    )
+    if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
+        settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
+    if not settings.tf_threads:
+        settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
+    _check_against_model(settings)
+    _check_companions(settings)
+    return settings
+
+
+def input_specs(options) -> list[sources.InputSpec]:
+    """The --input flags, each checked to exist."""
+    specs = [sources.resolve(given) for given in options.view_as(job_options.InputOptions).input]
+    for spec in specs:
+        sources.check_exists(spec)
+    return specs
+
+
+def _read_card(model_dir: str) -> dict:
+    from model.export import check_model_file, read_card
+
+    try:
+        card = read_card(zoo.resolve(model_dir))
+        check_model_file(zoo.resolve(model_dir))
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
+    return card
+
+
+def _output_format(given: str) -> str:
+    fmt = given if given == "keep" else given.upper()
+    if fmt != "keep" and fmt not in outputs.WRITABLE_FORMATS:
+        raise ConfigError(f"--format {given}: choose keep or one of {', '.join(outputs.WRITABLE_FORMATS)}")
+    return fmt
+
+
+def _check_against_model(s: Settings) -> None:
+    if s.degrade is not None and s.degrade.scale != s.scale:
+        raise ConfigError(f"--degrade {s.degrade.name} shrinks images by {s.degrade.scale} but the model scales by "
+                          f"{s.scale}")
+    if s.tile_size - 2 * s.overlap < s.size_multiple:
+        raise ConfigError(
+            f"--tile_size {s.tile_size} leaves no tile core: it must be at least twice the overlap "
+            f"({s.overlap}) plus the model's size multiple ({s.size_multiple})"
+        )
+    if s.overlap < s.receptive_field_radius:
+        log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
+                    s.overlap, s.receptive_field_radius)
+
+
+def _check_companions(s: Settings) -> None:
+    """--masks, --reference and --degrade against each other and the model."""
+    if s.masks and not s.takes_mask:
+        raise ConfigError(f"--masks is for inpainting models; the model's task is {s.model_task}")
+    if s.masks and s.degrade is not None:
+        raise ConfigError("--degrade makes its own masks; drop --masks")
+    if s.takes_mask and not s.masks and (s.degrade is None or not s.degrade.has_mask):
+        raise ConfigError("this inpainting model needs masks: pass --masks DIR (masks matched to the inputs by "
+                          "relative path and file stem), or --degrade with an inpaint recipe")
+    if s.degrade is not None and s.reference:
+        raise ConfigError("--degrade scores against the inputs themselves; drop --reference")
+    for flag, folder in (("--masks", s.masks), ("--reference", s.reference)):
+        if folder:
+            try:
+                sources.check_exists(sources.resolve(folder))
+            except sources.InputError as e:
+                raise ConfigError(str(e).replace("--input", flag, 1)) from None
+
+
+def default_tf_threads(options) -> int:
+    """Cores per local worker process; on remote runners 1, since they start one SDK process
+    per core, unless the job asks for a single SDK process per VM (0: TensorFlow's own pools)."""
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    if job_options.is_local(options):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, cores // job_options.worker_count(options))
+    if "no_use_multiple_sdk_containers" in (options.view_as(DebugOptions).experiments or []):
+        return 0
+    return 1

@@ -1,0 +1,103 @@
+"""The last step of an image: its own channels, bit depth, alpha and format again, the restored
+file and the report's crop written, the scores row.
+
+Files are written under a temporary name and renamed over the final one, so a killed run
+never leaves a partial file under the final name nor removes the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipelines import channels, images, outputs
+from pipelines.restore import quality, rerun
+from pipelines.restore.settings import Settings
+from pipelines.restore.values import ImageMeta, Stitched
+from restoreflow.scores import ScoreRow
+
+FORESEEN = (images.ImageError, OSError, ValueError)  # e.g. an unwritable output: their message is the reason
+
+
+def output_path(settings: Settings, image_id: str) -> str:
+    """OUT/restored/<name>, the name unique by construction (see outputs.output_name)."""
+    return FileSystems.join(settings.output, "restored", outputs.output_name(image_id, settings.output_format))
+
+
+def crop_path(settings: Settings, image_id: str) -> str:
+    return FileSystems.join(settings.output, "crops", settings.key, image_id + ".png")
+
+
+def write_atomically(path: str, data: bytes, run_id: str) -> None:
+    temporary = rerun.partial_name(path, run_id)
+    with FileSystems.create(temporary) as f:
+        f.write(data)
+    FileSystems.rename([temporary], [path])
+
+
+def output_pixels(stitched: Stitched, scale: int) -> np.ndarray:
+    """The model's output in the image's own channels and dtype."""
+    meta, canvas = stitched.meta, stitched.canvas
+    if canvas.dtype != np.float32:
+        return canvas
+    return images.from_float(channels.from_model(canvas, meta.channel_plan, scale), meta.out_dtype)
+
+
+def resized_alpha(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The alpha channel at the output's size (bicubic), for super-resolution."""
+    from PIL import Image
+
+    mode = "I;16" if alpha.dtype == np.uint16 else None
+    resized = Image.fromarray(alpha[..., 0], mode=mode).resize((size[1], size[0]), Image.BICUBIC)
+    return np.asarray(resized).astype(alpha.dtype)[..., None]
+
+
+def finish(stitched: Stitched, s: Settings) -> ScoreRow:
+    """Writes the restored image and its crop; returns its scores row."""
+    meta = stitched.meta
+    pixels = output_pixels(stitched, s.scale)
+    alpha = meta.alpha
+    if alpha is not None and s.scale > 1:
+        alpha = resized_alpha(alpha, pixels.shape[:2])
+    path, output_sha256 = output_path(s, meta.image_id), None
+    if s.write_images:
+        data = images.encode(pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile)
+        output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
+        write_atomically(path, data, s.run_id)
+    crop = crop_path(s, meta.image_id)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
+                output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
+
+
+def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRow:
+    after = {**quality.full_reference(meta.reference, pixels, role="restored", task=s.task, sr_factor=s.sr_factor),
+             **quality.no_reference(pixels, role="restored")}
+    recorded = meta.recorded
+    return ScoreRow(
+        image_id=meta.image_id, source=meta.source, status="restored", run_id=s.run_id, settings_key=s.key,
+        model_id=s.model_id, task=s.task, content_sha256=recorded.content_sha256,
+        mask_sha256=recorded.mask_sha256, redone=recorded.redone, note=recorded.note,
+        width_in=meta.size_in[1], height_in=meta.size_in[0], width_out=pixels.shape[1], height_out=pixels.shape[0],
+        channels=pixels.shape[-1], bit_depth=16 if pixels.dtype == np.uint16 else 8, source_mode=meta.source_mode,
+        format_in=meta.format_in, format_out=meta.out_format, reference=meta.reference_kind,
+        seconds=round(time.time() - meta.started, 4), **written, **meta.before, **after,
+    )
+
+
+class WriteAndScore(beam.DoFn):
+    """Stitched -> ScoreRow. Raises when the image cannot be written (see errors)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._restored = Metrics.counter("restoreflow", "images_restored")
+
+    def process(self, stitched: Stitched):
+        row = finish(stitched, self._s)
+        self._restored.inc()
+        yield row

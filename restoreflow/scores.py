@@ -1,0 +1,178 @@
+"""The scores table: what job 3 records per image, read back by the report, reruns and benchmarks.
+
+``OUT/scores/<run>/*.parquet`` holds one ``ScoreRow`` per input image and run, ``status``
+"restored" or "skipped" (done before for the same content, model and settings; its scores are
+in the run that restored it). Scores come in pairs: ``<metric>_degraded`` (the input as given,
+or as degraded in paired mode) and ``<metric>_restored``; full-reference ones are null without
+a reference. ``crop_path`` is a small side-by-side PNG of the image's centre, for the report.
+
+Each file records ``SCHEMA_VERSION`` in its metadata. ``read`` accepts every older version
+(columns a version did not have are null) and refuses a newer one, or a Parquet file that is
+not a scores table, with a ``ScoresVersionError`` naming the file.
+
+Only pyarrow here (and Beam's FileSystems, imported by the readers, for gs:// and s3://).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pyarrow as pa
+
+from restoreflow.configs import ConfigError
+
+SCHEMA_VERSION = 2  # 1: the first table; 2: output_sha256, mask_sha256, redone, note
+VERSION_KEY = b"restoreflow.schema_version"
+
+METRICS = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
+SCORE_COLUMNS = tuple(f"{name}_{role}" for name in METRICS for role in ("degraded", "restored"))
+
+
+def _column(arrow_type: pa.DataType, *, required: bool = False):
+    metadata = {"arrow": arrow_type}
+    return dataclasses.field(metadata=metadata) if required else dataclasses.field(default=None, metadata=metadata)
+
+
+_STR, _FLOAT = pa.string(), pa.float64()
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreRow:
+    """One row of the scores table; the field order is the column order."""
+
+    image_id: str = _column(_STR, required=True)
+    source: str = _column(_STR, required=True)
+    status: str = _column(_STR, required=True)  # "restored" or "skipped"
+    run_id: str = _column(_STR, required=True)
+    settings_key: str = _column(_STR, required=True)
+    model_id: str = _column(_STR, required=True)
+    task: str = _column(_STR, required=True)
+    content_sha256: str | None = _column(_STR)
+    width_in: int | None = _column(pa.int32())
+    height_in: int | None = _column(pa.int32())
+    width_out: int | None = _column(pa.int32())
+    height_out: int | None = _column(pa.int32())
+    channels: int | None = _column(pa.int8())
+    bit_depth: int | None = _column(pa.int8())
+    has_alpha: bool | None = _column(pa.bool_())
+    source_mode: str | None = _column(_STR)
+    format_in: str | None = _column(_STR)
+    format_out: str | None = _column(_STR)
+    output_path: str | None = _column(_STR)
+    crop_path: str | None = _column(_STR)
+    reference: str | None = _column(_STR)  # "paired", a reference's path, or null
+    tiles: int | None = _column(pa.int32())
+    seconds: float | None = _column(_FLOAT)
+    psnr_db_degraded: float | None = _column(_FLOAT)
+    psnr_db_restored: float | None = _column(_FLOAT)
+    ssim_degraded: float | None = _column(_FLOAT)
+    ssim_restored: float | None = _column(_FLOAT)
+    ms_ssim_degraded: float | None = _column(_FLOAT)
+    ms_ssim_restored: float | None = _column(_FLOAT)
+    noise_sigma_degraded: float | None = _column(_FLOAT)
+    noise_sigma_restored: float | None = _column(_FLOAT)
+    sharpness_degraded: float | None = _column(_FLOAT)
+    sharpness_restored: float | None = _column(_FLOAT)
+    blockiness_degraded: float | None = _column(_FLOAT)
+    blockiness_restored: float | None = _column(_FLOAT)
+    output_sha256: str | None = _column(_STR)  # what a rerun checks OUT/restored/... against
+    mask_sha256: str | None = _column(_STR)  # the --masks mask's bytes (inpainting)
+    redone: str | None = _column(_STR)  # why a done image was redone: "missing output" or "changed output"
+    note: str | None = _column(_STR)  # something a person should know, e.g. why a reference was not used
+
+    def __post_init__(self):
+        # Scores arrive as numpy floats; NaN (undefined) is stored as null, inf (identical
+        # images) is kept.
+        for name in SCORE_COLUMNS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, None if math.isnan(value) else float(value))
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in SCHEMA.names}
+
+
+SCHEMA = pa.schema(
+    [(f.name, f.metadata["arrow"]) for f in dataclasses.fields(ScoreRow)],
+    metadata={VERSION_KEY: str(SCHEMA_VERSION).encode()},
+)
+
+
+class ScoresVersionError(ConfigError):
+    """A scores file this version of restoreflow cannot read (a newer version, or not one)."""
+
+
+def version_of(schema: pa.Schema, where: str) -> int:
+    """The schema version a file was written with; raises ScoresVersionError unless readable."""
+    raw = (schema.metadata or {}).get(VERSION_KEY)
+    try:
+        version = int(raw)
+    except (TypeError, ValueError):
+        raise ScoresVersionError(f"{where} is not a restoreflow scores table (no {VERSION_KEY.decode()} in its "
+                                 f"metadata); move it out of scores/") from None
+    if version > SCHEMA_VERSION:
+        raise ScoresVersionError(f"{where} has scores schema version {version}, newer than this restoreflow reads "
+                                 f"({SCHEMA_VERSION}): run a newer restoreflow on this output, or choose another "
+                                 f"--output")
+    return version
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """``table`` with exactly SCHEMA's columns: files from before a column existed get nulls."""
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)
+
+
+def read_file(path: str) -> pa.Table:
+    """One scores file (local, gs://, s3://), version-checked and in the current schema."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as f:
+        table = pq.read_table(f)
+    version_of(table.schema, path)
+    return conform(table)
+
+
+def check_versions(paths: list[str]) -> None:
+    """Reads only the files' footers; raises ScoresVersionError for one this version cannot read."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    for path in paths:
+        with FileSystems.open(path) as f:
+            version_of(pq.read_schema(f), path)
+
+
+def files(output: str, run_id: str = "*") -> list[str]:
+    """``OUT/scores/<run>/*.parquet``, sorted; Beam's temporary files lie deeper and are not a
+    finished run's."""
+    from apache_beam.io.filesystems import FileSystems
+
+    found = FileSystems.match([FileSystems.join(output, "scores", run_id, "*.parquet")])[0].metadata_list
+    return sorted(m.path for m in found)
+
+
+def newest_run(paths: list[str]) -> list[str]:
+    """The files of the newest run among ``paths`` (run ids sort by time)."""
+    newest = max((run_of(path) for path in paths), default=None)
+    return [path for path in paths if run_of(path) == newest]
+
+
+def run_of(path: str) -> str:
+    """The run id of ``scores/<run>/part.parquet`` (or of ``errors/<run>/errors.jsonl``)."""
+    return path.replace("\\", "/").rstrip("/").split("/")[-2]
+
+
+def read_files(paths: list[str]) -> pa.Table:
+    tables = [read_file(path) for path in paths]
+    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+
+
+def read(output: str, run_id: str = "*") -> pa.Table:
+    """Every row of one run (or of all runs) under a restore output, as one table."""
+    return read_files(files(output, run_id))

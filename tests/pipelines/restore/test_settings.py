@@ -1,0 +1,41 @@
+"""The restore job's settings: what decides that an earlier output is still valid."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pipelines.degrade import recipe as recipes
+from tests.pipelines.restore.helpers import settings_for
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory, gray_model):
+    return settings_for(tmp_path_factory.mktemp("out"), gray_model)
+
+
+def key_with(settings, **changes) -> str:
+    return dataclasses.replace(settings, **changes).key
+
+
+def test_the_key_follows_what_an_output_depends_on(settings):
+    other_card = {**settings.card, "model_id": "another-model"}
+    assert key_with(settings, card=other_card) != settings.key
+    for change in ({"tile_size": 256}, {"overlap": 9}, {"output_format": "PNG"}, {"reference": "/refs"},
+                   {"write_images": False}, {"degrade": recipes.load("denoise-gray-s15")}):
+        assert key_with(settings, **change) != settings.key, change
+    paired = dataclasses.replace(settings, degrade=recipes.load("denoise-gray-s15"))
+    assert key_with(paired, seed=1) != paired.key, "the seed matters in paired mode"
+
+
+def test_the_key_ignores_what_does_not_change_an_output(settings):
+    for change in ({"run_id": "another-run"}, {"batch_size": 16}, {"tf_threads": 7}, {"engine": "openvino"},
+                   {"force": True}, {"seed": 5}, {"max_pixels": 10}):
+        assert key_with(settings, **change) == settings.key, change
+
+
+def test_the_flags_defaults_resolve_against_the_model(settings):
+    assert settings.overlap == settings.receptive_field_radius == 3  # --overlap -1
+    assert settings.tf_threads >= 1 and settings.output_format == "keep" and settings.write_images
+    assert (settings.model_channels, settings.scale, settings.takes_mask, settings.task) == (1, 1, False, "denoise")

@@ -61,25 +61,35 @@ def resolve(engine: str) -> str:
     return "openvino"
 
 
-def bf16_refusal(card: dict, engine: str) -> str | None:
-    """Why ``--precision bf16`` cannot run this model on this engine and machine (None: it can).
+def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
+    """Why ``--precision bf16`` cannot run this model (None: it can).
 
-    bf16 runs only on OpenVINO on a CPU with native bf16 (AVX512_BF16 or AMX), and only for a
-    model whose card records its measured PSNR cost
-    (``inference.bf16.psnr_cost_db``, written by bench/precision.py) within MAX_BF16_COST_DB."""
-    if resolve(engine) != "openvino":
-        return "bf16 runs on the openvino engine only (this worker resolved the engine to tf)"
-    import openvino as ov
-
-    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-        return "this CPU has no native bf16 (AVX512_BF16 or AMX): use --precision f32"
+    bf16 runs only on OpenVINO, only for a model whose card records its measured PSNR cost
+    (``inference.bf16.psnr_cost_db``, written by bench/precision.py) within MAX_BF16_COST_DB,
+    and only on a CPU with native bf16 (AVX512_BF16 or AMX). ``here``: also check this
+    machine's engine and CPU (the launcher of a remote job cannot: its workers decide)."""
+    if engine == "tf":
+        return "bf16 runs on the openvino engine only (--engine tf was given)"
     measured = ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")
     if measured is None:
         return (f"model {card['model_id']} has no measured bf16 cost in its model.json "
                 "(python -m bench.precision --model DIR --write-card measures it)")
     if measured > MAX_BF16_COST_DB:
         return f"bf16 costs model {card['model_id']} {measured:.3f} dB, over the {MAX_BF16_COST_DB} dB allowed"
+    if not here:
+        return None
+    if resolve(engine) != "openvino":
+        return "bf16 runs on the openvino engine only (this worker resolved the engine to tf)"
+    if not native_bf16():
+        return "this CPU has no native bf16 (AVX512_BF16 or AMX): use --precision f32"
     return None
+
+
+def native_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin runs bf16 natively on this machine."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: str = "f32") -> Predictor:

@@ -67,13 +67,14 @@ def describe(name: str) -> dict:
         "params": card.params,
         "megabytes": size_on_disk(name) / 1e6,
         "mp_per_s": card.mp_per_s,
+        "bf16_cost_db": ((card.provenance.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db"),
         "headline": card.headline,
         "purpose": card.purpose,
     }
 
 
 def _table(rows: list[dict]) -> list[str]:
-    header = ("name", "task", "channels", "scale", "params", "size", "CPU MP/s", "headline scores")
+    header = ("name", "task", "channels", "scale", "params", "size", "CPU MP/s", "bf16", "headline scores")
     cells = [header] + [
         (
             row["name"] + (" (default)" if row["default"] else ""),
@@ -83,6 +84,7 @@ def _table(rows: list[dict]) -> list[str]:
             f"{row['params'] / 1e6:.2f} M" if row["params"] else "-",
             f"{row['megabytes']:.1f} MB",
             f"{row['mp_per_s']:.2f}" if row["mp_per_s"] else "-",
+            _bf16_cell(row["bf16_cost_db"]),
             "; ".join(row["headline"]) or "-",
         )
         for row in rows
@@ -90,6 +92,15 @@ def _table(rows: list[dict]) -> list[str]:
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     table = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
     return table + [""] + [f"{row['name']}: {row['purpose']}" for row in rows]
+
+
+def _bf16_cell(cost_db: float | None) -> str:
+    """Whether --precision bf16 may run the model, with its measured PSNR cost."""
+    from model.engines import MAX_BF16_COST_DB  # numpy-only at import
+
+    if cost_db is None:
+        return "-"
+    return f"{'yes' if cost_db <= MAX_BF16_COST_DB else 'no'} ({-cost_db:+.2f} dB)"
 
 
 @user_errors("restoreflow models")

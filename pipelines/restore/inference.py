@@ -61,8 +61,10 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     """float32 HWC tiles in, float32 HWC restored tiles out (unclipped, as the model gives),
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
-    def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto"):
+    def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto",
+                 precision: str = "f32"):
         super().__init__()
+        self._precision = precision
         self._model_dir = model_dir
         self._batch_size = batch_size
         self._tf_threads = tf_threads  # threads of whichever engine runs the model
@@ -81,8 +83,12 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         if local != source:
             shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
-        predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads)
-        log.info("model %s on %s %s", card["model_id"], predictor.engine, predictor.version)
+        refusal = self._precision != "f32" and engines.bf16_refusal(card, self._engine)
+        if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key
+            raise RuntimeError(f"--precision {self._precision}: {refusal}")
+        predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads,
+                                 precision=self._precision)
+        log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, self._precision)
         return predictor
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):

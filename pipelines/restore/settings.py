@@ -42,6 +42,7 @@ class Settings:
     masks: str | None = None  # folder of inpainting masks (see matching)
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
+    precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
 
     # --- the model card -------------------------------------------------------------------
     @property
@@ -102,6 +103,8 @@ class Settings:
             "reference": self.reference,
             "write_images": self.write_images,
         }
+        if self.precision != "f32":  # f32 keys stay those of runs from before the flag existed
+            parts["precision"] = self.precision
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -124,6 +127,7 @@ def resolve_settings(options) -> Settings:
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
+        precision=flags.precision,
     )
     if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
         settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
@@ -131,6 +135,7 @@ def resolve_settings(options) -> Settings:
         settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
     _check_against_model(settings)
     _check_companions(settings)
+    _check_precision(settings, here=job_options.is_local(options))
     return settings
 
 
@@ -172,6 +177,16 @@ def _check_against_model(s: Settings) -> None:
     if s.overlap < s.receptive_field_radius:
         log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
                     s.overlap, s.receptive_field_radius)
+
+
+def _check_precision(s: Settings, *, here: bool) -> None:
+    if s.precision == "f32":
+        return
+    from model import engines  # TF-free at import
+
+    refusal = engines.bf16_refusal(s.card, s.engine, here=here)
+    if refusal:
+        raise ConfigError(f"--precision {s.precision}: {refusal}")
 
 
 def _check_companions(s: Settings) -> None:

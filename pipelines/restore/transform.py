@@ -36,7 +36,8 @@ class RestoreImages(beam.PTransform):
         tiles = prepared.prepared | "Cut tiles" >> beam.ParDo(
             CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple))
         handler = KeyedModelHandler(
-            TileModelHandler(s.model_dir, batch_size=s.batch_size, tf_threads=s.tf_threads, engine=s.engine))
+            TileModelHandler(s.model_dir, batch_size=s.batch_size, tf_threads=s.tf_threads, engine=s.engine,
+                             precision=s.precision))
         inferred, failed = tiles | "Restore tiles" >> RunInference(handler).with_exception_handling()
         stitched = inferred | "Stitch" >> beam.ParDo(
             StitchTiles(scale=s.scale, channels=s.model_channels)).with_outputs(errors.ERRORS, main="images")

@@ -9,12 +9,6 @@ from model import engines
 from tests.conftest import photo
 
 
-def native_bf16() -> bool:
-    import openvino as ov
-
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-
-
 def card_with(cost_db=None) -> dict:
     card = {"model_id": "unet-test"}
     if cost_db is not None:
@@ -27,7 +21,7 @@ def test_bf16_is_refused_on_tensorflow():
 
 
 def test_bf16_needs_a_measured_cost_within_the_limit():
-    if not native_bf16():
+    if not engines.native_bf16():
         assert "no native bf16" in engines.bf16_refusal(card_with(0.01), "openvino")
         return
     assert "no measured bf16 cost" in engines.bf16_refusal(card_with(), "openvino")
@@ -43,7 +37,7 @@ def test_bf16_outputs_stay_close_to_f32_and_tf_refuses_it():
     f32 = engines.load(model, 1, engine="openvino", threads=1)(batch)
     bf16 = engines.load(model, 1, engine="openvino", threads=1, precision="bf16")(batch)
     assert np.abs(bf16 - f32).max() < 0.05
-    if native_bf16():  # the hint took effect: bf16 rounding moved the outputs
+    if engines.native_bf16():  # the hint took effect: bf16 rounding moved the outputs
         assert not np.array_equal(bf16, f32)
     with pytest.raises(ValueError, match="openvino engine only"):
         engines.load(model, 1, engine="tf", precision="bf16")

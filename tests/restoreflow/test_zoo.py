@@ -54,3 +54,9 @@ def test_restore_with_a_misspelt_model_name_is_one_line_naming_the_flag(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "--model" in err[0] and "denoise-gray" in err[0]
+
+
+def test_the_bf16_column_says_whether_precision_bf16_may_run_the_model():
+    assert zoo._bf16_cell(None) == "-"
+    assert zoo._bf16_cell(0.013) == "yes (-0.01 dB)"
+    assert zoo._bf16_cell(0.2) == "no (-0.20 dB)"

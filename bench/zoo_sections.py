@@ -61,7 +61,7 @@ def denoise_color(bench: Bench) -> None:
         measured = {"CDnCNN-B": theirs.psnr_db, **({"CBM3D": cbm3d.psnr_db} if cbm3d else {})}
         bench.record("denoise-color", "cbsd68", f"sigma_{sigma}", ours, recipe=recipe, baselines_db=measured)
         if sigma == 25:
-            bench.headline("denoise-color", f"cbsd68 σ25 {ours.psnr_db:.2f} dB (CBM3D {CBM3D[25]:.2f}, "
+            bench.headline("denoise-color", f"cbsd68 σ25 {ours.psnr_db:.2f} dB (published: CBM3D {CBM3D[25]:.2f}, "
                                             f"CDnCNN-B {CDNCNN_B[25]:.2f})")
 
 

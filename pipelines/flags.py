@@ -77,7 +77,7 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="Inference engine: auto = TensorFlow on workers with a GPU, OpenVINO (same outputs "
                         "within 1e-4) on the others.")
     parser.add_argument("--precision", choices=("f32", "bf16"), default="f32",
-                        help="Inference precision: bf16 (OpenVINO on CPUs with native bf16, about 2x faster) only "
+                        help="Inference precision: bf16 (OpenVINO on CPUs with native bf16, 1.6-1.7x faster on a Zen 4 CPU) only "
                         "for models whose model.json records that it costs at most 0.05 dB (restoreflow models "
                         "lists them).")
     parser.add_argument("--tf_threads", type=int, default=0,

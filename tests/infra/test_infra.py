@@ -195,6 +195,7 @@ SAMPLES = {
         "max_bytes": ("2000000", 2000000),
         "tf_threads": ("2", 2),
         "engine": ("openvino", "openvino"),
+        "precision": ("bf16", "bf16"),
     },
     "shards": {
         "input": ("gs://b/clean", ["gs://b/clean"]),

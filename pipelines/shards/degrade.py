@@ -13,13 +13,14 @@ import hashlib
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipelines import images, sources
+from pipelines import errors, images, sources
 from pipelines.degrade import pairs, recipe as recipes
 from restoreflow import records
 from restoreflow.manifest import SPLITS
 
 ERRORS = sources.ERRORS_TAG
 INDEX = "index"
+FORESEEN = (images.ImageError, pairs.TooSmall)  # their messages are the reasons as they stand
 
 
 def writer_tag(split: str, group: int) -> str:
@@ -43,21 +44,15 @@ class MakeRecords(beam.DoFn):
         self._groups = groups
         self._images = Metrics.counter("shards", "images")
         self._records = Metrics.counter("shards", "records")
-        self._errors = Metrics.counter("shards", "errors")
 
     def process(self, item: sources.ImageBytes):
-        try:
-            decoded = images.decode(item.data, max_pixels=self._max_pixels)
-            clean = pairs.prepare_clean(decoded.pixels, self._recipe)
-            made = list(pairs.make_pairs(clean, recipe=self._recipe, settings=self._settings, seed=self._seed,
-                                         image_id=item.image_id))
-            batches = self._serialize(made, item.image_id)
-        except (images.ImageError, pairs.TooSmall) as e:
-            yield self._error(item, str(e))
-            return
-        except Exception as e:  # noqa: BLE001 - see sources.unexpected
-            yield self._error(item, sources.unexpected(e, item.image_id))
-            return
+        # A bad image raises here, before anything is yielded; DegradeToRecords turns the
+        # dead letter into its error record (pipelines.errors).
+        decoded = images.decode(item.data, max_pixels=self._max_pixels)
+        clean = pairs.prepare_clean(decoded.pixels, self._recipe)
+        made = list(pairs.make_pairs(clean, recipe=self._recipe, settings=self._settings, seed=self._seed,
+                                     image_id=item.image_id))
+        batches = self._serialize(made, item.image_id)
         split = "val" if pairs.is_validation(item.image_id, self._val_fraction) else "train"
         for group, batch in enumerate(batches):
             if batch:
@@ -75,11 +70,6 @@ class MakeRecords(beam.DoFn):
                 patch_index=pair.patch_index, degradation=pair.degradation,
             ))
         return batches
-
-    def _error(self, item: sources.ImageBytes, reason: str):
-        self._errors.inc()
-        return beam.pvalue.TaggedOutput(
-            ERRORS, sources.error_record(source=item.source, image_id=item.image_id, stage="decode", reason=reason))
 
 
 def index_line(item: sources.ImageBytes, decoded: images.DecodedImage, clean, made: list[pairs.Pair],
@@ -112,5 +102,7 @@ class DegradeToRecords(beam.PTransform):
         self._tags = writer_tags(groups)
 
     def expand(self, images_in):
-        made = images_in | beam.ParDo(self._make).with_outputs(ERRORS, INDEX, *self._tags)
-        return {tag: made[tag] for tag in (INDEX, ERRORS, *self._tags)}
+        made = images_in | "Make records" >> beam.ParDo(self._make).with_exception_handling().with_outputs(
+            INDEX, *self._tags)
+        rejected = made.bad | "Errors" >> errors.Rejections("decode", FORESEEN)
+        return {INDEX: made[INDEX], ERRORS: rejected, **{tag: made[tag] for tag in self._tags}}

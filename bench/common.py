@@ -19,6 +19,24 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def first_images(set_name: str, limit: int, scratch: Path) -> Path:
+    """A benchmark set from ../shared, or (``limit`` > 0) a copy of its first ``limit`` images
+    under ``scratch`` (same names, so the same image ids and the same seeded degradations)."""
+    import shutil
+
+    from bench.baselines import image_files
+
+    full = shared_path("data", set_name)
+    if not limit:
+        return full
+    cut = scratch / "sets" / set_name
+    if not cut.exists():
+        cut.mkdir(parents=True)
+        for path in image_files(full)[:limit]:
+            shutil.copyfile(path, cut / path.name)
+    return cut
+
+
 def nightly_bucket(target: Path, copies: int) -> Path:
     """The nightly benchmarks' bucket: BSD68 and Set12 copied ``copies`` times under batchN/."""
     import shutil

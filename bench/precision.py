@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import machine, shared_path
+from bench.common import first_images, machine
 from bench.quality import PAIRED_FLAGS, megapixels, restore_job
 
 # Each bundled model's own benchmark: (set, recipe), as bench/zoo.py scores it.
@@ -28,18 +28,6 @@ OWN_BENCHMARK = {
     "denoise-color": ("cbsd68", "denoise-color-s25"),
 }
 PRECISIONS = ("f32", "bf16")
-
-
-def benchmark_folder(set_name: str, limit: int, scratch: Path) -> Path:
-    """The set, or a copy of its first ``limit`` images (same names: same seeded damage)."""
-    full = shared_path("data", set_name)
-    if not limit:
-        return full
-    cut = scratch / "sets" / set_name
-    cut.mkdir(parents=True, exist_ok=True)
-    for path in sorted(full.iterdir())[:limit]:
-        shutil.copyfile(path, cut / path.name)
-    return cut
 
 
 def measure(model: str, folder: Path, recipe: str, rounds: int, scratch: Path) -> dict[str, dict]:
@@ -97,7 +85,7 @@ def main(argv=None) -> None:
         scratch = Path(scratch_name)
         for model in models:
             set_name, recipe = (args.set, args.recipe) if args.set else OWN_BENCHMARK[Path(model).name]
-            folder = benchmark_folder(set_name, args.limit, scratch)
+            folder = first_images(set_name, args.limit, scratch)
             runs = measure(under_measurement(zoo.resolve(model), scratch), folder, recipe, args.rounds, scratch)
             f32, bf16 = (statistics.mean(runs[p]["psnr_db"]) for p in PRECISIONS)
             seconds = {p: statistics.median(runs[p]["seconds"]) for p in PRECISIONS}

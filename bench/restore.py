@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, import_dncnn, machine, shared_path
-from restoreflow.zoo import DEFAULT
+from restoreflow.zoo import DEFAULT, resolve
 
 THREADS = 2
 SIDES = ("bare", "job-tf", "job-openvino", "job-openvino-bf16", "torch", "default-tf", "default-openvino",
@@ -172,10 +172,9 @@ def run_side(side: str, model_dir: str) -> dict:
     if side == "torch":
         return side_torch(model_dir)
     from bench.precision import under_measurement
-    from restoreflow import zoo
 
     which, engine = side.split("-", 1)
-    model = model_dir if which == "job" else zoo.resolve(zoo.DEFAULT)
+    model = model_dir if which == "job" else resolve(DEFAULT)
     if engine.endswith("-bf16"):  # timed whatever its card says; bare's PSNR line gives the cost
         return side_job(under_measurement(model, Path(tempfile.mkdtemp())), engine.removesuffix("-bf16"), "bf16")
     return side_job(model, engine)

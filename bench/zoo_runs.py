@@ -9,13 +9,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from bench import baselines
 from bench.baselines import Score
-from bench.common import import_dncnn, shared_path
+from bench.common import first_images, import_dncnn
 from bench.quality import PAIRED_FLAGS, restore_job
 
 SHARED_DISPLAY = "../shared/data"  # how commands in cards and tables name the benchmark sets
@@ -107,17 +106,8 @@ class Bench:
         return import_dncnn(file_name, self.scratch / "weights" / file_name.replace("=", "").replace(".mat", ""))
 
     def folder(self, set_name: str) -> Path:
-        """A benchmark set from ../shared, or a copy of its first ``limit`` images (same names,
-        so the same image ids and the same seeded degradations)."""
-        full = shared_path("data", set_name)
-        if not self.limit:
-            return full
-        cut = self.scratch / "sets" / set_name
-        if not cut.exists():
-            cut.mkdir(parents=True)
-            for path in baselines.image_files(full)[: self.limit]:
-                shutil.copyfile(path, cut / path.name)
-        return cut
+        """A benchmark set, or a copy of its first ``limit`` images (bench.common.first_images)."""
+        return first_images(set_name, self.limit, self.scratch)
 
     def out(self, label: str) -> Path:
         return self.scratch / "runs" / f"{next(self._counter):03d}-{label}"

@@ -70,7 +70,9 @@ def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
     machine's engine and CPU (the launcher of a remote job cannot: its workers decide)."""
     if engine == "tf":
         return "bf16 runs on the openvino engine only (--engine tf was given)"
-    measured = ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")
+    from restoreflow.card import bf16_cost_db
+
+    measured = bf16_cost_db(card)
     if measured is None:
         return (f"model {card['model_id']} has no measured bf16 cost in its model.json "
                 "(python -m bench.precision --model DIR --write-card measures it)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from pipelines import images
-from restoreflow.console import HelpFormatter, add_verbose_flag
+from restoreflow.console import HelpFormatter, add_verbose_flag, setup_logging, take_verbose_flag
 
 DEFAULT_LOCAL_RUNNER = "FnApiRunner"
 WRITABLE_FORMATS = tuple(images.FORMAT_EXTENSIONS)  # Pillow names of the formats the job writes
@@ -146,3 +146,13 @@ def repeatable(action: argparse.Action) -> bool:
 def required_flags(job: str) -> tuple[str, ...]:
     return JOBS[job][2]
 
+
+def start_job(job: str, argv: list[str]) -> list[str] | None:
+    """A job's command line before its run: None after printing --help; otherwise the
+    arguments without --verbose, with logging set up to match."""
+    if {"-h", "--help"} & set(argv):
+        job_help_parser(job).print_help()
+        return None
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
+    return argv

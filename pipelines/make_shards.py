@@ -21,7 +21,7 @@ from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tag
 from pipelines.shards.plan import ShardsPlan, plan_job
 from pipelines.shards.summary import WriteManifest, read_manifest
 from pipelines.shards.write import WriteJsonLines, WriteShards
-from restoreflow.console import setup_logging, take_verbose_flag, user_errors
+from restoreflow.console import user_errors
 from restoreflow.manifest import ShardManifest
 
 
@@ -67,11 +67,9 @@ def run(argv=None) -> ShardManifest:
 
 @user_errors("restoreflow shards", job_options.FlagError, sources.InputError)
 def main(argv: list[str]) -> int:
-    if {"-h", "--help"} & set(argv):
-        flags.job_help_parser("shards").print_help()
+    argv = flags.start_job("shards", argv)
+    if argv is None:
         return 0
-    verbose, argv = take_verbose_flag(argv)
-    setup_logging(verbose)
     manifest = run(argv)
     counts = manifest.counts
     print(

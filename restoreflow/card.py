@@ -65,6 +65,10 @@ class ModelCard:
     def mp_per_s(self) -> float | None:
         return (self.provenance.get("throughput") or {}).get("mp_per_s")
 
+    @property
+    def bf16_cost_db(self) -> float | None:
+        return bf16_cost_db(self.provenance)
+
     def with_provenance(self, **entries) -> ModelCard:
         """A copy with these provenance keys set (the card itself is frozen)."""
         return dataclasses.replace(self, provenance={**self.provenance, **entries})
@@ -104,3 +108,9 @@ class ModelCard:
         except ValueError as e:
             raise ModelDirError(f"{source} is not valid JSON ({e}); export the model again") from None
         return cls.from_dict(data, source)
+
+
+def bf16_cost_db(card: Mapping) -> float | None:
+    """The PSNR cost of bf16 inference that bench/precision.py measured and recorded in a card
+    (plain JSON or a ModelCard's provenance), or None when it was never measured."""
+    return ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")

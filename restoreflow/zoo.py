@@ -67,7 +67,7 @@ def describe(name: str) -> dict:
         "params": card.params,
         "megabytes": size_on_disk(name) / 1e6,
         "mp_per_s": card.mp_per_s,
-        "bf16_cost_db": ((card.provenance.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db"),
+        "bf16_cost_db": card.bf16_cost_db,
         "headline": card.headline,
         "purpose": card.purpose,
     }

@@ -17,7 +17,7 @@ from pipelines.restore import lock, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
 from pipelines.restore.transform import RestoreImages
-from restoreflow.console import setup_logging, take_verbose_flag, user_errors
+from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.restore")
 
@@ -95,11 +95,9 @@ def exit_status(summary: dict) -> int:
 
 @user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
-    if {"-h", "--help"} & set(argv):
-        flags.job_help_parser("restore").print_help()
+    argv = flags.start_job("restore", argv)
+    if argv is None:
         return 0
-    verbose, argv = take_verbose_flag(argv)
-    setup_logging(verbose)
     summary = run(argv)
     for warning in summary["warnings"]:
         print(f"restoreflow restore: warning: {warning}", file=sys.stderr)

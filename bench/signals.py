@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from bench.common import machine, shared_path
-from pipelines import scoring
+from pipelines import signals
 
 SETS = (("bsd68", "L"), ("kodak24", "RGB"), ("classic5", "L"))
 SIGMAS = (2, 5, 10, 15, 25)
@@ -46,13 +46,13 @@ def main():
         clean = [hwc(Image.open(path).convert(mode)) for path in sorted(shared_path("data", folder).iterdir())
                  if path.suffix.lower() in (".png", ".bmp")]
         rng = np.random.default_rng(0)
-        print(line(f"{folder} clean: noise sigma", [scoring.noise_sigma_estimate(c) for c in clean]))
+        print(line(f"{folder} clean: noise sigma", [signals.noise_sigma_estimate(c) for c in clean]))
         for sigma in SIGMAS:
             noisy = [np.clip(np.round(c + rng.normal(0, sigma, c.shape)), 0, 255).astype(np.uint8) for c in clean]
-            print(line(f"{folder} sigma {sigma}: noise sigma", [scoring.noise_sigma_estimate(n) for n in noisy]))
-        print(line(f"{folder} clean: blockiness", [scoring.jpeg_blockiness(c) for c in clean]))
+            print(line(f"{folder} sigma {sigma}: noise sigma", [signals.noise_sigma_estimate(n) for n in noisy]))
+        print(line(f"{folder} clean: blockiness", [signals.jpeg_blockiness(c) for c in clean]))
         for quality in QUALITIES:
-            print(line(f"{folder} JPEG q{quality}: blockiness", [scoring.jpeg_blockiness(jpeg(c, quality)) for c in clean]))
+            print(line(f"{folder} JPEG q{quality}: blockiness", [signals.jpeg_blockiness(jpeg(c, quality)) for c in clean]))
 
 
 if __name__ == "__main__":

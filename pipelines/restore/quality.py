@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines import images, scoring
+from pipelines import images, scoring, signals
 
 CROP_SIZE = 160  # side of the report's before/after crops, in output pixels
 SSIM_WINDOW = 11  # full-reference scores need the SSIM window to fit (else they are null)
@@ -37,7 +37,7 @@ def full_reference(reference, image, *, role: str, task: str, sr_factor: int) ->
 
 def no_reference(image, *, role: str) -> dict:
     """noise_sigma_<role>, sharpness_<role>, blockiness_<role>."""
-    return _named(scoring.no_reference(image, data_range=_data_range(image)), role)
+    return _named(signals.no_reference(image, data_range=_data_range(image)), role)
 
 
 def _named(values: dict, role: str) -> dict:

@@ -1,13 +1,10 @@
-import io
 import math
 
 import numpy as np
 import pytest
-from PIL import Image
-from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from pipelines import scoring
+from pipelines import scoring, signals
 from tests.conftest import photo
 
 TOLERANCE = 1e-3  # the brief's bar; the measured deviations are ~1e-15 (same float64 algorithm)
@@ -73,9 +70,9 @@ def test_odd_sizes_and_float_inputs_match_skimage():
 def test_strips_do_not_change_the_result(monkeypatch):
     reference = photo("astronaut", (200, 180))
     restored = noisy(reference, 10)
-    whole = scoring.full_reference(reference, restored) | scoring.no_reference(restored)
+    whole = scoring.full_reference(reference, restored) | signals.no_reference(restored)
     monkeypatch.setattr(scoring, "STRIP_PIXELS", 7 * 180)  # many strips, odd row counts
-    strips = scoring.full_reference(reference, restored) | scoring.no_reference(restored)
+    strips = scoring.full_reference(reference, restored) | signals.no_reference(restored)
     assert strips.keys() == whole.keys()
     for key, value in whole.items():
         assert strips[key] == pytest.approx(value, rel=1e-9), key
@@ -165,76 +162,3 @@ def test_full_reference_shares_the_ssim_pass():
     assert scores["ms_ssim"] == pytest.approx(scoring.ms_ssim(reference, restored, **conventions))
     small = scoring.full_reference(reference[:100], restored[:100])
     assert small["ms_ssim"] is None and 0 < small["ssim"] < 1
-
-
-# --- no-reference signals
-
-
-def smooth_photo() -> np.ndarray:
-    """A real photograph with its fine detail removed, so only added noise is noise."""
-    image = photo("camera", (192, 224)).astype(np.float64)
-    return ndimage.gaussian_filter(image, sigma=(3, 3, 0)) * 0.7 + 40  # keep off the clip limits
-
-
-@pytest.mark.parametrize("sigma", [5.0, 10.0, 20.0])
-def test_noise_estimate_recovers_added_noise(sigma):
-    clean = smooth_photo()
-    rng = np.random.default_rng(3)
-    degraded = np.round(clean + rng.normal(0.0, sigma, clean.shape)).astype(np.uint8)
-    assert scoring.noise_sigma_estimate(degraded) == pytest.approx(sigma, rel=0.1)
-    assert scoring.noise_sigma_estimate(np.round(clean).astype(np.uint8)) < 1.5
-    as_16bit = degraded.astype(np.uint16) * 257
-    assert scoring.noise_sigma_estimate(as_16bit, data_range=65535.0) == pytest.approx(
-        scoring.noise_sigma_estimate(degraded), rel=1e-6
-    )
-
-
-def test_sharpness_drops_after_blurring():
-    sharp = photo("astronaut", (96, 128))
-    blurred = ndimage.gaussian_filter(sharp, sigma=(1.5, 1.5, 0))
-    assert scoring.sharpness_laplacian_var(blurred) < 0.25 * scoring.sharpness_laplacian_var(sharp)
-    gray = sharp[..., :1].astype(np.float64)
-    laplacian = ndimage.laplace(gray[..., 0])[1:-1, 1:-1]  # the same kernel, by hand
-    assert scoring.sharpness_laplacian_var(gray) == pytest.approx(laplacian.var(), rel=1e-9)
-    as_16bit = sharp.astype(np.uint16) * 257
-    assert scoring.sharpness_laplacian_var(as_16bit, data_range=65535.0) == pytest.approx(
-        scoring.sharpness_laplacian_var(sharp), rel=1e-6
-    )
-
-
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
-        buffer, format="JPEG", quality=quality
-    )
-    decoded = np.asarray(Image.open(buffer))
-    return decoded[..., None] if decoded.ndim == 2 else decoded
-
-
-@pytest.mark.parametrize("name", ["camera", "astronaut"])
-def test_blockiness_rises_after_strong_jpeg(name):
-    original = photo(name, (128, 160))
-    before = scoring.jpeg_blockiness(original)
-    after = scoring.jpeg_blockiness(jpeg(original, 10))
-    assert 0.85 < before < 1.15
-    assert after > 1.3 and after > before + 0.25
-
-
-def test_blockiness_degenerate_cases():
-    assert math.isnan(scoring.jpeg_blockiness(np.zeros((8, 8, 1), np.uint8)))
-    assert scoring.jpeg_blockiness(np.full((16, 16, 1), 7, np.uint8)) == 1.0
-    blocks = np.kron(np.arange(4).reshape(2, 2), np.ones((8, 8))).astype(np.uint8)
-    assert scoring.jpeg_blockiness(blocks) == math.inf
-
-
-def test_no_reference_bundles_the_three_signals():
-    image = photo("astronaut", (64, 80))
-    scores = scoring.no_reference(image)
-    assert scores == {
-        "noise_sigma": scoring.noise_sigma_estimate(image),
-        "sharpness": scoring.sharpness_laplacian_var(image),
-        "blockiness": scoring.jpeg_blockiness(image),
-    }
-    assert all(isinstance(v, float) for v in scores.values())
-    tiny = scoring.no_reference(np.zeros((2, 5, 3), np.uint8))  # recorded, not an error
-    assert all(math.isnan(v) for v in tiny.values())

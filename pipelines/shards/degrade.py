@@ -102,7 +102,10 @@ class DegradeToRecords(beam.PTransform):
         self._tags = writer_tags(groups)
 
     def expand(self, images_in):
-        made = images_in | "Make records" >> beam.ParDo(self._make).with_exception_handling().with_outputs(
-            INDEX, *self._tags)
+        # Every output is tagged; declaring their types keeps Beam from warning that the tags
+        # asked of with_outputs() are missing from with_exception_handling()'s type hints.
+        make = beam.ParDo(self._make).with_output_types(
+            beam.typehints.Any, **{INDEX: dict}, **dict.fromkeys(self._tags, list[bytes]))
+        made = images_in | "Make records" >> make.with_exception_handling().with_outputs(INDEX, *self._tags)
         rejected = made.bad | "Errors" >> errors.Rejections("decode", FORESEEN)
         return {INDEX: made[INDEX], ERRORS: rejected, **{tag: made[tag] for tag in self._tags}}

@@ -69,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--write-cards", action="store_true", help="Write the measured scores into the model cards.")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="Only the first N images of each set.")
     p.add_argument("--speed-rounds", type=int, default=2, metavar="N", help="Timed runs per model (default 2).")
+    p.add_argument("--speed-models", nargs="+", choices=MODEL_NAMES, metavar="NAME",
+                   help="Time only these models (and the gray starter, the yardstick); default every model.")
     return p
 
 
@@ -93,7 +95,7 @@ def main(argv=None) -> int:
     for name in args.only or list(SECTIONS):
         try:
             if name == "speed":
-                zoo_speed.speed(bench, rounds=args.speed_rounds)
+                zoo_speed.speed(bench, rounds=args.speed_rounds, only=args.speed_models)
             else:
                 SECTIONS[name](bench)
         except Skip as skip:

@@ -36,10 +36,13 @@ def timed_runs(bench: Bench, cards: dict[str, ModelCard], rounds: int) -> dict[s
     return seconds
 
 
-def speed(bench: Bench, rounds: int = 2) -> None:
+def speed(bench: Bench, rounds: int = 2, only: list[str] | None = None) -> None:
+    """Every model's MP/s, or only those named in ``only`` (with the gray starter, the yardstick)."""
     megapixels = bench.megapixels(SPEED_SET)
+    timed = {name: model_dir for name, model_dir in bench.models.items()
+             if only is None or name in only or name == STARTER}
     cards = {name: ModelCard.from_json((Path(model_dir) / CARD_FILE).read_text(), model_dir)
-             for name, model_dir in bench.models.items()}
+             for name, model_dir in timed.items()}
     seconds = timed_runs(bench, cards, rounds)
     table = Table(f"speed: the restore job on {SPEED_SET} ({megapixels:.2f} input MP), one model at a time",
                   ["model", "task", "channels", "scale", "parameters", "MP/s (input)", "seconds (median)",

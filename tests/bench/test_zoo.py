@@ -31,6 +31,8 @@ def test_cards_are_written_only_from_whole_benchmarks(capsys):
     assert code == 2 and "drop --limit" in err
     code, err = run_main(capsys, "--only", "parityy")
     assert code == 2 and "parityy" in err
+    code, err = run_main(capsys, "--speed-models", "sr-x3")
+    assert code == 2 and "sr-x3" in err and "sr-x4" in err
 
 
 def test_a_missing_model_skips_its_section(tmp_path, capsys, monkeypatch):

@@ -46,9 +46,11 @@ def write_samples(folder: Path, names, max_side: int) -> Path:
 
 
 def demo_config(shards: str, steps: int) -> dict:
+    # No batch norm: after 300 steps its running statistics still differ from the batches',
+    # and the model made the demo's photographs worse (26.51 -> 26.18 dB); without it, 28.48.
     return {
         "data": {"shards": shards, "batch_size": 32, "shuffle_buffer": 2048, "max_val_records": 512},
-        "model": {"architecture": "dncnn", "args": {"channels": 3, "depth": 8, "width": 32, "batch_norm": True}},
+        "model": {"architecture": "dncnn", "args": {"channels": 3, "depth": 8, "width": 32, "batch_norm": False}},
         "optimizer": {"learning_rate": 0.002, "schedule": "cosine", "clip_norm": 1.0},
         "train": {"steps": steps, "log_every": max(1, steps // 5), "eval_every": steps, "checkpoint_every": steps},
     }

@@ -23,7 +23,7 @@ import zipfile
 
 import apache_beam as beam
 
-from pipelines import sources
+from pipelines import archives, sources
 
 POLL_INTERVAL_S = 0.5
 LOG_INTERVAL_S = 30.0  # in a log file or CI, a line every half minute is progress without flooding
@@ -57,7 +57,7 @@ class _Record(beam.DoFn):
 def count_images(files: list[sources.InputFile]) -> int:
     """How many images the listed input files hold, each archive counted by its members (a
     read through a compressed tar: local runs only)."""
-    return sum(_archive_members(f.path) if sources.is_archive(f.path) else 1 for f in files)
+    return sum(_archive_members(f.path) if archives.is_archive(f.path) else 1 for f in files)
 
 
 def _archive_members(path: str) -> int:

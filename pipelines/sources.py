@@ -2,11 +2,7 @@
 
 Every image gets an ``image_id``: its path relative to the input's root, with ``/``
 separators; inside an archive, ``archive-path/member-path``. An archive is one input whose
-members are images. Members are read into memory only (never extracted to disk), and only
-regular files whose normalised path stays inside the archive are accepted: absolute paths,
-``..`` components, links and device files go to errors, as do members over the byte limit
-(checked against the size the archive claims before anything is decompressed, and again
-while reading).
+members are images, read by ``pipelines.archives`` (in memory, never extracted to disk).
 
 Only regular files are read, and links are never followed, in folders and archives alike
 (local folders are walked by ``local_files``; buckets hold neither). Every entry a listing
@@ -21,18 +17,16 @@ import itertools
 import logging
 import os
 import posixpath
-import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import images, local_files, outputs
+from pipelines import archives, images, local_files, outputs
+from pipelines.archives import is_archive
 
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 ERRORS_TAG = "errors"
 MEMBERS_TAG = "members"
 _GLOB_CHARS = "*?["
@@ -64,10 +58,6 @@ class ImageBytes:
 
 class InputError(ValueError):
     """An --input that does not exist or cannot be listed (stops the job before it starts)."""
-
-
-def is_archive(path: str) -> bool:
-    return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
@@ -181,17 +171,6 @@ class ListInputFiles(beam.DoFn):
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, problem)
 
 
-def unsafe_member_reason(name: str) -> str | None:
-    """Why an archive member name could escape its folder, or None when it is safe."""
-    cleaned = name.replace("\\", "/")
-    if cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
-        return "absolute path in archive member name"
-    normalized = posixpath.normpath(cleaned)
-    if normalized == ".." or normalized.startswith("../") or "/../" in f"/{cleaned}/":
-        return "archive member path climbs out of the archive ('..')"
-    return None
-
-
 class ReadInputFiles(beam.DoFn):
     """InputFile -> ImageBytes (plain files and archive members), or errors.
 
@@ -211,11 +190,12 @@ class ReadInputFiles(beam.DoFn):
     def process(self, item: InputFile):
         if is_archive(item.path):
             try:
-                for member in self._archive_members(item):
-                    # Members leave through their own output, to be spread over the workers.
-                    yield member if isinstance(member, beam.pvalue.TaggedOutput) else beam.pvalue.TaggedOutput(
-                        MEMBERS_TAG, member
-                    )
+                for member in archives.read_members(item.path, item.image_id, max_bytes=self._max_bytes,
+                                                    output_format=self._output_format):
+                    if member.reason is not None:
+                        yield self._error(item.path, member.image_id, member.reason)
+                    else:  # members leave through their own output, to be spread over the workers
+                        yield beam.pvalue.TaggedOutput(MEMBERS_TAG, ImageBytes(member.image_id, member.data, item.path))
             except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
                 yield self._error(item.path, item.image_id, f"unreadable archive: {e}")
             except Exception as e:  # noqa: BLE001 - see unexpected()
@@ -245,77 +225,6 @@ class ReadInputFiles(beam.DoFn):
             yield self._error(item.path, item.image_id, f"cannot read file: {e}")
             return
         yield ImageBytes(item.image_id, data, item.path)
-
-    def _archive_members(self, item: InputFile) -> Iterator:
-        problem = local_files.unreadable_reason(item.path) if "://" not in item.path else None
-        if problem:
-            raise OSError(problem)
-        with FileSystems.open(item.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            if item.path.lower().endswith(".zip"):
-                yield from self._zip_members(item, f)
-            else:
-                yield from self._tar_members(item, f)
-
-    def _member(self, item, name, size, kind_reason, read, names: outputs.ArchiveNames):
-        reason = kind_reason or unsafe_member_reason(name)
-        member_path = name if reason else posixpath.normpath(name.replace("\\", "/"))
-        image_id = f"{item.image_id}/{member_path}"
-        duplicate = names.path_conflict(member_path)  # refused members count: a later namesake is ambiguous
-        reason = reason or duplicate
-        if reason is None and size > self._max_bytes:
-            reason = f"archive member claims {size} bytes, over the limit of {self._max_bytes} (--max_bytes)"
-        if reason is None and is_archive(name):
-            reason = "nested archives are not expanded"
-        if reason is None:
-            extension = posixpath.splitext(name)[1].lower()
-            if extension and extension not in images.IMAGE_EXTENSIONS:
-                reason = f"not an image file (extension {extension})"
-        reason = reason or names.output_conflict(image_id)
-        if reason is not None:
-            return self._error(item.path, image_id, reason)
-        try:
-            data = read(self._max_bytes + 1)
-        except Exception as e:  # noqa: BLE001 - zlib.error, lzma.LZMAError, BadZipFile, CRC errors, ...
-            return self._error(item.path, image_id, f"unreadable archive member: {type(e).__name__}: {e}")
-        if len(data) > self._max_bytes:
-            return self._error(
-                item.path, image_id, f"archive member is larger than {self._max_bytes} bytes (--max_bytes)"
-            )
-        return ImageBytes(image_id, data, item.path)
-
-    def _tar_members(self, item, f):
-        # Streaming mode reads the archive once, front to back; nothing touches the disk.
-        names = outputs.ArchiveNames(self._output_format)
-        with tarfile.open(fileobj=f, mode="r|*") as archive:
-            for member in archive:
-                if member.isdir():
-                    continue
-                kind = None
-                if member.issym() or member.islnk():
-                    kind = f"link member ({'symbolic' if member.issym() else 'hard'} link to {member.linkname!r}) is not followed"
-                elif not member.isfile():
-                    kind = "special file member (device, fifo) is not read"
-
-                def read(limit, member=member):
-                    handle = archive.extractfile(member)
-                    return handle.read(limit) if handle else b""
-
-                yield self._member(item, member.name, member.size, kind, read, names)
-
-    def _zip_members(self, item, f):
-        names = outputs.ArchiveNames(self._output_format)
-        with zipfile.ZipFile(f) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                mode = info.external_attr >> 16
-                kind = "link member (symbolic link) is not followed" if stat.S_ISLNK(mode) else None
-
-                def read(limit, info=info):
-                    with archive.open(info) as handle:
-                        return handle.read(limit)
-
-                yield self._member(item, info.filename, info.file_size, kind, read, names)
 
 
 class ReadImages(beam.PTransform):

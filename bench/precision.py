@@ -21,11 +21,16 @@ from pathlib import Path
 from bench.common import first_images, machine
 from bench.quality import PAIRED_FLAGS, megapixels, restore_job
 
-# Each bundled model's own benchmark: (set, recipe), as bench/zoo.py scores it.
+# Each bundled model's own benchmark: (set, recipe), its training recipe's family on a test set.
 OWN_BENCHMARK = {
     "restore": ("cbsd68", "restore-mixed"),
     "denoise-gray": ("bsd68", "denoise-gray-s25"),
     "denoise-color": ("cbsd68", "denoise-color-s25"),
+    "jpeg": ("kodak24", "jpeg-q10-40"),
+    "deblur": ("cbsd68", "deblur"),
+    "inpaint": ("cbsd68", "inpaint"),
+    "sr-x2": ("set5", "sr-x2"),
+    "sr-x4": ("set5", "sr-x4"),
 }
 PRECISIONS = ("f32", "bf16")
 

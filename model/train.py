@@ -114,8 +114,11 @@ def validation(setup: Setup, state: TrainState):
     from model.evaluation import make_evaluator
 
     if not setup.val_files:
-        log.warning("the shards hold no validation records (val split empty): training and exporting without "
-                    "validation scores; make shards with a larger --val_fraction to get them")
+        if setup.manifest.val_fraction == 0:  # asked for: say so, but it is no warning
+            log.info("the shards were made with --val_fraction 0: training and exporting without validation scores")
+        else:
+            log.warning("the shards hold no validation records (val split empty): training and exporting without "
+                        "validation scores; make shards with a larger --val_fraction to get them")
         return None
     data = setup.config.data
     return make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],

@@ -67,7 +67,7 @@ def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int 
     log.info("demo 1/3: shards from %d photographs", len(TRAIN_IMAGES))
     shards = root / "shards"
     make_shards.run([f"--input={train_dir}", f"--output={shards}", f"--recipe={RECIPE}", "--patch_size=40",
-                     "--stride=10", "--val_fraction=0.15", "--seed=1"])
+                     "--stride=10", "--val_fraction=0", "--seed=1"])
     log.info("demo 2/3: training a small DnCNN for %d steps", steps)
     model_dir = train.train(load_config(None, base=demo_config(str(shards), steps)), str(root / "train"))
     results = {}

@@ -222,7 +222,11 @@ def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
     assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
 
 
-def test_shards_without_validation_records_train_and_export_with_a_warning(tmp_path, caplog):
+@pytest.mark.parametrize(("val_fraction", "level", "message"), [
+    ("0", "INFO", "made with --val_fraction 0"),  # asked for
+    ("0.3", "WARNING", "make shards with a larger --val_fraction"),  # neither image hashes into val
+])
+def test_shards_without_validation_records_train_and_export_and_say_so(tmp_path, caplog, val_fraction, level, message):
     from model.export import load_model
     from tests.conftest import photo, write_image
 
@@ -230,14 +234,15 @@ def test_shards_without_validation_records_train_and_export_with_a_warning(tmp_p
         write_image(tmp_path / "clean" / f"{name}.png", photo(name, (48, 48)))
     manifest = make_shards.run([
         f"--input={tmp_path / 'clean'}", f"--output={tmp_path / 'shards'}", "--recipe=denoise-gray-s25",
-        "--patch_size=24", "--stride=12", "--val_fraction=0",
+        "--patch_size=24", "--stride=12", f"--val_fraction={val_fraction}",
     ])
     assert manifest.counts.records.val == 0 and manifest.shards.val, "empty val files exist"
-    caplog.set_level("WARNING", logger="restoreflow.train")
+    caplog.set_level("INFO", logger="restoreflow.train")
     config = load_config(None, base=config_dict(str(tmp_path / "shards"), steps=2, eval_every=1))
     _, card = load_model(train.train(config, str(tmp_path / "run")))
     assert card["training"]["steps"] == 2 and card["validation"] == {"final": None, "best": None}
-    assert any("no validation records" in r.getMessage() for r in caplog.records)
+    said = [r for r in caplog.records if "without validation scores" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == level and message in said[0].getMessage()
 
 
 def test_a_checkpoint_is_saved_before_an_evaluation_can_fail(shards, tmp_path, monkeypatch):

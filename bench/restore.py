@@ -24,8 +24,8 @@ photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the side
 (e.g. ``git archive`` of the commit before a change), alternating, each against the bare
 TensorFlow forward pass of its round.
 
-Memory: peak RSS of a restore run (in-process runner, its own process, the engine auto) on
-one gray image of ``--memory-mp`` megapixels, with the same DnCNN or the bundled default model.
+Memory: ``bench.memory`` (which also runs alone, with any model and colour images) on one gray
+image of ``--memory-mp`` megapixels, with the same DnCNN or the bundled starter.
 """
 
 from __future__ import annotations
@@ -290,47 +290,6 @@ def _size(path: Path) -> tuple[int, int]:
         return image.size
 
 
-def make_big_image(path: Path, megapixels: float) -> tuple[int, int]:
-    """A real photograph (scikit-image's camera) resized to ``megapixels``, with grain, 8-bit gray PNG."""
-    import skimage.data
-    from PIL import Image
-
-    height = int((megapixels * 1e6 * 3 / 4) ** 0.5)
-    width = int(height * 4 / 3)
-    base = Image.fromarray(skimage.data.camera()).resize((width, height), Image.BICUBIC)
-    pixels = np.asarray(base, dtype=np.int16)
-    grain = np.random.default_rng(0).integers(-12, 13, pixels.shape, dtype=np.int16)
-    Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8)).save(path)
-    return width, height
-
-
-MEMORY_CHILD = """
-import json, resource, sys, time
-from pipelines import restore
-start = time.perf_counter()
-restore.run(sys.argv[1:])
-print(json.dumps({"seconds": time.perf_counter() - start,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
-
-def memory(model_dir: str, megapixels: float) -> list[str]:
-    scratch = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    lines = ["| image | pixels | engine | peak RSS | seconds |", "|---|---|---|---|---|"]
-    folder = scratch / "in"
-    folder.mkdir()
-    width, height = make_big_image(folder / "big.png", megapixels)
-    result = subprocess.run(
-        [sys.executable, "-c", MEMORY_CHILD, f"--input={folder}", f"--output={scratch / 'out'}",
-         f"--model={model_dir}", "--engine=auto"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )
-    measured = json.loads(result.stdout.strip().splitlines()[-1])
-    lines.append(f"| {width}x{height} gray | {width * height / 1e6:.1f} MP | auto | "
-                 f"**{measured['peak_rss_mb']:.0f} MB** | {measured['seconds']:.0f} |")
-    return lines
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
@@ -357,6 +316,8 @@ def main():
         print("\n".join(throughput(model_dir, args.rounds, tuple(args.sides.split(",")))), flush=True)
     if not args.skip_memory:
         print()
+        from bench.memory import memory
+
         print("\n".join(memory(model_dir if args.memory_model == "dncnn" else args.memory_model, args.memory_mp)))
 
 

@@ -1,0 +1,82 @@
+"""Job 3's peak memory on one large image: the restore job (in-process runner, in its own
+process, ``--engine auto``) tiles the image, so its peak RSS should stay flat in the image's
+size, apart from the image itself.
+
+    python -m bench.memory [--megapixels 50] [--model restore] [--colour]
+
+``--model``: a bundled name or a model directory (default: the bundled default model). The
+image is scikit-image's ``camera`` (gray) or ``astronaut`` (``--colour``) resized to the size
+asked for, with seeded grain, saved as an 8-bit PNG. Needs nothing from ../shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import ROOT, machine
+
+MEMORY_CHILD = """
+import json, resource, sys, time
+from pipelines import restore
+start = time.perf_counter()
+restore.run(sys.argv[1:])
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def make_big_image(path: Path, megapixels: float, colour: bool = False) -> tuple[int, int]:
+    """A real photograph resized to ``megapixels`` (4:3), with grain, saved as an 8-bit PNG."""
+    import skimage.data
+    from PIL import Image
+
+    height = int((megapixels * 1e6 * 3 / 4) ** 0.5)
+    width = int(height * 4 / 3)
+    photo = skimage.data.astronaut() if colour else skimage.data.camera()
+    base = Image.fromarray(photo).resize((width, height), Image.BICUBIC)
+    pixels = np.asarray(base, dtype=np.int16)
+    grain = np.random.default_rng(0).integers(-12, 13, pixels.shape, dtype=np.int16)
+    Image.fromarray(np.clip(pixels + grain, 0, 255).astype(np.uint8)).save(path)
+    return width, height
+
+
+def memory(model: str, megapixels: float, colour: bool = False) -> list[str]:
+    """A markdown table of one run: the image, its size, peak RSS and wall seconds."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    lines = ["| image | pixels | model | engine | peak RSS | seconds |", "|---|---|---|---|---|---|"]
+    folder = scratch / "in"
+    folder.mkdir()
+    width, height = make_big_image(folder / "big.png", megapixels, colour)
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, f"--input={folder}", f"--output={scratch / 'out'}",
+         f"--model={model}", "--engine=auto"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    lines.append(f"| {width}x{height} {'colour' if colour else 'gray'} | {width * height / 1e6:.1f} MP | "
+                 f"{Path(model).name} | auto | **{measured['peak_rss_mb']:.0f} MB** | {measured['seconds']:.0f} |")
+    return lines
+
+
+def main(argv=None) -> None:
+    from restoreflow.zoo import DEFAULT
+
+    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--megapixels", type=float, default=50)
+    parser.add_argument("--model", default=DEFAULT, help="a bundled name or a model directory")
+    parser.add_argument("--colour", action="store_true", help="a colour image (default gray)")
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}")
+    print("\n".join(memory(args.model, args.megapixels, args.colour)))
+
+
+if __name__ == "__main__":
+    main()

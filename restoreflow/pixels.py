@@ -25,13 +25,14 @@ _STUDIO_Y_OFFSET = 16.0
 _STUDIO_Y_WEIGHTS = (65.481, 128.553, 24.966)
 
 
-def _peak(dtype) -> float:
+def peak(dtype) -> float:
+    """The largest value of an image dtype's scale: 65535 for 16-bit, else 255 (scores' data_range)."""
     return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
     """uint8/uint16 pixels -> float32 on a [0, 1] scale."""
-    return pixels.astype(np.float32) / np.float32(_peak(pixels.dtype))
+    return pixels.astype(np.float32) / np.float32(peak(pixels.dtype))
 
 
 def as_float(pixels: np.ndarray) -> np.ndarray:
@@ -44,8 +45,8 @@ def as_float(pixels: np.ndarray) -> np.ndarray:
 def from_float(values: np.ndarray, dtype) -> np.ndarray:
     """float [0, 1] -> uint8/uint16, clipped and rounded to nearest (the PSNR convention)."""
     dtype = np.dtype(dtype)
-    peak = _peak(dtype)
-    return np.clip(np.rint(values * peak), 0, peak).astype(dtype)
+    peak_value = peak(dtype)
+    return np.clip(np.rint(values * peak_value), 0, peak_value).astype(dtype)
 
 
 def to_8bit(pixels: np.ndarray) -> np.ndarray:

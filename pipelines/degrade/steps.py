@@ -7,7 +7,7 @@ image a patch needs around it for the step to look right at its edges).
 ``apply(image, params, rng, margin)`` takes a float32 HWC image and the sampled ``params``
 (and the generator for a noise realisation, and the image's outer ``margin`` that is context
 only); it returns (degraded image, mask or None). A new degradation is one class here,
-decorated with ``@register``, plus its operator in ``ops``.
+listed in ``STEP_TYPES``, plus its operator in ``ops``.
 """
 
 from __future__ import annotations
@@ -22,15 +22,7 @@ from pipelines.degrade import ops
 from pipelines.degrade.span import Span, check_probability
 from restoreflow.configs import check
 
-STEP_TYPES: dict[str, type] = {}  # op name -> step class
 
-
-def register(cls):
-    STEP_TYPES[cls.op] = cls
-    return cls
-
-
-@register
 @dataclasses.dataclass(frozen=True)
 class GaussianNoise:
     """Additive Gaussian noise. noise_sigma: 0-255 scale, within [0, 255].
@@ -57,7 +49,6 @@ class GaussianNoise:
         return 0
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class PoissonNoise:
     """Shot noise. peak: photons at white, within [1, 100000], drawn log-uniformly."""
@@ -81,7 +72,6 @@ class PoissonNoise:
         return 0
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class GaussianBlur:
     """Gaussian blur. blur_sigma: pixels, within [0.1, 10]. With anisotropic_probability the
@@ -113,7 +103,6 @@ class GaussianBlur:
         return math.ceil(3 * self.blur_sigma.hi)
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class MotionBlur:
     """Linear motion blur. length: pixels, within [1, 64]; angle: degrees, within [0, 360]."""
@@ -139,7 +128,6 @@ class MotionBlur:
         return math.ceil(self.length.hi / 2) + 1
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class Jpeg:
     """JPEG compression with Pillow. quality: within [1, 95], drawn as an integer."""
@@ -163,7 +151,6 @@ class Jpeg:
         return 8
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class Resize:
     """Shrink by scale_factor (within [0.1, 1]) with bicubic antialiasing, then resize back,
@@ -192,7 +179,6 @@ class Resize:
         return math.ceil(4 / self.scale_factor.lo)
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class Downscale:
     """Super-resolution input: bicubic downscale by scale (2, 3 or 4), antialiased; with
@@ -218,7 +204,6 @@ class Downscale:
         return 4 * self.scale
 
 
-@register
 @dataclasses.dataclass(frozen=True)
 class InpaintMask:
     """Free-form strokes and boxes; the masked pixels are set to 0 and the mask stored.
@@ -256,6 +241,11 @@ class InpaintMask:
 
     def context_px(self) -> int:
         return 0
+
+
+STEP_TYPES: dict[str, type] = {  # op name -> step class
+    cls.op: cls for cls in (GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)
+}
 
 
 class Step(Protocol):

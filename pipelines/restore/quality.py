@@ -11,13 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines import images, scoring, signals
+from restoreflow.pixels import peak
 
 CROP_SIZE = 160  # side of the report's before/after crops, in output pixels
 SSIM_WINDOW = 11  # full-reference scores need the SSIM window to fit (else they are null)
-
-
-def _data_range(image: np.ndarray) -> float:
-    return 65535.0 if image.dtype == np.uint16 else 255.0
 
 
 def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
@@ -26,7 +23,7 @@ def score_pair(reference, image, *, task: str, sr_factor: int) -> dict:
     too_small = min(image.shape[:2]) - 2 * crop_border < SSIM_WINDOW
     if reference is None or reference.shape != image.shape or too_small:
         return {"psnr_db": None, "ssim": None, "ms_ssim": None}
-    return scoring.full_reference(reference, image, data_range=_data_range(image), crop_border=crop_border,
+    return scoring.full_reference(reference, image, data_range=peak(image.dtype), crop_border=crop_border,
                                   y_channel=image.shape[-1] == 3 and task in ("sr", "jpeg"))
 
 
@@ -37,7 +34,7 @@ def full_reference(reference, image, *, role: str, task: str, sr_factor: int) ->
 
 def no_reference(image, *, role: str) -> dict:
     """noise_sigma_<role>, sharpness_<role>, blockiness_<role>."""
-    return _named(signals.no_reference(image, data_range=_data_range(image)), role)
+    return _named(signals.no_reference(image, data_range=peak(image.dtype)), role)
 
 
 def _named(values: dict, role: str) -> dict:

@@ -22,6 +22,7 @@ import typing
 
 import keras
 
+from model.geometry import ARGS_KEY, DESCRIBERS, check_dncnn_args, check_sr_args, check_unet_args
 from model.layers import (
     CropToMatch,
     KeepKnownPixels,
@@ -32,21 +33,11 @@ from model.layers import (
 )
 from restoreflow.configs import ConfigError, coerce, suggest
 
-# How a training config spells the architecture and its arguments (for error messages).
+# How a training config spells the architecture (for error messages).
 ARCHITECTURE_KEY = "model.architecture"
-ARGS_KEY = "model.args"
 # The output layer computes in float32 even under a mixed_float16 policy: the residual sum
 # (input + a small correction) keeps its precision, and consumers always get float32.
 OUTPUT_DTYPE = "float32"
-SR_SCALES = (2, 3, 4)
-# UpscaleBy's bicubic kernel (Keys, a = -0.5) reads 2 low-resolution pixels each side.
-BICUBIC_RADIUS = 2
-
-
-def _require(condition: bool, arg: str, message: str) -> None:
-    """Argument checks raise ConfigError naming the key, as a config file would spell it."""
-    if not condition:
-        raise ConfigError(f"{ARGS_KEY}.{arg}: {message}")
 
 
 def _conv(filters: int, name: str, *, kernel_size: int = 3, use_bias: bool = True, initializer: str = "he_normal"):
@@ -62,12 +53,6 @@ def _conv(filters: int, name: str, *, kernel_size: int = 3, use_bias: bool = Tru
 
 
 # --- DnCNN -------------------------------------------------------------------------------
-
-
-def _check_dncnn_args(channels: int, depth: int, width: int) -> None:
-    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
-    _require(depth >= 2, "depth", f"must be at least 2 (a first and a last convolution), got {depth}")
-    _require(width >= 1, "width", f"must be at least 1, got {width}")
 
 
 def dncnn(
@@ -88,7 +73,7 @@ def dncnn(
     into the convolutions); with batch norm the middle convs drop their bias (the norm's
     offset replaces it).
     """
-    _check_dncnn_args(channels, depth, width)
+    check_dncnn_args(channels, depth, width)
     inputs = keras.Input((None, None, channels), name="degraded")
     x = _conv(width, "conv1")(inputs)
     x = keras.layers.ReLU(name="relu1")(x)
@@ -103,13 +88,6 @@ def dncnn(
 
 
 # --- U-Nets ------------------------------------------------------------------------------
-
-
-def _check_unet_args(channels: int, width: int, levels: int, blocks: int) -> None:
-    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
-    _require(width >= 1, "width", f"must be at least 1, got {width}")
-    _require(levels >= 1, "levels", f"must be at least 1, got {levels}")
-    _require(blocks >= 0, "blocks", f"must be at least 0, got {blocks}")
 
 
 def _residual_block(x, filters: int, name: str):
@@ -164,7 +142,7 @@ def unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2
     the same level, then ``blocks`` residual blocks; tail conv. Any H, W: the model pads to a
     multiple of 2**levels inside and crops back.
     """
-    _check_unet_args(channels, width, levels, blocks)
+    check_unet_args(channels, width, levels, blocks)
     inputs = keras.Input((None, None, channels), name="degraded")
     tail = _unet_body(inputs, out_channels=channels, width=width, levels=levels, blocks=blocks)
     outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([inputs, tail])
@@ -179,7 +157,7 @@ def inpaint_unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks:
     0 in the degraded image, so there the net supplies the whole value). Known pixels pass
     through exactly: output = mask * prediction + (1 - mask) * image.
     """
-    _check_unet_args(channels, width, levels, blocks)
+    check_unet_args(channels, width, levels, blocks)
     inputs = keras.Input((None, None, channels + 1), name="degraded_and_mask")
     image, mask = SplitMask(name="split_mask")(inputs)
     tail = _unet_body(inputs, out_channels=channels, width=width, levels=levels, blocks=blocks)
@@ -189,13 +167,6 @@ def inpaint_unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks:
 
 
 # --- Super-resolution --------------------------------------------------------------------
-
-
-def _check_sr_args(channels: int, scale: int, depth: int, width: int) -> None:
-    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
-    _require(scale in SR_SCALES, "scale", f"must be one of {', '.join(map(str, SR_SCALES))}, got {scale}")
-    _require(depth >= 1, "depth", f"must be at least 1, got {depth}")
-    _require(width >= 1, "width", f"must be at least 1, got {width}")
 
 
 def _sr_features(inputs, *, depth: int, width: int):
@@ -220,7 +191,7 @@ def sr_deconv(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int =
     high-resolution pixel blends the 3x3 nearest low-resolution feature pixels), added to the
     bicubic upsampling of the input.
     """
-    _check_sr_args(channels, scale, depth, width)
+    check_sr_args(channels, scale, depth, width)
     inputs = keras.Input((None, None, channels), name="degraded")
     x = _sr_features(inputs, depth=depth, width=width)
     detail = keras.layers.Conv2DTranspose(
@@ -237,7 +208,7 @@ def sr_subpixel(*, channels: int = 1, scale: int = 2, depth: int = 8, width: int
     then :class:`~model.layers.PixelShuffle` to (H*scale, W*scale, channels), added to the
     bicubic upsampling of the input.
     """
-    _check_sr_args(channels, scale, depth, width)
+    check_sr_args(channels, scale, depth, width)
     inputs = keras.Input((None, None, channels), name="degraded")
     x = _sr_features(inputs, depth=depth, width=width)
     x = _conv(channels * scale**2, "subpixel_conv")(x)
@@ -252,8 +223,8 @@ def sr_unet(*, channels: int = 3, scale: int = 2, width: int = 32, levels: int =
     pixel, :class:`~model.layers.PixelShuffle` lays them out at (H*scale, W*scale), added to the
     bicubic upsampling of the input. The tail starts at zero, so training starts from bicubic;
     the body has the layer names of :func:`unet`, so it can start from a trained restorer."""
-    _check_unet_args(channels, width, levels, blocks)
-    _check_sr_args(channels, scale, 1, width)
+    check_unet_args(channels, width, levels, blocks)
+    check_sr_args(channels, scale, 1, width)
     inputs = keras.Input((None, None, channels), name="degraded")
     tail = _unet_body(inputs, out_channels=channels * scale**2, width=width, levels=levels, blocks=blocks)
     detail = PixelShuffle(scale, name="pixel_shuffle")(tail)
@@ -268,81 +239,6 @@ BUILDERS = {
     "sr_subpixel": sr_subpixel,
     "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
-}
-
-
-# --- What a consumer needs, without building ---------------------------------------------
-
-
-def unet_receptive_field_radius(*, levels: int, blocks: int) -> int:
-    """Input pixels of context each side of an output pixel of the U-Net, worst case.
-
-    Count per input pixel: a 3x3 conv on a grid of stride s = 2**level (input pixels per
-    feature pixel) reaches s more pixels each side. The 2x2 stride-2 convs only merge whole
-    blocks of input pixels and add nothing beyond them; but on the way up, a pixel inherits
-    its parent's context from the far end of the parent's block, which adds s at that level
-    (left for odd positions, right for even ones; the worst case combines the levels).
-    """
-    radius = 1  # head conv
-    for level in range(levels):
-        radius += 2 * blocks * 2**level  # residual blocks on the way down
-    radius += 2 * blocks * 2**levels  # residual blocks at the bottom
-    for level in range(levels):
-        radius += 2**level + 2 * blocks * 2**level  # upsampling position, then the blocks
-    return radius + 1  # tail conv
-
-
-def _describe_dncnn(*, channels, depth, width, batch_norm, residual):
-    _check_dncnn_args(channels, depth, width)
-    return _description(channels=channels, scale=1, takes_mask=False, radius=depth, size_multiple=1)
-
-
-def _describe_unet(*, channels, width, levels, blocks):
-    _check_unet_args(channels, width, levels, blocks)
-    radius = unet_receptive_field_radius(levels=levels, blocks=blocks)
-    return _description(channels=channels, scale=1, takes_mask=False, radius=radius, size_multiple=2**levels)
-
-
-def _describe_inpaint_unet(*, channels, width, levels, blocks):
-    return {**_describe_unet(channels=channels, width=width, levels=levels, blocks=blocks), "takes_mask": True}
-
-
-def _describe_sr(*, channels, scale, depth, width):
-    """The features reach ``depth``; the upsampler one more low-resolution pixel (the deconv's
-    3*scale kernel, or the sub-pixel conv); the bicubic residual reaches BICUBIC_RADIUS. All in
-    input pixels, measured from the input pixel an output pixel lies in."""
-    _check_sr_args(channels, scale, depth, width)
-    return _description(
-        channels=channels, scale=scale, takes_mask=False, radius=max(depth + 1, BICUBIC_RADIUS), size_multiple=1
-    )
-
-
-def _description(*, channels, scale, takes_mask, radius, size_multiple) -> dict:
-    return {
-        "channels": int(channels),
-        "scale": int(scale),
-        "takes_mask": bool(takes_mask),
-        "receptive_field_radius": int(radius),
-        "size_multiple": int(size_multiple),
-    }
-
-
-def _describe_sr_unet(*, channels, scale, width, levels, blocks):
-    """The U-Net's radius in input pixels (its output pixel is where the shuffled values come
-    from), or the bicubic residual's, whichever is larger."""
-    unet_info = _describe_unet(channels=channels, width=width, levels=levels, blocks=blocks)
-    _check_sr_args(channels, scale, 1, width)
-    return {**unet_info, "scale": int(scale),
-            "receptive_field_radius": max(unet_info["receptive_field_radius"], BICUBIC_RADIUS)}
-
-
-_DESCRIBERS = {
-    "dncnn": _describe_dncnn,
-    "unet": _describe_unet,
-    "sr_deconv": _describe_sr,
-    "sr_subpixel": _describe_sr,
-    "sr_unet": _describe_sr_unet,
-    "inpaint_unet": _describe_inpaint_unet,
 }
 
 
@@ -385,4 +281,4 @@ def describe(name: str, args: dict | None = None) -> dict:
     (1: fully translation-equivariant; 2**levels for U-Nets, whose strided grid has phases).
     """
     kwargs = resolve_args(name, args)  # first: an unknown name is a ConfigError naming the choices
-    return _DESCRIBERS[name](**kwargs)
+    return DESCRIBERS[name](**kwargs)

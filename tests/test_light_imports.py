@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 NUMPY_ONLY = (
-    "model", "model.tiling", "model.warm_start", "model.config", "model.export", "model.train",
+    "model", "model.geometry", "model.tiling", "model.warm_start", "model.config", "model.export", "model.train",
     "restoreflow.card", "restoreflow.manifest", "restoreflow.pixels", "restoreflow.ssim_window",
     "restoreflow.records", "restoreflow.zoo", "restoreflow.cli",
     "pipelines.scoring", "pipelines.images", "pipelines.channels", "pipelines.flags",

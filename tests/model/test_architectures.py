@@ -159,11 +159,6 @@ def test_size_multiple_is_the_translation_period(name):
         assert not np.allclose(response_around(1), reference, rtol=1e-3)
 
 
-def test_unet_radius_formula_at_defaults():
-    # 1 head + down blocks (2*2*(1+2+4)) + bottom (2*2*8) + up (1+2+4) + up blocks (28) + 1 tail.
-    assert architectures.unet_receptive_field_radius(levels=3, blocks=2) == 1 + 28 + 32 + 7 + 28 + 1
-
-
 # --- Behaviour of particular models -------------------------------------------------------
 
 

@@ -59,14 +59,17 @@ def import_dncnn(name: str, target: Path) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
+    cpu, flags = "unknown CPU", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == "unknown CPU":
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    if flags:
+        cpu += f" ({vector_isa(flags)})"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     memory = ""
     try:
@@ -75,6 +78,18 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{cpu}, {cores} cores{memory}, Python {platform.python_version()}"
+
+
+def vector_isa(flags: set[str]) -> str:
+    """The widest vector instructions a CPU has: the model name alone ("AMD EPYC") is the same
+    on hosts whose speed differs by 1.7x, and bf16 support decides --precision bf16."""
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return "AVX-512 with bf16"
+    if "avx512f" in flags:
+        return "AVX-512"
+    if "avx2" in flags:
+        return "AVX2"
+    return "no AVX2"
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:

@@ -54,8 +54,13 @@ def test_tiles_cover_every_pixel_once_and_match_whole_image_inference(gray_model
         t = key.tile
         covered[t.rows.core_start : t.rows.core_end, t.cols.core_start : t.cols.core_end] += 1
     assert (covered == 1).all(), "cores partition the image"
-    whole = model(image[None]).numpy()[0]
-    assert np.abs(stitch(model, image, tile_size=20, overlap=3, multiple=1) - whole).max() <= 1e-5
+    assert_float32_equal(stitch(model, image, tile_size=20, overlap=3, multiple=1), model(image[None]).numpy()[0])
+
+
+def assert_float32_equal(tiled, whole):
+    """Equal up to float32 rounding, which scales with the outputs (a random tail makes them
+    reach ±7, and AVX2 and AVX-512 kernels round differently); a seam would be off by far more."""
+    assert np.abs(tiled - whole).max() <= 1e-5 * max(1.0, np.abs(whole).max())
 
 
 @pytest.mark.parametrize("length, multiple", [(37, 1), (53, 4), (100, 4), (16, 4), (61, 8)])
@@ -78,7 +83,7 @@ def test_tiled_unet_equals_whole_image_inference(tmp_path):
     image = images.to_float(photo("camera", (70, 83)))
     radius, multiple = card["receptive_field_radius"], card["size_multiple"]
     tiled = stitch(model, image, tile_size=2 * radius + 8, overlap=radius, multiple=multiple)
-    assert np.abs(tiled - model(image[None]).numpy()[0]).max() <= 1e-5
+    assert_float32_equal(tiled, model(image[None]).numpy()[0])
 
 
 def test_cores_are_quantized_as_they_arrive_when_no_colour_conversion_follows():

@@ -82,7 +82,7 @@ def machine() -> str:
 
 def vector_isa(flags: set[str]) -> str:
     """The widest vector instructions a CPU has: the model name alone ("AMD EPYC") is the same
-    on hosts whose speed differs by 1.7x, and bf16 support decides --precision bf16."""
+    on hosts whose speed differs by 1.5x, and bf16 support decides --precision bf16."""
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         return "AVX-512 with bf16"
     if "avx512f" in flags:

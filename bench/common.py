@@ -59,17 +59,10 @@ def import_dncnn(name: str, target: Path) -> str:
 
 
 def machine() -> str:
-    cpu, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and cpu == "unknown CPU":
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    if flags:
-        cpu += f" ({vector_isa(flags)})"
+    from restoreflow.provenance import cpu_flags, cpu_model_name
+
+    flags = cpu_flags()
+    cpu = f"{cpu_model_name()} ({vector_isa(flags)})" if flags else cpu_model_name()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     memory = ""
     try:
@@ -80,7 +73,7 @@ def machine() -> str:
     return f"{cpu}, {cores} cores{memory}, Python {platform.python_version()}"
 
 
-def vector_isa(flags: set[str]) -> str:
+def vector_isa(flags: frozenset[str] | set[str]) -> str:
     """The widest vector instructions a CPU has: the model name alone ("AMD EPYC") is the same
     on hosts whose speed differs by 1.5x, and bf16 support decides --precision bf16."""
     if "avx512_bf16" in flags or "amx_bf16" in flags:

@@ -58,12 +58,15 @@ def hardware_description() -> str:
             for d in tf.config.list_physical_devices("GPU")]
     if gpus:
         return f"{len(gpus)} GPU: {', '.join(sorted(set(gpus)))}"
-    model = "unknown CPU"
+    return f"{cpu_model_name()}, {len(os.sched_getaffinity(0))} CPU cores"
+
+
+def cpu_model_name() -> str:
+    """The CPU's model name (Linux; "unknown CPU" elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {len(os.sched_getaffinity(0))} CPU cores"
+    return "unknown CPU"

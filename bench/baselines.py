@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines import images
 from pipelines.degrade import ops, pairs, recipe as recipes
+from pipelines.imaging import images
 
 # Iteration counts tried for Richardson-Lucy (in order, until the PSNR falls); the best one
 # for the whole set is reported.

@@ -146,8 +146,9 @@ def dncnn3_rows(scratch: Path) -> list[str]:
 def bm3d_rows(ours: dict[str, str], scratch: Path) -> list[str]:
     import bm3d
 
-    from pipelines import images, scoring
     from pipelines.degrade import pairs, recipe as recipes
+    from pipelines.imaging import images
+    from pipelines.quality import scoring
 
     folder = shared_path("data", "set12")
     files = sorted(folder.iterdir())

@@ -72,7 +72,8 @@ def _peak_rss_mb() -> float:
 def side_bare(model_dir: str) -> dict:
     from model import engines
     from model.export import load_model
-    from pipelines import images, scoring
+    from pipelines.imaging import images
+    from pipelines.quality import scoring
     from pipelines.restore.inference import set_tf_threads
 
     set_tf_threads(THREADS)

@@ -29,7 +29,7 @@ def write(side: str, prefix: str, compression: str) -> None:
     import apache_beam as beam
     from apache_beam.io.filesystem import CompressionTypes
 
-    from pipelines.options import DEFAULT_LOCAL_RUNNER
+    from pipelines.runtime.options import DEFAULT_LOCAL_RUNNER
     from pipelines.shards.write import RecordListSink
 
     gzip = compression == "gzip"

@@ -22,8 +22,8 @@ from bench.common import machine, median, shared_path, timed
 def plain_loop(files, output: Path, *, recipe_name: str, compression: str, seed: int = 0) -> int:
     import tensorflow as tf
 
-    from pipelines import images
     from pipelines.degrade import pairs, recipe as recipes
+    from pipelines.imaging import images
     from restoreflow import records
 
     recipe = recipes.load(recipe_name)
@@ -42,7 +42,7 @@ def plain_loop(files, output: Path, *, recipe_name: str, compression: str, seed:
 
 
 def beam_job(folder, output: Path, *, recipe_name: str, compression: str, workers: int) -> int:
-    from pipelines import make_shards
+    from pipelines.shards import job as make_shards
 
     manifest = make_shards.run([f"--input={folder}", f"--output={output}", f"--recipe={recipe_name}",
                                 f"--compression={compression}", "--direct_running_mode=multi_processing",

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from bench.common import machine, shared_path
-from pipelines import signals
+from pipelines.quality import signals
 
 SETS = (("bsd68", "L"), ("kodak24", "RGB"), ("classic5", "L"))
 SIGMAS = (2, 5, 10, 15, 25)

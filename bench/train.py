@@ -28,7 +28,7 @@ def main():
     import tensorflow as tf
 
     from model import architectures, data, losses
-    from pipelines import make_shards
+    from pipelines.shards import job as make_shards
 
     shards = args.shards
     if shards is None:

@@ -204,7 +204,7 @@ def _recipe_config(recipe: str | None) -> dict | None:
 
 def score_of(summary: dict, out: Path) -> Score:
     """A restore run's mean scores and per-image PSNRs; a run with errors stops the benchmark."""
-    from pipelines import report
+    from pipelines.report import summaries as report
     from restoreflow import scores as score_table
 
     if summary["counts"].get("error"):

@@ -5,7 +5,7 @@ every metric returns one value per example, shape (N,), so a ``tf.distribute`` l
 average or sum them as it needs. ``restored`` is clipped to [0, max_val] first: the model's
 output is not clipped, but the image anyone would save and score is.
 
-Conventions match ``pipelines.scoring`` (and so scikit-image and the papers): PSNR from the
+Conventions match ``pipelines.quality.scoring`` (and so scikit-image and the papers): PSNR from the
 MSE over all pixels and channels; SSIM with the window of ``restoreflow.ssim_window`` (11-tap
 Gaussian, sigma 1.5, K1 0.01, K2 0.03), the mean over the positions where the window fits,
 averaged over channels.

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines import images, make_shards, restore
+from pipelines import restore
+from pipelines.imaging import images
+from pipelines.shards import job as make_shards
 from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors

@@ -16,8 +16,11 @@ import dataclasses
 import logging
 import sys
 
-from pipelines import flags, options as job_options, report, restore, sources
+from pipelines import restore
+from pipelines.inputs import sources
+from pipelines.report import summaries as report
 from pipelines.restore import lock
+from pipelines.runtime import flags, options as job_options
 from restoreflow import commands
 from restoreflow.configs import ConfigError, parse_yaml, suggest
 from restoreflow.console import setup_logging, user_errors
@@ -28,7 +31,7 @@ BEAM_ARGS = "beam_args"  # the one key that is not a restore flag: Beam's own fl
 
 @dataclasses.dataclass(frozen=True)
 class NightlyConfig:
-    """A nightly YAML: restore job flags by name (declared in ``pipelines.flags``; those it
+    """A nightly YAML: restore job flags by name (declared in ``pipelines.runtime.flags``; those it
     leaves out keep the job's defaults) and Beam pipeline flags."""
 
     flags: tuple[tuple[str, str], ...]  # (flag name, value as given on a command line), in the file's order

@@ -14,11 +14,11 @@ from restoreflow.configs import suggest
 
 # name -> (module with main(argv), one-line description)
 COMMANDS = {
-    "shards": ("pipelines.make_shards", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
+    "shards": ("pipelines.shards.job", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
     "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
-    "report": ("pipelines.report", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
-    "history": ("pipelines.history", "Print the quality and speed trend of the runs recorded in a restore output."),
+    "report": ("pipelines.report.build", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
+    "history": ("pipelines.report.history", "Print the quality and speed trend of the runs recorded in a restore output."),
     "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),
     "import-weights": ("model.import_weights", "Turn published weights (DnCNN MatConvNet) into a model directory."),
     "demo": ("pipelines.demo", "Run all three jobs end to end on images bundled with scikit-image."),

@@ -2,7 +2,7 @@
 
 ``restoreflow SUBCOMMAND --help`` prints the parser from ``PARSERS`` before the subcommand's
 module (which loads TensorFlow or Beam: seconds) is imported; that module's ``main`` parses
-with the same parser. The Beam jobs' flags live in ``pipelines.flags`` (Beam's PipelineOptions
+with the same parser. The Beam jobs' flags live in ``pipelines.runtime.flags`` (Beam's PipelineOptions
 use them too).
 """
 
@@ -154,7 +154,7 @@ def models() -> ArgumentParser:
 
 def _job(name: str):
     def build():
-        from pipelines import flags
+        from pipelines.runtime import flags
 
         return flags.job_help_parser(name)
 

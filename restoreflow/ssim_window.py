@@ -1,4 +1,4 @@
-"""The SSIM convention, written once for the numpy scores (``pipelines.scoring``) and the
+"""The SSIM convention, written once for the numpy scores (``pipelines.quality.scoring``) and the
 TensorFlow metrics and loss (``model.metrics``, ``model.losses``).
 
 Wang, Bovik, Sheikh & Simoncelli 2004: an 11x11 Gaussian window of sigma 1.5, K1 0.01,

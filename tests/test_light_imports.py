@@ -12,7 +12,7 @@ NUMPY_ONLY = (
     "model", "model.geometry", "model.tiling", "model.warm_start", "model.config", "model.export", "model.train",
     "restoreflow.card", "restoreflow.manifest", "restoreflow.pixels", "restoreflow.ssim_window",
     "restoreflow.records", "restoreflow.zoo", "restoreflow.cli",
-    "pipelines.scoring", "pipelines.images", "pipelines.channels", "pipelines.flags",
+    "pipelines.quality.scoring", "pipelines.imaging.images", "pipelines.imaging.channels", "pipelines.runtime.flags",
     "pipelines.degrade.recipe", "pipelines.degrade.pairs", "pipelines.degrade.steps",
 )
 PROBE = """

@@ -24,8 +24,8 @@ def launch(prog: str, build_pipeline, argv: list[str]) -> int:
     """Builds the job's pipeline from a launcher's argv and submits it; 0 once submitted,
     2 for a user's mistake (bad flag, missing input or model), as ``restoreflow`` exits."""
     from model.export import ModelDirError
-    from pipelines import sources
-    from pipelines.options import FlagError
+    from pipelines.inputs import sources
+    from pipelines.runtime.options import FlagError
     from restoreflow.configs import ConfigError
     from restoreflow.console import setup_logging
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from pipelines import images
 from pipelines.degrade import recipe as recipes
+from pipelines.imaging import images
 from restoreflow.configs import check
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import images, sources
+from pipelines.imaging import images
+from pipelines.inputs import sources
 from pipelines.restore.errors import MaskProblem
 
 

@@ -1,9 +1,9 @@
 """The restore job's own ways to reject an image (a mask problem, a failed inference batch);
-the dead-letter handling the jobs share is ``pipelines.errors``."""
+the dead-letter handling the jobs share is ``pipelines.runtime.errors``."""
 
 from __future__ import annotations
 
-from pipelines.errors import ERRORS, Rejected, Rejections, from_dead_letter, record
+from pipelines.runtime.errors import ERRORS, Rejected, Rejections, from_dead_letter, record
 
 __all__ = ["ERRORS", "MaskProblem", "Rejected", "Rejections", "from_dead_letter", "inference_failures", "record"]
 

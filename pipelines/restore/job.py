@@ -12,11 +12,13 @@ import sys
 
 import apache_beam as beam
 
-from pipelines import flags, options as job_options, progress, report, sources
+from pipelines.inputs import sources
+from pipelines.report import summaries as report
 from pipelines.restore import lock, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
 from pipelines.restore.transform import RestoreImages
+from pipelines.runtime import flags, options as job_options, progress
 from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.restore")

@@ -3,7 +3,7 @@
 Paired mode (``--degrade``) degrades the clean input exactly as job 1 does for a whole image
 (patch size 0, patch index 0) and scores against the clean input; otherwise the input is
 scored against its ``--reference`` when one matches. The model gets the image in its own
-channels (``pipelines.channels``), with the mask as an extra channel for inpainting.
+channels (``pipelines.imaging.channels``), with the mask as an extra channel for inpainting.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
-from pipelines import channels, images, outputs, sources
 from pipelines.degrade import pairs
+from pipelines.imaging import channels, images
+from pipelines.inputs import outputs, sources
 from pipelines.restore import companions, quality, rerun
 from pipelines.restore.errors import Rejected
 from pipelines.restore.settings import Settings

@@ -1,6 +1,6 @@
 """What the restore job measures of an image, before and after, and the report's crops.
 
-Scores follow the published conventions (``pipelines.scoring``): the Y channel of colour
+Scores follow the published conventions (``pipelines.quality.scoring``): the Y channel of colour
 images for super-resolution and JPEG, a border of ``sr_factor`` pixels cropped for
 super-resolution; full-reference scores are null without a reference or when the image is
 too small for the SSIM window.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines import images, scoring, signals
+from pipelines.imaging import images
+from pipelines.quality import scoring, signals
 from restoreflow.pixels import peak
 
 CROP_SIZE = 160  # side of the report's before/after crops, in output pixels

@@ -10,7 +10,7 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import report
+from pipelines.report import build, summaries
 from pipelines.restore import guidance
 from pipelines.restore.settings import Settings
 from restoreflow import scores
@@ -67,4 +67,6 @@ def write_summary(_, settings: Settings, **written) -> dict:
     """The run's summary, with advice on the inputs (guidance), and the report."""
     advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
                                paired=settings.degrade is not None)
-    return report.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise)
+    summary = summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise)
+    build.try_build_report(settings.output)
+    return summary

@@ -12,8 +12,10 @@ import logging
 import os
 import uuid
 
-from pipelines import images, options as job_options, outputs, sources
 from pipelines.degrade import recipe as recipes
+from pipelines.imaging import images
+from pipelines.inputs import outputs, sources
+from pipelines.runtime import options as job_options
 from restoreflow import zoo
 from restoreflow.configs import ConfigError
 

@@ -17,7 +17,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines import images
+from pipelines.imaging import images
 from pipelines.restore import errors
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.values import ImageMeta, Prepared, Stitched, TileKey

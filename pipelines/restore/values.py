@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from pipelines.channels import ChannelPlan
+from pipelines.imaging.channels import ChannelPlan
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import channels, images, outputs
+from pipelines.imaging import channels, images
+from pipelines.inputs import outputs
 from pipelines.restore import quality, rerun
 from pipelines.restore.settings import Settings
 from pipelines.restore.values import ImageMeta, Stitched

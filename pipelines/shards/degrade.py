@@ -13,8 +13,10 @@ import hashlib
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipelines import errors, images, sources
 from pipelines.degrade import pairs, recipe as recipes
+from pipelines.imaging import images
+from pipelines.inputs import sources
+from pipelines.runtime import errors
 from restoreflow import records
 from restoreflow.manifest import SPLITS
 
@@ -47,7 +49,7 @@ class MakeRecords(beam.DoFn):
 
     def process(self, item: sources.ImageBytes):
         # A bad image raises here, before anything is yielded; DegradeToRecords turns the
-        # dead letter into its error record (pipelines.errors).
+        # dead letter into its error record (pipelines.runtime.errors).
         decoded = images.decode(item.data, max_pixels=self._max_pixels)
         clean = pairs.prepare_clean(decoded.pixels, self._recipe)
         made = list(pairs.make_pairs(clean, recipe=self._recipe, settings=self._settings, seed=self._seed,

@@ -10,8 +10,9 @@ import math
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import options as job_options, sources
 from pipelines.degrade import pairs, recipe as recipes
+from pipelines.inputs import sources
+from pipelines.runtime import options as job_options
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
 from restoreflow.manifest import SPLITS, Counts, Dtypes, Limits, Patches, PerSplit, ShardFiles, Sharding, ShardManifest

@@ -8,8 +8,8 @@ import pytest
 
 from bench import baselines
 from bench.baselines import Item, Score
-from pipelines import scoring
 from pipelines.degrade import ops, recipe as recipes
+from pipelines.quality import scoring
 from tests.conftest import photo, write_image
 
 BLUR = recipes.parse({
@@ -37,7 +37,7 @@ def test_the_iteration_search_stops_once_the_psnr_falls():
 def test_degraded_set_gives_the_restore_jobs_inputs(tmp_path):
     """The baselines' degraded images are the job's: per-image input PSNRs agree exactly."""
     from pipelines import restore
-    from tests.pipelines.restore.helpers import make_model
+    from tests.helpers.restore import make_model
 
     folder = tmp_path / "clean"
     for name in ("astronaut", "chelsea"):

@@ -74,7 +74,7 @@ DATAFLOW_FLAGS = [
 
 
 def job_options_cls(job: str):
-    from pipelines import options
+    from pipelines.runtime import options
 
     return {"restore": options.RestoreOptions, "shards": options.ShardsOptions}[job]
 
@@ -221,7 +221,7 @@ def metadata(job: str) -> dict:
 def job_flag_names(job: str) -> set[str]:
     """The job's own flags (what `restoreflow <job> --help` lists), without Beam's, --help or
     --verbose (which only the console reads)."""
-    from pipelines import flags
+    from pipelines.runtime import flags
 
     return set(flags.job_flags(job))
 
@@ -265,8 +265,8 @@ def _as_text(value) -> str:
 
 @pytest.mark.parametrize("job", JOBS)
 def test_metadata_states_the_declared_defaults_and_accepts_them_and_every_choice(job):
-    """The metadata is a copy for Dataflow's UI: its defaults and patterns follow pipelines.flags."""
-    from pipelines import flags
+    """The metadata is a copy for Dataflow's UI: its defaults and patterns follow pipelines.runtime.flags."""
+    from pipelines.runtime import flags
 
     declared = flags.job_flags(job)
     for parameter in metadata(job)["parameters"]:
@@ -285,7 +285,7 @@ def test_metadata_states_the_declared_defaults_and_accepts_them_and_every_choice
 def test_every_parameter_parses_as_a_launcher_passes_it(job):
     """The launcher passes --name=value: each sample value matches the parameter's regexes,
     and the job's own parser reads it as intended."""
-    from pipelines import options
+    from pipelines.runtime import options
 
     cls = job_options_cls(job)
     parameters = {p["name"]: p for p in metadata(job)["parameters"]}
@@ -308,7 +308,7 @@ def test_recipe_help_lists_the_builtin_recipes():
 
 
 def test_switches_take_template_booleans():
-    from pipelines import options
+    from pipelines.runtime import options
 
     def force(*argv):
         return options.parse(list(argv), options.RestoreOptions, required=()).view_as(options.RestoreOptions).force
@@ -350,7 +350,7 @@ def test_restore_graph_builds_and_serializes_with_dataflow_options(tmp_path, tin
 
 
 def test_shards_graph_builds_and_serializes_with_dataflow_options(tmp_path, tiny_images):
-    from pipelines import make_shards
+    from pipelines.shards import job as make_shards
 
     pipeline, plan = make_shards.build_pipeline(
         [f"--input={tiny_images}", f"--output={tmp_path / 'shards'}", "--recipe=denoise-gray-s25", *DATAFLOW_FLAGS]
@@ -614,7 +614,7 @@ def test_launch_script_uses_only_documented_gcloud_flags(tmp_path):
     pipeline_options = items(flags["additional-pipeline-options"])
     assert pipeline_options["sdk_container_image"].endswith("/restoreflow-worker-gpu:t1")
     # Each is a Beam flag the job accepts.
-    from pipelines import options
+    from pipelines.runtime import options
 
     options.parse([f"--{k}={v}" for k, v in pipeline_options.items()], options.RestoreOptions, required=())
 
@@ -842,7 +842,7 @@ def test_nightly_example_config_is_valid():
     config = yaml.safe_load((SCHEDULING / "nightly.example.yaml").read_text())
     assert set(config) == {"input", "output", "model", "reference", "tile_size", "batch_size", "format", "beam_args"}
     assert isinstance(config["input"], list) and config["tile_size"] == 512
-    from pipelines import options
+    from pipelines.runtime import options
 
     if importlib.util.find_spec("pipelines.nightly") is None:
         argv = [f"--input={i}" for i in config["input"]] + [f"--output={config['output']}", *config["beam_args"]]

@@ -4,7 +4,7 @@ import tensorflow as tf
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from model import losses, metrics
-from pipelines import scoring
+from pipelines.quality import scoring
 from restoreflow.configs import ConfigError
 from tests.conftest import photo
 

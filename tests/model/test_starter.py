@@ -4,7 +4,9 @@ import numpy as np
 import yaml
 
 from model.export import read_card
-from pipelines import images, restore, scoring
+from pipelines import restore
+from pipelines.imaging import images
+from pipelines.quality import scoring
 from restoreflow import zoo
 from tests.conftest import photo, write_image
 

@@ -13,7 +13,7 @@ import yaml
 
 from model import train, train_loop
 from model.config import load_config
-from pipelines import make_shards
+from pipelines.shards import job as make_shards
 from restoreflow.configs import ConfigError
 from restoreflow.provenance import cpu_flags
 

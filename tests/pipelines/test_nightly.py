@@ -10,10 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines import history, images, nightly
+from pipelines import nightly
+from pipelines.imaging import images
+from pipelines.report import history
 from restoreflow.configs import ConfigError
 from tests.conftest import photo, write_image
-from tests.pipelines.restore.helpers import make_model
+from tests.helpers.restore import make_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +59,7 @@ def test_nightly_config_mistakes_exit_2_naming_the_key(tmp_path, capsys):
 
 
 def test_nightly_keys_are_the_restore_flags_and_no_default_is_copied():
-    from pipelines import options
+    from pipelines.runtime import options
 
     config = nightly.from_mapping({"input": "in", "output": "out", "engine": "tf", "force": True, "seed": 3,
                                    "degrade": "denoise-gray-s25", "reference": None, "beam_args": ["--runner=FnApiRunner"]})

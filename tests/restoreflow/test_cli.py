@@ -48,7 +48,8 @@ def test_nightly_help_shows_a_valid_yaml_with_the_restore_jobs_defaults():
 
     import yaml
 
-    from pipelines import flags, nightly
+    from pipelines import nightly
+    from pipelines.runtime import flags
 
     example = yaml.safe_load(textwrap.dedent(commands.NIGHTLY_FORMAT.split("with the same defaults:\n")[1]))
     assert {"input", "output", "beam_args"} <= set(example)

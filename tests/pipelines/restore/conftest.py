@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pipelines.restore.helpers import make_model
+from tests.helpers.restore import make_model
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 
 from pipelines import restore
 from tests.conftest import photo, write_image
-from tests.pipelines.restore.helpers import make_model, read_pixels, run_restore
+from tests.helpers.restore import make_model, read_pixels, run_restore
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,10 @@ import traceback
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import images, sources
+from pipelines.imaging import images
+from pipelines.inputs import sources
 from pipelines.restore import errors
-from tests.pipelines.restore.helpers import in_memory_pipeline
+from tests.helpers.restore import in_memory_pipeline
 
 ITEM = sources.ImageBytes("a/b.png", b"bytes", "/in/a/b.png")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines import images
+from pipelines.imaging import images
 from pipelines.restore.inference import InferenceFailure, TileModelHandler
 from tests.conftest import photo
-from tests.pipelines.restore.helpers import whole_image
+from tests.helpers.restore import whole_image
 
 
 def tiles() -> list[np.ndarray]:

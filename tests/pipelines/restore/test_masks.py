@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipelines import images, restore
+from pipelines import restore
+from pipelines.imaging import images
 from tests.conftest import photo, png_bytes, write_image
-from tests.pipelines.restore.helpers import (
+from tests.helpers.restore import (
     UNET,
     assert_accounted_once,
     errors_by_id,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from model import engines
-from pipelines import scoring
+from pipelines.quality import scoring
 from restoreflow.configs import ConfigError
 from tests.conftest import photo, write_image
-from tests.pipelines.restore.helpers import read_pixels, run_restore, settings_for
+from tests.helpers.restore import read_pixels, run_restore, settings_for
 
 
 def with_bf16_cost(model_dir: str, target, cost_db: float) -> str:

@@ -8,10 +8,10 @@ import hashlib
 import numpy as np
 import pytest
 
-from pipelines import images
+from pipelines.imaging import images
 from pipelines.restore import errors, prepare, rerun
 from tests.conftest import photo
-from tests.pipelines.restore.helpers import TINY_DNCNN, item, make_model, settings_for
+from tests.helpers.restore import TINY_DNCNN, item, make_model, settings_for
 
 
 @pytest.fixture(scope="module")

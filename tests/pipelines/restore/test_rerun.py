@@ -8,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines import images, report, restore
+from pipelines import restore
+from pipelines.imaging import images
+from pipelines.report import summaries as report
 from pipelines.restore import lock, rerun
 from tests.conftest import photo, write_image
-from tests.pipelines.restore.helpers import (
+from tests.helpers.restore import (
     assert_accounted_once,
     assert_outputs_match_newest_rows,
     run_restore,
@@ -31,7 +33,7 @@ def colour_folder(folder: Path, count: int) -> list[str]:
 
 def restore_process(mode: str, value: str, argv: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "tests.pipelines.restore.with_fault", mode, value, *argv],
+    return subprocess.Popen([sys.executable, "-m", "tests.helpers.with_fault", mode, value, *argv],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

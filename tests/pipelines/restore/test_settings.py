@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from pipelines.degrade import recipe as recipes
-from tests.pipelines.restore.helpers import settings_for
+from tests.helpers.restore import settings_for
 
 
 @pytest.fixture(scope="module")

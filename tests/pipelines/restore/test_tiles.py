@@ -11,12 +11,12 @@ import pytest
 from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import channels, images
+from pipelines.imaging import channels, images
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.tiles import Canvas, StitchTiles, cut
 from pipelines.restore.values import ImageMeta, Prepared, Recorded
 from tests.conftest import photo
-from tests.pipelines.restore.helpers import UNET, ids_and_stages, in_memory_pipeline, make_model, random_tail
+from tests.helpers.restore import UNET, ids_and_stages, in_memory_pipeline, make_model, random_tail
 
 
 def prepared(image_id: str, model_input: np.ndarray, out_dtype=np.float32) -> Prepared:

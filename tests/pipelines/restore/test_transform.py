@@ -11,11 +11,12 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from pipelines import images, scoring
 from pipelines.degrade import pairs, recipe as recipes
+from pipelines.imaging import images
+from pipelines.quality import scoring
 from pipelines.restore import RestoreImages, prepare
 from tests.conftest import photo, write_image
-from tests.pipelines.restore.helpers import (
+from tests.helpers.restore import (
     TINY_DNCNN,
     by_image_id,
     ids_and_stages,

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
-from pipelines import sources
 from pipelines.degrade import pairs, recipe as recipes
+from pipelines.inputs import sources
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tag, writer_tags
 from restoreflow import records
 from tests.conftest import photo, png_bytes, write_image
-from tests.pipelines.shards.beam_testing import local_pipeline
+from tests.helpers.beam import local_pipeline
 
 SETTINGS = pairs.PatchSettings(patch_size=24, stride=16)
 

@@ -6,15 +6,15 @@ import apache_beam as beam
 import numpy as np
 import pytest
 
-from pipelines import sources
 from pipelines.degrade import pairs, recipe as recipes
+from pipelines.inputs import sources
 from pipelines.shards.degrade import writer_tag
 from pipelines.shards.plan import ShardsPlan
 from pipelines.shards.summary import SummarizeIndex, WriteManifest
 from pipelines.shards.write import WriteJsonLines, WriteShards
 from restoreflow import records
 from restoreflow.manifest import Sharding, ShardManifest
-from tests.pipelines.shards.beam_testing import local_pipeline
+from tests.helpers.beam import local_pipeline
 
 
 def record(image_id: str, index: int) -> bytes:

@@ -1,0 +1,9 @@
+"""Image files <-> arrays.
+
+Modules, in data-flow order:
+
+- ``deep_images``: 16-bit colour PNG and TIFF, which Pillow handles at 8 bits (tifffile,
+  imagecodecs);
+- ``images``: decode and encode: modes, bit depth, alpha, EXIF orientation, size limits;
+- ``channels``: an image's channels to a model's and back (gray, colour, alpha).
+"""

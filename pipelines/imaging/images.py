@@ -1,0 +1,254 @@
+"""Decoding and encoding images with Pillow, with every mode rule stated in one place.
+
+Decoded pixels are HWC numpy arrays, uint8 or uint16, with 1 (gray) or 3 (RGB) channels.
+Alpha is split off and passed through untouched. The rules:
+
+* ``1`` (bilevel) -> gray uint8 (0 / 255).
+* ``L`` -> gray; ``LA`` -> gray + alpha; ``RGB``; ``RGBA`` -> RGB + alpha.
+* ``P`` (palette) -> RGB, or RGB + alpha when the palette has transparency.
+* ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` -> RGB with Pillow's conversion (no colour management).
+* ``I;16`` / ``I;16B`` / ``I;16L`` -> gray uint16. ``I`` (32-bit) -> gray uint16 when every value
+  fits in 0..65535, else rejected. ``F`` (float) is rejected.
+* 16-bit colour (RGB, RGBA, gray + alpha) PNG and TIFF -> uint16, decoded and encoded by
+  ``deep_images`` (Pillow has no 16-bit colour mode and would silently give 8 bits).
+* Files with several images (multi-page TIFF, animated GIF/PNG/WebP) are rejected with a
+  reason rather than cut to their first frame; an MPO (a phone camera's JPEG with previews
+  after it) gives its primary image. TIFF pages that are reduced-resolution previews do not
+  count as pages.
+* EXIF orientation is applied, so pixels come out the way a viewer shows them.
+
+Decompression bombs are refused from the header alone: an image over ``max_pixels`` is
+rejected before its pixels are decoded.
+
+The pixel conventions (ranges, dtypes, gray and RGB conversion) live in ``restoreflow.pixels``;
+the jobs call them through this module too (``images.to_float``, ``images.from_float``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pipelines.imaging import deep_images
+from restoreflow.pixels import as_float, from_float, to_8bit, to_float, to_gray, to_rgb  # noqa: F401 - see below
+
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm",
+)
+
+# Output formats we can write, keyed by Pillow format name -> file extension.
+FORMAT_EXTENSIONS = {
+    "PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp", "PPM": ".ppm",
+}
+_EXTENSION_FORMATS = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF",
+    ".tiff": "TIFF", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM",
+}
+
+_TO_RGB_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
+
+
+class ImageError(ValueError):
+    """An input that cannot be used; the message is the reason shown to the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedImage:
+    pixels: np.ndarray  # HWC, uint8 or uint16, C in {1, 3}
+    alpha: np.ndarray | None  # HW1, same dtype as pixels, untouched
+    format: str  # Pillow's format name (PNG, JPEG, ...)
+    source_mode: str  # Pillow's mode before any conversion
+    icc_profile: bytes | None = None
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    # Pillow refuses images over 2 x MAX_IMAGE_PIXELS on its own; keep that above our limit so
+    # --max_pixels decides (it is the same for every image of a job).
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, max_pixels)
+    with warnings.catch_warnings():
+        # We apply our own limit below; Pillow's global one only warns or errors later.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            raise ImageError(f"refused as a decompression bomb: over twice the limit of {_pixels_text(max_pixels)} "
+                             f"(--max_pixels)") from None
+        except UnidentifiedImageError:
+            raise ImageError("not a recognised image format (Pillow cannot identify it)") from None
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ImageError(f"unreadable image header: {e}") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image is {width}x{height} = {_pixels_text(width * height)}, over the limit of "
+            f"{_pixels_text(max_pixels)} (raise --max_pixels to accept it)"
+        )
+    if width == 0 or height == 0:
+        raise ImageError(f"image has no pixels ({width}x{height})")
+    return image
+
+
+def _pixels_text(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
+
+
+_PRIMARY_IMAGE_FORMATS = ("MPO",)  # the frames after the first are previews of it
+
+
+def _needs_deep_decoder(image: Image.Image, data: bytes) -> bool:
+    """Refuses files holding several images; True when Pillow would lose bits."""
+    if image.format == "TIFF":
+        try:
+            pages = deep_images.tiff_pages(data)
+        except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on damaged files
+            raise ImageError(f"unreadable TIFF structure: {e}") from None
+        if not pages:
+            raise ImageError("TIFF without an image page")
+        if len(pages) > 1:
+            raise ImageError(f"multi-page TIFF ({len(pages)} pages): only single-page images are restored, and the "
+                             f"first page alone would lose the others; split the pages into files")
+        return deep_images.is_deep_tiff(pages[0])
+    try:
+        frames = getattr(image, "n_frames", 1)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    if frames > 1 and image.format not in _PRIMARY_IMAGE_FORMATS:
+        raise ImageError(f"animated {image.format} ({frames} frames): only still images are restored, and the "
+                         f"first frame alone would lose the others")
+    return image.format == "PNG" and deep_images.is_deep_png(data)
+
+
+def _decode_deep(image: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """16-bit colour pixels (and alpha) from deep_images, oriented per EXIF; and a mode name."""
+    try:
+        values = deep_images.decode_png(data) if image.format == "PNG" else deep_images.decode_tiff(data)
+        values = deep_images.orient(values, image.getexif().get(0x0112))
+    except Exception as e:  # noqa: BLE001 - imagecodecs and tifffile raise their own kinds
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    channels = values.shape[-1]
+    colour = values[..., :3] if channels >= 3 else values[..., :1]
+    alpha = values[..., -1:] if channels in (2, 4) else None
+    return colour, alpha, {1: "I;16", 2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
+
+
+def _split_mode(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = image.mode
+    if mode == "1":
+        image = image.convert("L")
+        mode = "L"
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode == "PA":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in _TO_RGB_MODES:
+        image = image.convert("RGBA" if mode in ("RGBa", "La") else "RGB")
+        mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(image).astype(np.uint16)[..., None], None
+    if mode == "I":
+        values = np.asarray(image)
+        if values.min() < 0 or values.max() > 65535:
+            raise ImageError("32-bit integer image with values outside 0..65535 is not supported")
+        return values.astype(np.uint16)[..., None], None
+    if mode == "L":
+        return np.asarray(image)[..., None], None
+    if mode == "LA":
+        values = np.asarray(image)
+        return values[..., :1], values[..., 1:]
+    if mode == "RGB":
+        return np.asarray(image), None
+    if mode == "RGBA":
+        values = np.asarray(image)
+        return values[..., :3], values[..., 3:]
+    raise ImageError(f"unsupported image mode {mode!r}")
+
+
+def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Bytes of an image file -> pixels, per the module's mode rules. Raises ImageError."""
+    image = _open(data, max_pixels)
+    source_mode, fmt = image.mode, image.format or "PNG"
+    icc_profile = image.info.get("icc_profile")
+    if _needs_deep_decoder(image, data):
+        pixels, alpha, source_mode = _decode_deep(image, data)
+        return DecodedImage(pixels=pixels, alpha=alpha, format=fmt, source_mode=source_mode, icc_profile=icc_profile)
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"truncated or corrupt image data: {e}") from None
+    pixels, alpha = _split_mode(image)
+    return DecodedImage(
+        pixels=np.ascontiguousarray(pixels),
+        alpha=None if alpha is None else np.ascontiguousarray(alpha),
+        format=fmt,
+        source_mode=source_mode,
+        icc_profile=icc_profile,
+    )
+
+
+def format_for_extension(extension: str) -> str | None:
+    return _EXTENSION_FORMATS.get(extension.lower())
+
+
+def _to_pil(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    if pixels.dtype == np.uint16:  # gray without alpha (the rest goes through deep_images)
+        return Image.fromarray(pixels[..., 0], mode="I;16")
+    if pixels.shape[-1] == 1:
+        if alpha is not None:
+            return Image.fromarray(np.concatenate([pixels, alpha], axis=-1), mode="LA")
+        return Image.fromarray(pixels[..., 0], mode="L")
+    if alpha is not None:
+        return Image.fromarray(np.concatenate([pixels, alpha], axis=-1), mode="RGBA")
+    return Image.fromarray(pixels, mode="RGB")
+
+
+def encode(
+    pixels: np.ndarray,
+    *,
+    format: str,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    jpeg_quality: int = 95,
+) -> bytes:
+    """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``.
+
+    Formats that cannot hold what the pixels need are refused with a reason: alpha in JPEG or
+    PPM, 16-bit pixels in anything but PNG and TIFF. 16-bit colour or alpha goes through
+    deep_images (Pillow would write 8 bits).
+    """
+    if alpha is not None and format in ("JPEG", "PPM"):
+        raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
+    if pixels.dtype == np.uint16 and format not in ("PNG", "TIFF"):
+        raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")
+    if pixels.dtype == np.uint16 and (pixels.shape[-1] != 1 or alpha is not None):
+        return deep_images.encode(pixels, alpha, format=format, icc_profile=icc_profile)
+    image = _to_pil(pixels, alpha)
+    options = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if format == "JPEG":
+        options["quality"] = jpeg_quality
+    elif format == "WEBP":
+        options["lossless"] = True
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()

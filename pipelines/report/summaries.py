@@ -1,0 +1,148 @@
+"""A restore run's summary (``runs/<run>/summary.json``, ``summary.json``): counts, score
+statistics and speed, from the run's Parquet rows and error files; and reading them back.
+
+The bottom of the report package: the page (``pipelines.report.page``) and ``history`` read
+what is written here. The scores table itself is ``restoreflow.scores``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+
+import numpy as np
+import pyarrow as pa
+from apache_beam.io.filesystems import FileSystems
+
+from restoreflow import scores
+
+logger = logging.getLogger(__name__)
+
+
+def read_errors(folder: str) -> list[dict]:
+    matches = FileSystems.match([FileSystems.join(folder, "*.jsonl")])[0].metadata_list
+    errors = []
+    for meta in sorted(matches, key=lambda m: m.path):
+        with FileSystems.open(meta.path) as f:
+            errors.extend(json.loads(line) for line in f.read().decode().splitlines() if line.strip())
+    return errors
+
+
+def stats(values) -> dict | None:
+    finite = np.array([v for v in values if v is not None and np.isfinite(v)], dtype=np.float64)
+    if finite.size == 0:
+        return None
+    p5, p50, p95 = np.percentile(finite, [5, 50, 95])
+    return {"mean": float(finite.mean()), "p5": float(p5), "p50": float(p50), "p95": float(p95), "count": int(finite.size)}
+
+
+def run_started(run_id: str | None) -> datetime.datetime | None:
+    """When a run started: its id begins with the UTC time (``20261121T204224Z-4e0f6b``)."""
+    try:
+        when = datetime.datetime.strptime((run_id or "")[:16], "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=datetime.timezone.utc)
+
+
+def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str) -> dict:
+    """Counts by status, mean/percentiles of every score and of its gain, and the run's wall
+    time (from its start, in its id, to now) with the megapixels it restored."""
+    columns = table.to_pydict()
+    statuses = columns.get("status", [])
+    counts = {status: statuses.count(status) for status in sorted(set(statuses))}
+    counts["error"] = len(errors)
+    score_stats = {name: stats(columns.get(name, [])) for name in scores.SCORE_COLUMNS}
+    gains = {}
+    for name in ("psnr_db", "ssim"):
+        pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
+        gains[name] = stats([a - b for a, b in pairs if a is not None and b is not None])
+    redone = [reason for reason in columns.get("redone", []) if reason]
+    sizes = zip(statuses, columns.get("width_in", []), columns.get("height_in", []))
+    megapixels = sum(w * h for status, w, h in sizes if status == "restored" and w and h) / 1e6
+    now = datetime.datetime.now(datetime.timezone.utc)
+    started = run_started(run_id)
+    return {
+        "schema_version": scores.SCHEMA_VERSION,
+        "run_id": run_id,
+        "model_id": model_id,
+        "created_utc": now.isoformat(timespec="seconds"),
+        "counts": counts,
+        "redone": {reason: redone.count(reason) for reason in sorted(set(redone))},
+        "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
+        "megapixels_restored": round(megapixels, 4),
+        "seconds": stats(columns.get("seconds", [])),
+        "scores": {k: v for k, v in score_stats.items() if v is not None},
+        "gains": {k: v for k, v in gains.items() if v is not None},
+    }
+
+
+def _write_json(path: str, value) -> None:
+    with FileSystems.create(path) as f:
+        f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -> dict:
+    """Summarizes one run's scores and errors into runs/<run>/summary.json and summary.json;
+    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.restore.guidance)."""
+    table = scores.read(output, run_id)
+    errors = read_errors(FileSystems.join(output, "errors", run_id))
+    summary = summarize(table, errors, run_id=run_id, model_id=model_id)
+    summary["guidance"] = advise(summary) if advise else []
+    _write_json(FileSystems.join(output, "runs", run_id, "summary.json"), summary)
+    _write_json(FileSystems.join(output, "summary.json"), summary)
+    return summary
+
+
+def read_run_summary(output: str, run_id: str) -> dict:
+    with FileSystems.open(FileSystems.join(output, "runs", run_id, "summary.json")) as f:
+        return json.loads(f.read())
+
+
+def read_run_summaries(output: str) -> list[dict]:
+    """Every run's summary.json, oldest first (run ids sort by time)."""
+    pattern = FileSystems.join(output, "runs", "*", "summary.json")
+    summaries = []
+    for meta in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(meta.path) as f:
+            summaries.append(json.loads(f.read()))
+    return sorted(summaries, key=lambda s: s["run_id"])
+
+
+REPORT_FILE = "report.html"
+
+
+def throughput(summary: dict) -> tuple[float | None, float | None]:
+    """(wall seconds per restored image, restored megapixels per wall second), or None each
+    when the summary cannot tell (no image restored, or a summary from before they were kept)."""
+    wall, restored = summary.get("wall_seconds"), summary["counts"].get("restored", 0)
+    megapixels = summary.get("megapixels_restored")
+    if not wall or not restored:
+        return None, None
+    return wall / restored, (megapixels / wall if megapixels else None)
+
+
+def summary_line(summary: dict, output: str) -> str:
+    """One line for the end of a run: counts, time and speed, mean PSNR, and where to look."""
+    counts = summary["counts"]
+    errors = counts.get("error", 0)
+    head = f"restore run {summary['run_id']}: {counts.get('restored', 0)} restored, {counts.get('skipped', 0)} skipped"
+    head += f", {errors} rejected"
+    wall = summary.get("wall_seconds")
+    if wall is not None:
+        _, mp_per_s = throughput(summary)
+        head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
+    parts = [head]
+    redone = sum(summary.get("redone", {}).values())
+    if redone:
+        parts.append(f"{redone} redone: missing or changed output")
+    psnr = summary["scores"].get("psnr_db_restored")
+    if psnr:
+        gain = summary["gains"].get("psnr_db")
+        parts.append(f"mean PSNR {psnr['mean']:.2f} dB" + (f" ({gain['mean']:+.2f} dB)" if gain else ""))
+    output = output.rstrip("/")
+    parts.append(f"report {output}/{REPORT_FILE}")
+    if errors:
+        parts.append(f"rejected inputs and reasons in {output}/errors/{summary['run_id']}/")
+    return "; ".join(parts)

@@ -1,0 +1,158 @@
+"""The Beam jobs' own flags, declared once and without importing Beam.
+
+``pipelines.runtime.options`` wraps them in PipelineOptions for parsing (next to every Beam flag);
+``restoreflow SUBCOMMAND --help`` builds its parser from here, so it answers without loading
+Beam (over a second) or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.imaging import images
+from restoreflow.console import HelpFormatter, add_verbose_flag, setup_logging, take_verbose_flag
+
+DEFAULT_LOCAL_RUNNER = "FnApiRunner"
+WRITABLE_FORMATS = tuple(images.FORMAT_EXTENSIONS)  # Pillow names of the formats the job writes
+
+
+def add_input_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    """Flags every job shares. ``required`` marks flags in the help only: ``options.parse``
+    checks them, since Beam parses every options class for every view."""
+    parser.add_argument("--input", action="append", default=None, required="input" in required,
+                        help="A folder, glob, gs:// or s3:// prefix, or .tar/.tar.gz/.zip archive. Repeatable.")
+    parser.add_argument("--output", default=None, required="output" in required,
+                        help="Output folder (local, gs:// or s3://).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of every random draw.")
+    parser.add_argument("--max_pixels", type=int, default=images.DEFAULT_MAX_PIXELS,
+                        help="Reject images with more pixels than this (decompression-bomb guard).")
+    parser.add_argument("--max_bytes", type=int, default=images.DEFAULT_MAX_BYTES,
+                        help="Reject files (and archive members) larger than this many bytes.")
+
+
+def add_shards_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    parser.add_argument("--recipe", default=None, required="recipe" in required,
+                        help="A built-in recipe name (restoreflow recipes) or a recipe YAML file.")
+    parser.add_argument("--patch_size", type=int, default=40, help="Patch side in clean pixels; 0 = whole images.")
+    parser.add_argument("--stride", type=int, default=10, help="Step between patches, in pixels.")
+    parser.add_argument("--max_patches", type=int, default=0, help="Cap of patches per image (0 = no cap).")
+    parser.add_argument("--val_fraction", type=float, default=0.05,
+                        help="Share of images (by a stable hash of image_id) that go to val/.")
+    parser.add_argument("--num_shards", type=int, default=0,
+                        help="Shards per split; 0 = from the estimated data size, at least 2 x workers.")
+    parser.add_argument("--compression", choices=("gzip", "none"), default="gzip", help="TFRecord compression.")
+
+
+def switch(text: str) -> bool:
+    """A flag value of a switch: --force, --force=true, --force=false."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    parser.add_argument("--model", default=None,
+                        help="A bundled model by name (see restoreflow models) or a model directory, local or "
+                        "gs:// (default: the bundled default model).")
+    parser.add_argument("--reference", default=None,
+                        help="Folder of clean references for PSNR/SSIM, matched by relative path and file stem "
+                        "(a/b.jpg <-> REF/a/b.png).")
+    parser.add_argument("--masks", default=None,
+                        help="Inpainting: folder of masks (nonzero = missing pixel) matched by relative path and "
+                        "file stem (a/b.jpg <-> MASKS/a/b.png), each the size of its image.")
+    parser.add_argument("--degrade", default=None,
+                        help="Paired evaluation: degrade the inputs with this recipe first, score against them.")
+    parser.add_argument("--tile_size", type=int, default=512, help="Tile side in input pixels.")
+    parser.add_argument("--overlap", type=int, default=-1,
+                        help="Tile overlap per side; -1 = the model's receptive-field radius.")
+    parser.add_argument("--batch_size", type=int, default=4,
+                        help="Tiles per inference batch (4 tiles of 512 px keep a 64-channel CNN near 1 GB; "
+                        "raise on GPUs).")
+    parser.add_argument("--format", default="keep",
+                        help=f"Output format: keep (the input's), {', '.join(WRITABLE_FORMATS)}.")
+    parser.add_argument("--engine", choices=("auto", "tf", "openvino"), default="auto",
+                        help="Inference engine: auto = TensorFlow on workers with a GPU, OpenVINO (same outputs "
+                        "within 1e-4) on the others.")
+    parser.add_argument("--precision", choices=("f32", "bf16"), default="f32",
+                        help="Inference precision: bf16 (OpenVINO on CPUs with native bf16, 1.6-1.7x faster on a Zen 4 CPU) only "
+                        "for models whose model.json records that it costs at most 0.05 dB (restoreflow models "
+                        "lists them).")
+    parser.add_argument("--tf_threads", type=int, default=0,
+                        help="Inference threads (TensorFlow or OpenVINO) per worker process; 0 = cores / local "
+                        "workers locally, 1 on remote runners (one SDK process per core), the engine's own with "
+                        "--experiments=no_use_multiple_sdk_containers.")
+    parser.add_argument("--force", type=switch, nargs="?", const=True, default=False,
+                        help="Redo images already done (also --force=true/false, as templates pass it).")
+    parser.add_argument("--write_images", choices=("all", "none"), default="all",
+                        help="Write restored images (none = scores only, e.g. benchmarks).")
+
+
+SHARDS_DESCRIPTION = """\
+Job 1: clean images -> seeded degradations (a recipe) -> TFRecord shards of
+(clean, degraded) patch pairs for training, with manifest.json, index/ and
+errors/ (rejected inputs, with reasons)."""
+
+RESTORE_DESCRIPTION = """\
+Job 3: restore every image under --input with a trained model, write the
+restored images, and score them: PSNR/SSIM against --reference or, with
+--degrade, against the clean inputs; no-reference signals (noise sigma,
+sharpness, blockiness) always. Writes OUT/restored/, OUT/scores/,
+OUT/report.html and OUT/errors/ (rejected inputs, with reasons). A rerun into
+the same --output skips what is already done."""
+
+# job -> (its flags, description, required flags)
+JOBS = {
+    "shards": (add_shards_args, SHARDS_DESCRIPTION, ("input", "output", "recipe")),
+    "restore": (add_restore_args, RESTORE_DESCRIPTION, ("input", "output")),
+}
+
+
+def job_help_parser(job: str) -> argparse.ArgumentParser:
+    """The parser ``restoreflow JOB --help`` prints: the job's own flags (Beam's pass through)."""
+    add_job_args, description, required = JOBS[job]
+    parser = argparse.ArgumentParser(
+        prog=f"restoreflow {job}",
+        description=description,
+        formatter_class=HelpFormatter,
+        epilog=(
+            "Every Apache Beam pipeline flag is accepted as well and passed to the runner:\n"
+            "  --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\n"
+            "  --direct_running_mode=multi_processing --direct_num_workers=2   (locally)\n"
+            f"Without --runner the job runs on Beam's local {DEFAULT_LOCAL_RUNNER}, with a\n"
+            "progress line (images done, MP/s, ETA) on stderr."
+        ),
+    )
+    add_input_args(parser, required=required)
+    add_job_args(parser.add_argument_group(f"{job} options"), required=required)
+    add_verbose_flag(parser)
+    return parser
+
+
+def job_flags(job: str) -> dict[str, argparse.Action]:
+    """A job's own flags by name (``--help`` and ``--verbose``, the console's, left out): what
+    ``restoreflow nightly`` accepts as YAML keys and the Flex Template metadata must list."""
+    parser = job_help_parser(job)
+    return {action.dest: action for action in parser._actions if action.dest not in ("help", "verbose")}
+
+
+def repeatable(action: argparse.Action) -> bool:
+    """Whether a flag may be given several times (``--input``)."""
+    return isinstance(action, argparse._AppendAction)
+
+
+def required_flags(job: str) -> tuple[str, ...]:
+    return JOBS[job][2]
+
+
+def start_job(job: str, argv: list[str]) -> list[str] | None:
+    """A job's command line before its run: None after printing --help; otherwise the
+    arguments without --verbose, with logging set up to match."""
+    if {"-h", "--help"} & set(argv):
+        job_help_parser(job).print_help()
+        return None
+    verbose, argv = take_verbose_flag(argv)
+    setup_logging(verbose)
+    return argv

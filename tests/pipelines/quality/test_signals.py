@@ -1,0 +1,82 @@
+"""The no-reference signals the restore job records before and after restoration."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from pipelines.quality import signals
+from tests.conftest import photo
+
+
+def smooth_photo() -> np.ndarray:
+    """A real photograph with its fine detail removed, so only added noise is noise."""
+    image = photo("camera", (192, 224)).astype(np.float64)
+    return ndimage.gaussian_filter(image, sigma=(3, 3, 0)) * 0.7 + 40  # keep off the clip limits
+
+
+@pytest.mark.parametrize("sigma", [5.0, 10.0, 20.0])
+def test_noise_estimate_recovers_added_noise(sigma):
+    clean = smooth_photo()
+    rng = np.random.default_rng(3)
+    degraded = np.round(clean + rng.normal(0.0, sigma, clean.shape)).astype(np.uint8)
+    assert signals.noise_sigma_estimate(degraded) == pytest.approx(sigma, rel=0.1)
+    assert signals.noise_sigma_estimate(np.round(clean).astype(np.uint8)) < 1.5
+    as_16bit = degraded.astype(np.uint16) * 257
+    assert signals.noise_sigma_estimate(as_16bit, data_range=65535.0) == pytest.approx(
+        signals.noise_sigma_estimate(degraded), rel=1e-6
+    )
+
+
+def test_sharpness_drops_after_blurring():
+    sharp = photo("astronaut", (96, 128))
+    blurred = ndimage.gaussian_filter(sharp, sigma=(1.5, 1.5, 0))
+    assert signals.sharpness_laplacian_var(blurred) < 0.25 * signals.sharpness_laplacian_var(sharp)
+    gray = sharp[..., :1].astype(np.float64)
+    laplacian = ndimage.laplace(gray[..., 0])[1:-1, 1:-1]  # the same kernel, by hand
+    assert signals.sharpness_laplacian_var(gray) == pytest.approx(laplacian.var(), rel=1e-9)
+    as_16bit = sharp.astype(np.uint16) * 257
+    assert signals.sharpness_laplacian_var(as_16bit, data_range=65535.0) == pytest.approx(
+        signals.sharpness_laplacian_var(sharp), rel=1e-6
+    )
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(
+        buffer, format="JPEG", quality=quality
+    )
+    decoded = np.asarray(Image.open(buffer))
+    return decoded[..., None] if decoded.ndim == 2 else decoded
+
+
+@pytest.mark.parametrize("name", ["camera", "astronaut"])
+def test_blockiness_rises_after_strong_jpeg(name):
+    original = photo(name, (128, 160))
+    before = signals.jpeg_blockiness(original)
+    after = signals.jpeg_blockiness(jpeg(original, 10))
+    assert 0.85 < before < 1.15
+    assert after > 1.3 and after > before + 0.25
+
+
+def test_blockiness_degenerate_cases():
+    assert math.isnan(signals.jpeg_blockiness(np.zeros((8, 8, 1), np.uint8)))
+    assert signals.jpeg_blockiness(np.full((16, 16, 1), 7, np.uint8)) == 1.0
+    blocks = np.kron(np.arange(4).reshape(2, 2), np.ones((8, 8))).astype(np.uint8)
+    assert signals.jpeg_blockiness(blocks) == math.inf
+
+
+def test_no_reference_bundles_the_three_signals():
+    image = photo("astronaut", (64, 80))
+    scores = signals.no_reference(image)
+    assert scores == {
+        "noise_sigma": signals.noise_sigma_estimate(image),
+        "sharpness": signals.sharpness_laplacian_var(image),
+        "blockiness": signals.jpeg_blockiness(image),
+    }
+    assert all(isinstance(v, float) for v in scores.values())
+    tiny = signals.no_reference(np.zeros((2, 5, 3), np.uint8))  # recorded, not an error
+    assert all(math.isnan(v) for v in tiny.values())

@@ -6,7 +6,7 @@ rounds that alternate the order, since the machine is shared).
 
 --write-card records the measurement in each model's model.json (``inference.bf16``): that
 record is what lets ``restoreflow restore --precision bf16`` run the model, and only where the
-cost is within ``model.engines.MAX_BF16_COST_DB``. Needs ../shared and a CPU with native bf16.
+cost is within ``restoreflow.card.MAX_BF16_COST_DB``. Needs ../shared and a CPU with native bf16.
 """
 
 from __future__ import annotations

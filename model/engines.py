@@ -23,11 +23,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from restoreflow import quiet_tf
+from restoreflow.card import MAX_BF16_COST_DB, bf16_cost_db
+
 ENGINES = ("auto", "tf", "openvino")
 PRECISIONS = ("f32", "bf16")
-# bf16 is offered for a model only where its card records a measured cost within this on the
-# model's own benchmark (issue 13; bench/precision.py measures and records it).
-MAX_BF16_COST_DB = 0.05
 log = logging.getLogger("restoreflow.engines")
 
 
@@ -70,8 +70,6 @@ def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
     machine's engine and CPU (the launcher of a remote job cannot: its workers decide)."""
     if engine == "tf":
         return "bf16 runs on the openvino engine only (--engine tf was given)"
-    from restoreflow.card import bf16_cost_db
-
     measured = bf16_cost_db(card)
     if measured is None:
         return (f"model {card['model_id']} has no measured bf16 cost in its model.json "
@@ -142,8 +140,6 @@ def _read_frozen(core, function):
     Why not a SavedModel: the frontend cannot resolve Keras 3's variables in one."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-    from restoreflow import quiet_tf
 
     # Grappler prints its informational lines ("Starting new session") to fd 2 here.
     with contextlib.nullcontext() if quiet_tf.verbose() else quiet_tf.startup_lines_dropped():

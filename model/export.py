@@ -17,6 +17,7 @@ import posixpath
 from pathlib import Path
 
 from restoreflow.card import CARD_FILE, ModelCard, ModelDirError
+from restoreflow.provenance import code_version
 
 MODEL_FILE = "model.keras"
 __all__ = ["CARD_FILE", "MODEL_FILE", "ModelDirError", "check_model_file", "export_model", "load_model",
@@ -32,7 +33,6 @@ def export_model(model, model_dir, *, card: dict) -> ModelCard:
     """
     import tensorflow as tf
 
-    from restoreflow.provenance import code_version
 
     written = ModelCard.from_dict({
         "format": 1,

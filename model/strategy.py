@@ -10,6 +10,7 @@ import os
 
 from model.config import TrainConfig
 from restoreflow.configs import ConfigError
+from restoreflow.provenance import cpu_flags
 
 
 def mixed_precision_policy(config: TrainConfig) -> str | None:
@@ -18,7 +19,6 @@ def mixed_precision_policy(config: TrainConfig) -> str | None:
     AVX512_BF16 CPU: 1.8x the float32 steps/s of the starter U-Net). None when off."""
     import tensorflow as tf
 
-    from restoreflow.provenance import cpu_flags
 
     if not config.mixed_precision:
         return None

@@ -19,8 +19,11 @@ import posixpath
 import shutil
 import sys
 
+from model import strategy, train_loop
 from model.config import Config, load_config, write_resolved_config
-from model.train_loop import History, Setup, TrainingError, TrainState
+from model.evaluation import make_evaluator
+from model.export import CARD_FILE, export_model
+from model.train_loop import History, Setup, TrainingError, TrainState, naming_damaged_shards
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, to_plain
 from restoreflow.console import setup_logging, user_errors
@@ -52,7 +55,6 @@ def train_model(config: Config, workdir: str) -> TrainResult:
     """Set up, build (or resume) the state, train to ``train.steps``, finish."""
     import tensorflow as tf
 
-    from model import train_loop
 
     setup = set_up(config, str(workdir).rstrip("/"))
     state = train_loop.build_state(setup)
@@ -75,7 +77,7 @@ def set_up(config: Config, workdir: str) -> Setup:
     (or checks) ``workdir/config.yaml``."""
     import keras
 
-    from model import architectures, data, strategy
+    from model import architectures, data
 
     strategy_name = strategy.resolve_strategy_name(config.train)
     distribution = strategy.make_strategy(strategy_name, config.train)
@@ -111,7 +113,6 @@ def check_model_fits_data(info: dict, manifest: ShardManifest) -> None:
 
 def validation(setup: Setup, state: TrainState):
     """The evaluator over the val shards, or None (with a warning) when there are none."""
-    from model.evaluation import make_evaluator
 
     if not setup.val_files:
         if setup.manifest.val_fraction == 0:  # asked for: say so, but it is no warning
@@ -129,7 +130,6 @@ def validation(setup: Setup, state: TrainState):
 
 def finish(setup: Setup, state: TrainState, history: History, evaluate, writer) -> None:
     """EMA weights into the model (and evaluated); a worker's private checkpoints removed."""
-    from model.train_loop import naming_damaged_shards
 
     if setup.config.optimizer.ema_decay:
         state.optimizer.finalize_variable_values(state.model.trainable_variables)
@@ -183,7 +183,6 @@ def export(result: TrainResult, workdir: str) -> str:
     that trained no further steps keeps the directory it exported before (with its scores)."""
     import tensorflow as tf
 
-    from model.export import CARD_FILE, export_model
 
     model_dir = posixpath.join(workdir, "model")
     if not result.chief:

@@ -19,8 +19,10 @@ import posixpath
 import tempfile
 import time
 
+from model import optimizers
 from model.config import Config
 from model.evaluation import Evaluation, Evaluator
+from model.warm_start import warm_start
 from restoreflow.manifest import ShardManifest
 
 log = logging.getLogger("restoreflow.train")
@@ -93,7 +95,7 @@ def build_state(setup: Setup) -> TrainState:
     import keras
     import tensorflow as tf
 
-    from model import architectures, optimizers
+    from model import architectures
 
     config = setup.config
     keras.utils.set_random_seed(config.train.seed)
@@ -115,7 +117,6 @@ def build_state(setup: Setup) -> TrainState:
         checkpoint.restore(latest).assert_existing_objects_matched()
         log.info("resumed from %s at step %d", latest, int(step.numpy()))
     elif config.model.init_from:
-        from model.warm_start import warm_start
 
         warm_start(model, config.model.init_from)
     if int(step.numpy()) >= config.train.steps:

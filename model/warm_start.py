@@ -18,6 +18,8 @@ import posixpath
 
 import numpy as np
 
+from model.export import load_model
+from restoreflow import zoo
 from restoreflow.configs import ConfigError
 
 log = logging.getLogger("restoreflow.train")
@@ -72,8 +74,6 @@ def warm_start(model, source_dir: str) -> int:
     Returns the number of layers initialised. Layers of ``model`` that the source lacks keep
     their fresh initialisation (logged); a source layer the model lacks is an error.
     """
-    from model.export import load_model
-    from restoreflow import zoo
 
     try:
         source_dir = zoo.resolve(source_dir)

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from model import train
+from model.config import load_config
 from pipelines import restore
 from pipelines.imaging import images
 from pipelines.shards import job as make_shards
-from restoreflow import commands
+from restoreflow import commands, zoo
 from restoreflow.configs import ConfigError
 from restoreflow.console import setup_logging, user_errors
 
@@ -59,9 +61,6 @@ def demo_config(shards: str, steps: int) -> dict:
 
 
 def run(output: str, *, steps: int = 300, test_side: int = 384, train_side: int = 256) -> dict:
-    from model import train
-    from model.config import load_config
-    from restoreflow import zoo
 
     root = Path(output)
     train_dir = write_samples(root / "samples" / "train", TRAIN_IMAGES, train_side)

@@ -110,6 +110,11 @@ class ModelCard:
         return cls.from_dict(data, source)
 
 
+# bf16 is offered for a model only where its card records a measured cost within this on the
+# model's own benchmark (issue 13; bench/precision.py measures and records it).
+MAX_BF16_COST_DB = 0.05
+
+
 def bf16_cost_db(card: Mapping) -> float | None:
     """The PSNR cost of bf16 inference that bench/precision.py measured and recorded in a card
     (plain JSON or a ModelCard's provenance), or None when it was never measured."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import sys
 
+from restoreflow.commands import PARSERS
 from restoreflow.configs import suggest
+from restoreflow.provenance import code_version
 
 # name -> (module with main(argv), one-line description)
 COMMANDS = {
@@ -25,12 +27,21 @@ COMMANDS = {
     "recipes": ("pipelines.degrade.recipe", "List the built-in degradation recipes."),
     "models": ("restoreflow.zoo", "List the bundled models: what each restores, its size, speed and scores."),
 }
+# The Beam jobs' --help: job_help_parser(name) of their flags module, which loads neither Beam
+# nor TensorFlow. Named, like the modules above, so that the core imports nothing above it.
+JOB_FLAGS = ("pipelines.runtime.flags", ("shards", "restore"))
 
 
 def version() -> str:
-    from restoreflow.provenance import code_version
-
     return code_version()
+
+
+def help_parser(name: str):
+    """The subcommand's parser, built without importing its module (None: its main answers)."""
+    module, jobs = JOB_FLAGS
+    if name in jobs:
+        return importlib.import_module(module).job_help_parser(name)
+    return PARSERS[name]() if name in PARSERS else None
 
 
 def _usage() -> str:
@@ -58,10 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"restoreflow: unknown subcommand '{name}'{suggest(name, COMMANDS)}\n\n{_usage()}", file=sys.stderr)
         return 2
     if {"-h", "--help"} & set(rest):
-        from restoreflow.commands import PARSERS
-
-        if name in PARSERS:
-            PARSERS[name]().print_help()
+        parser = help_parser(name)
+        if parser is not None:
+            parser.print_help()
             return 0
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)

@@ -2,8 +2,9 @@
 
 ``restoreflow SUBCOMMAND --help`` prints the parser from ``PARSERS`` before the subcommand's
 module (which loads TensorFlow or Beam: seconds) is imported; that module's ``main`` parses
-with the same parser. The Beam jobs' flags live in ``pipelines.runtime.flags`` (Beam's PipelineOptions
-use them too).
+with the same parser. The Beam jobs' flags live with the jobs, in ``pipelines.runtime.flags``
+(Beam's PipelineOptions use them too), and ``restoreflow.cli`` names that module as it names
+every subcommand's: the core imports nothing above it.
 """
 
 from __future__ import annotations
@@ -152,19 +153,8 @@ def models() -> ArgumentParser:
     return parser
 
 
-def _job(name: str):
-    def build():
-        from pipelines.runtime import flags
-
-        return flags.job_help_parser(name)
-
-    return build
-
-
 PARSERS = {
-    "shards": _job("shards"),
     "train": train,
-    "restore": _job("restore"),
     "report": report,
     "history": history,
     "nightly": nightly,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from restoreflow.configs import ConfigError, check, from_mapping, to_plain
+from restoreflow.records import SCHEMA_VERSION
 
 MANIFEST_VERSION = 1
 MANIFEST_FILE = "manifest.json"
@@ -127,8 +128,6 @@ class ShardManifest:
     @classmethod
     def from_dict(cls, data: Any, source: str = MANIFEST_FILE) -> ShardManifest:
         """A manifest from its JSON object; ``source`` names the file in error messages."""
-        from restoreflow.records import SCHEMA_VERSION
-
         if not isinstance(data, Mapping):
             raise ManifestError(f"{source} is not a shard manifest (a JSON object)")
         version = data.get(VERSION_KEY, 1)  # manifests written before the key existed are version 1

@@ -10,9 +10,11 @@ TensorFlow: listing and resolving models is instant.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
-from restoreflow.card import CARD_FILE, ModelCard
+from restoreflow import commands
+from restoreflow.card import CARD_FILE, MAX_BF16_COST_DB, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 
@@ -96,8 +98,6 @@ def _table(rows: list[dict]) -> list[str]:
 
 def _bf16_cell(cost_db: float | None) -> str:
     """Whether --precision bf16 may run the model, with its measured PSNR cost."""
-    from model.engines import MAX_BF16_COST_DB  # numpy-only at import
-
     if cost_db is None:
         return "-"
     return f"{'yes' if cost_db <= MAX_BF16_COST_DB else 'no'} ({-cost_db:+.2f} dB)"
@@ -106,10 +106,6 @@ def _bf16_cell(cost_db: float | None) -> str:
 @user_errors("restoreflow models")
 def main(argv: list[str]) -> int:
     """``restoreflow models``."""
-    import json
-
-    from restoreflow import commands
-
     args = commands.models().parse_args(argv)
     rows = [describe(name) for name in names()]
     if args.json:

@@ -17,7 +17,7 @@ published conventions (design page, "Conventions"), each an explicit keyword arg
 No-reference signals, which need no clean image, are in ``pipelines.quality.signals``.
 
 Memory: the restore job scores 50-megapixel images, so every score walks the image in
-horizontal strips of about ``STRIP_PIXELS`` pixels (plus the few rows of halo a filter needs)
+horizontal strips of about ``planes.STRIP_PIXELS`` pixels (plus the few rows of halo a filter needs)
 and converts one strip at a time. Full-reference scores work in float64, as scikit-image
 does: SSIM's variances are differences of large sums (E[x^2] - E[x]^2), which float32 would
 blur for 16-bit data. No-reference signals work in float32, which is exact for 8- and 16-bit
@@ -27,86 +27,16 @@ inputs (every intermediate there is an integer below 2**24).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 from functools import partial
 
 import numpy as np
 from scipy import ndimage
 
-from restoreflow.pixels import rgb_to_y
+from pipelines.quality.planes import Rows, pair, plane_pairs, strips
 from restoreflow.ssim_window import SSIM_WINDOW, SsimWindow
-
-STRIP_PIXELS = 1 << 20
-"""Pixels per strip: bounds each temporary to a few MB whatever the image size."""
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 """Wang, Simoncelli & Bovik 2003, the exponents of scales 1 (full size) to 5."""
-
-Rows = Callable[[int, int], np.ndarray]
-"""Reads rows [start, stop) of one image plane as a 2-D float array."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs
-
-
-def as_hwc(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim == 2:
-        return image[..., None]
-    if image.ndim != 3:
-        raise ValueError(f"expected an HWC or HW image, got shape {image.shape}")
-    return image
-
-
-def _crop(image: np.ndarray, crop_border: int) -> np.ndarray:
-    if crop_border < 0:
-        raise ValueError(f"crop_border must be >= 0, got {crop_border}")
-    height, width = image.shape[:2]
-    if 2 * crop_border >= min(height, width):
-        raise ValueError(f"crop_border={crop_border} leaves nothing of a {height}x{width} image")
-    if crop_border == 0:
-        return image
-    return image[crop_border:-crop_border, crop_border:-crop_border]
-
-
-def _pair(reference, restored, crop_border: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both images as HWC views with the border cropped; shapes must match."""
-    reference, restored = as_hwc(reference), as_hwc(restored)
-    if reference.shape != restored.shape:
-        raise ValueError(f"shapes differ: reference {reference.shape}, restored {restored.shape}")
-    return _crop(reference, crop_border), _crop(restored, crop_border)
-
-
-def _channel_rows(pixels: np.ndarray, channel: int, start: int, stop: int) -> np.ndarray:
-    return pixels[start:stop, :, channel].astype(np.float64)
-
-
-def _luma_rows(pixels: np.ndarray, data_range: float, start: int, stop: int) -> np.ndarray:
-    return rgb_to_y(pixels[start:stop], data_range)
-
-
-def _planes(pixels: np.ndarray, *, y_channel: bool, data_range: float) -> list[Rows]:
-    """Readers for the planes to score: the luma alone, or every channel."""
-    channels = pixels.shape[-1]
-    if y_channel and channels == 3:
-        return [partial(_luma_rows, pixels, data_range)]
-    if y_channel and channels != 1:
-        raise ValueError(f"y_channel needs 1 or 3 channels (drop alpha first), got {channels}")
-    return [partial(_channel_rows, pixels, c) for c in range(channels)]
-
-
-def _plane_pairs(reference, restored, *, y_channel: bool, data_range: float) -> list[tuple[Rows, Rows]]:
-    """Readers of the planes to score, reference and restored side by side."""
-    return list(zip(_planes(reference, y_channel=y_channel, data_range=data_range),
-                    _planes(restored, y_channel=y_channel, data_range=data_range)))
-
-
-def strips(height: int, width: int, *, multiple: int = 1) -> Iterator[tuple[int, int]]:
-    """Row ranges [start, stop) covering [0, height), ~STRIP_PIXELS each, starts on ``multiple``."""
-    rows = max(multiple, STRIP_PIXELS // max(width, 1) // multiple * multiple)
-    for start in range(0, height, rows):
-        yield start, min(start + rows, height)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,10 +57,10 @@ def psnr_db(
     per-channel PSNRs. Identical images give ``math.inf`` (no error at all); report it as
     such rather than as a large number.
     """
-    reference, restored = _pair(reference, restored, crop_border)
+    reference, restored = pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
     squared_error, count = 0.0, 0
-    for read_reference, read_restored in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
+    for read_reference, read_restored in plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
         for start, stop in strips(height, width):
             error = (read_reference(start, stop) - read_restored(start, stop)).ravel()
             squared_error += float(error @ error)
@@ -195,11 +125,11 @@ def ssim(
     averaged over channels; equal to scikit-image's ``structural_similarity(...,
     gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=...)``.
     """
-    reference, restored = _pair(reference, restored, crop_border)
+    reference, restored = pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
     c1, c2 = window.constants(data_range)
     means = []
-    for read_x, read_y in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
+    for read_x, read_y in plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range):
         ssim_sum, _, count = _ssim_sums(read_x, read_y, height, width, taps=window.taps(), c1=c1, c2=c2)
         means.append(ssim_sum / count)
     return float(np.mean(means))
@@ -255,14 +185,14 @@ def ms_ssim_min_side(window: SsimWindow = SSIM_WINDOW, scales: int = len(MS_SSIM
 
 def _ms_ssim_and_ssim(reference, restored, *, data_range, crop_border, y_channel, window: SsimWindow,
                       weights) -> tuple[float | None, float]:
-    reference, restored = _pair(reference, restored, crop_border)
+    reference, restored = pair(reference, restored, crop_border)
     height, width = reference.shape[:2]
     if min(height, width) < ms_ssim_min_side(window, len(weights)):
         return None, ssim(reference, restored, data_range=data_range, y_channel=y_channel, window=window)
     c1, c2 = window.constants(data_range)
     results = [
         _ms_ssim_plane(read_x, read_y, height, width, taps=window.taps(), weights=weights, c1=c1, c2=c2)
-        for read_x, read_y in _plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range)
+        for read_x, read_y in plane_pairs(reference, restored, y_channel=y_channel, data_range=data_range)
     ]
     return float(np.mean([r[0] for r in results])), float(np.mean([r[1] for r in results]))
 

@@ -3,7 +3,7 @@ image before and after restoration, since most inputs have no clean reference.
 
 ``noise_sigma_estimate``, ``sharpness_laplacian_var`` and ``jpeg_blockiness`` (and all three
 at once, ``no_reference``). Like the full-reference scores in ``pipelines.quality.scoring`` they walk
-the image in strips (``scoring.strips``); they work in float32, which is exact for 8- and
+the image in strips (``planes.strips``); they work in float32, which is exact for 8- and
 16-bit inputs (every intermediate is an integer below 2**24).
 """
 
@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from pipelines.quality.scoring import Rows, as_hwc, strips
+from pipelines.quality.planes import Rows, as_hwc, strips
 
 
 def _float32_rows(pixels: np.ndarray, channel: int, start: int, stop: int) -> np.ndarray:

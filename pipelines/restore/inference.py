@@ -20,6 +20,10 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
+from model import engines
+from model.export import CARD_FILE, MODEL_FILE, load_model
+from restoreflow import zoo
+
 log = logging.getLogger("restoreflow.restore")
 
 
@@ -27,7 +31,6 @@ def local_model_dir(model_dir: str) -> str:
     """The model directory on local disk (copied from gs:// or s3:// when needed)."""
     if "://" not in model_dir:
         return model_dir
-    from model.export import CARD_FILE, MODEL_FILE
 
     target = tempfile.mkdtemp(prefix="restoreflow-model-")
     for name in (MODEL_FILE, CARD_FILE):
@@ -73,9 +76,6 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     def load_model(self):
         """The model's forward pass on this worker's engine (``auto`` resolved here)."""
         set_tf_threads(self._tf_threads)
-        from model import engines
-        from model.export import load_model
-        from restoreflow import zoo
 
         source = zoo.resolve(self._model_dir)
         local = local_model_dir(source)

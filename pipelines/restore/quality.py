@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.degrade import ops
 from pipelines.imaging import images
 from pipelines.quality import scoring, signals
 from restoreflow.pixels import peak
@@ -46,7 +47,6 @@ def upscale_like(pixels, reference):
     """The degraded input at the reference's size (bicubic), for the 'before' score of SR."""
     if reference is None or pixels.shape[:2] == reference.shape[:2]:
         return pixels
-    from pipelines.degrade import ops
 
     upscaled = ops.resize(images.to_float(pixels), height=reference.shape[0], width=reference.shape[1])
     return images.from_float(upscaled, pixels.dtype)

@@ -12,12 +12,14 @@ import logging
 import os
 import uuid
 
+from model import engines
+from model.export import check_model_file, read_card
 from pipelines.degrade import recipe as recipes
 from pipelines.imaging import images
 from pipelines.inputs import outputs, sources
 from pipelines.runtime import options as job_options
 from restoreflow import zoo
-from restoreflow.configs import ConfigError
+from restoreflow.configs import ConfigError, to_plain
 
 log = logging.getLogger("restoreflow.restore")
 
@@ -93,7 +95,6 @@ class Settings:
     @functools.cached_property  # computed once per process, not once per image
     def key(self) -> str:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
-        from restoreflow.configs import to_plain
 
         parts = {
             "model_id": self.model_id,
@@ -150,7 +151,6 @@ def input_specs(options) -> list[sources.InputSpec]:
 
 
 def _read_card(model_dir: str) -> dict:
-    from model.export import check_model_file, read_card
 
     try:
         card = read_card(zoo.resolve(model_dir))
@@ -184,7 +184,6 @@ def _check_against_model(s: Settings) -> None:
 def _check_precision(s: Settings, *, here: bool) -> None:
     if s.precision == "f32":
         return
-    from model import engines  # TF-free at import
 
     refusal = engines.bf16_refusal(s.card, s.engine, here=here)
     if refusal:

@@ -17,6 +17,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 
+from model import tiling
 from pipelines.imaging import images
 from pipelines.restore import errors
 from pipelines.restore.inference import InferenceFailure
@@ -28,7 +29,6 @@ INCOMPLETE = ("not all tiles were restored (an inference batch failed, see the e
 
 def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int) -> Iterator[tuple[TileKey, np.ndarray]]:
     """(TileKey, float32 tile) in order; the first key carries the image's metadata."""
-    from model import tiling
 
     meta = prepared.meta
     height, width = meta.size_in
@@ -72,7 +72,6 @@ class Canvas:
 
     def add(self, tile, output) -> bool:
         """Places one tile's restored core (or records its failure); True once all are in."""
-        from model import tiling
 
         self.received += 1
         if isinstance(output, InferenceFailure):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from pipelines.quality import scoring, signals
+from pipelines.quality import planes, scoring, signals
 from tests.conftest import photo
 
 TOLERANCE = 1e-3  # the brief's bar; the measured deviations are ~1e-15 (same float64 algorithm)
@@ -71,7 +71,7 @@ def test_strips_do_not_change_the_result(monkeypatch):
     reference = photo("astronaut", (200, 180))
     restored = noisy(reference, 10)
     whole = scoring.full_reference(reference, restored) | signals.no_reference(restored)
-    monkeypatch.setattr(scoring, "STRIP_PIXELS", 7 * 180)  # many strips, odd row counts
+    monkeypatch.setattr(planes, "STRIP_PIXELS", 7 * 180)  # many strips, odd row counts
     strips = scoring.full_reference(reference, restored) | signals.no_reference(restored)
     assert strips.keys() == whole.keys()
     for key, value in whole.items():

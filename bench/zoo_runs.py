@@ -204,11 +204,11 @@ def _recipe_config(recipe: str | None) -> dict | None:
 
 def score_of(summary: dict, out: Path) -> Score:
     """A restore run's mean scores and per-image PSNRs; a run with errors stops the benchmark."""
-    from pipelines.report import summaries as report
+    from pipelines.report import summaries
     from restoreflow import scores as score_table
 
     if summary["counts"].get("error"):
-        errors = report.read_errors(str(out / "errors" / summary["run_id"]))
+        errors = summaries.read_errors(str(out / "errors" / summary["run_id"]))
         raise RuntimeError(f"the restore job failed on {len(errors)} image(s) in {out}: {json.dumps(errors[:3])}")
     rows = [r for r in score_table.read(str(out), summary["run_id"]).to_pylist() if r["status"] == "restored"]
     scores = summary["scores"]

@@ -18,7 +18,7 @@ import sys
 
 from pipelines import restore
 from pipelines.inputs import sources
-from pipelines.report import summaries as report
+from pipelines.report import summaries
 from pipelines.restore import lock
 from pipelines.runtime import flags, options as job_options
 from restoreflow import commands
@@ -110,7 +110,7 @@ def main(argv: list[str]) -> int:
         return 1
     for warning in summary["warnings"]:
         log.warning("%s", warning)
-    print(f"nightly: {report.summary_line(summary, config.output)}")
+    print(f"nightly: {summaries.summary_line(summary, config.output)}")
     for advice in summary.get("guidance", []):
         print(f"nightly: note: {advice}")
     return restore.exit_status(summary)

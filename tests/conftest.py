@@ -1,41 +1,15 @@
-"""Shared fixtures: tiny real images (from scikit-image's bundled photographs) and helpers."""
+"""Shared fixtures; the helpers they use are in tests/helpers/."""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from tests.helpers.images import photo, write_image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def photo(name: str = "camera", size: tuple[int, int] = (48, 64)) -> np.ndarray:
-    """A real photograph from scikit-image, resized to (height, width), HWC uint8."""
-    import skimage.data
-
-    pixels = getattr(skimage.data, name)()
-    image = Image.fromarray(pixels).resize((size[1], size[0]), Image.BICUBIC)
-    array = np.asarray(image)
-    return array[..., None] if array.ndim == 2 else array
-
-
-def png_bytes(pixels: np.ndarray, mode: str | None = None, **save) -> bytes:
-    image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, mode=mode)
-    buffer = io.BytesIO()
-    image.save(buffer, format=save.pop("format", "PNG"), **save)
-    return buffer.getvalue()
-
-
-def write_image(path: Path, pixels: np.ndarray, **save) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png_bytes(pixels, **save))
-    return path
 
 
 @pytest.fixture
@@ -46,10 +20,3 @@ def gray_folder(tmp_path) -> Path:
         sub = "nested/" if i == 3 else ""
         write_image(folder / f"{sub}{name}.png", photo(name, (56 + 8 * i, 72)))
     return folder
-
-
-def shared_or_skip(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs {path} (the shared benchmark data is not beside this checkout)")
-    return path

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import shared_or_skip
+from tests.helpers.images import shared_or_skip
 
 
 @pytest.mark.slow

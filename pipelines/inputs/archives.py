@@ -40,6 +40,19 @@ class Member:
     reason: str | None = None
 
 
+def count_members(path: str) -> int:
+    """How many file members a local archive holds (one read through it), for the progress
+    line; 1 for an unreadable archive, which the job reports as one error."""
+    try:
+        if path.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                return sum(1 for info in archive.infolist() if not info.is_dir())
+        with tarfile.open(path, mode="r|*") as archive:
+            return sum(1 for member in archive if not member.isdir())
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
+        return 1
+
+
 def unsafe_member_reason(name: str) -> str | None:
     """Why an archive member name could escape its folder, or None when it is safe."""
     cleaned = name.replace("\\", "/")

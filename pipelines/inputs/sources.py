@@ -144,6 +144,21 @@ def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
     return Listing(sorted(files, key=lambda f: f.image_id), problems)
 
 
+def _listed(index: int, spec: InputSpec) -> Listing:
+    """One input's listing; an input that names nothing is one error record, not a failure."""
+    try:
+        return list_files(spec, index)
+    except InputError as e:
+        return Listing([], [error_record(source=spec.given, image_id=None, stage="list", reason=str(e))])
+
+
+def list_inputs(specs: list[InputSpec]) -> Listing:
+    """Every input listed in this process (a local run's, whose progress line counts them)."""
+    listings = [_listed(index, spec) for index, spec in enumerate(specs)]
+    return Listing([f for listing in listings for f in listing.files],
+                   [problem for listing in listings for problem in listing.problems])
+
+
 def check_exists(spec: InputSpec) -> None:
     """Fails fast when an input names nothing, without listing a whole bucket."""
     try:
@@ -159,14 +174,7 @@ class ListInputFiles(beam.DoFn):
     work), and an error for every entry that is not read."""
 
     def process(self, indexed):
-        index, spec = indexed
-        try:
-            listing = list_files(spec, index)
-        except InputError as e:
-            yield beam.pvalue.TaggedOutput(
-                ERRORS_TAG, error_record(source=spec.given, image_id=None, stage="list", reason=str(e))
-            )
-            return
+        listing = _listed(*indexed)
         yield from listing.files
         for problem in listing.problems:
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, problem)
@@ -229,24 +237,23 @@ class ReadInputFiles(beam.DoFn):
 
 
 class ReadImages(beam.PTransform):
-    """The inputs -> (ImageBytes, errors): listed on a worker, files spread over the workers,
-    archives expanded into their members. Applied to the pipeline itself."""
+    """The inputs -> (ImageBytes, errors): listed on a worker (or ``listing``, listed already
+    by the launching process), files spread over the workers, archives expanded into their
+    members. Applied to the pipeline itself."""
 
-    def __init__(self, specs: list[InputSpec], max_bytes: int, output_format: str | None = None):
+    def __init__(self, specs: list[InputSpec], max_bytes: int, output_format: str | None = None, *,
+                 listing: Listing | None = None):
         super().__init__()
         self._specs = specs
+        self._listing = listing
         self._max_bytes = max_bytes
         self._output_format = output_format  # restore's --format: output names are checked too
 
     def expand(self, pipeline):
-        listed = (
-            pipeline
-            | "Inputs" >> beam.Create(list(enumerate(self._specs)))
-            | "List files" >> beam.ParDo(ListInputFiles()).with_outputs(ERRORS_TAG, main="files")
-        )
+        files, listing_errors = self._list(pipeline)
         # Grouping by the names files claim finds conflicts (see outputs) before anything is
         # read, and spreads the files over the workers.
-        unique = listed.files | "Unique names" >> outputs.UniqueNames(
+        unique = files | "Unique names" >> outputs.UniqueNames(
             output_format_requested=self._output_format, is_archive=is_archive, error_record=error_record,
             errors_tag=ERRORS_TAG)
         read = (
@@ -258,5 +265,16 @@ class ReadImages(beam.PTransform):
         # An archive is read by one worker; its members are spread over all of them.
         members = read[MEMBERS_TAG] | "Spread archive members" >> beam.Reshuffle()
         images = (read.images, members) | "Files and members" >> beam.Flatten()
-        errors = (listed[ERRORS_TAG], unique[ERRORS_TAG], read[ERRORS_TAG]) | "Input errors" >> beam.Flatten()
+        errors = (listing_errors, unique[ERRORS_TAG], read[ERRORS_TAG]) | "Input errors" >> beam.Flatten()
         return images, errors
+
+    def _list(self, pipeline):
+        if self._listing is not None:
+            return (pipeline | "Listed files" >> beam.Create(self._listing.files),
+                    pipeline | "Listing errors" >> beam.Create(self._listing.problems))
+        listed = (
+            pipeline
+            | "Inputs" >> beam.Create(list(enumerate(self._specs)))
+            | "List files" >> beam.ParDo(ListInputFiles()).with_outputs(ERRORS_TAG, main="files")
+        )
+        return listed.files, listed[ERRORS_TAG]

@@ -7,12 +7,14 @@ Template run, which nobody waits for, gets its page that way: infra/README.md).
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.report import data as report_data, page as report_page
 from pipelines.report.summaries import REPORT_FILE
+from pipelines.runtime.files import write_atomically
 from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
@@ -25,8 +27,9 @@ def build_report(output: str) -> str:
     ``pipelines.report.page``); returns its path."""
     page = report_page.render_html(report_data.collect(output))
     path = FileSystems.join(output, REPORT_FILE)
-    with FileSystems.create(path, mime_type="text/html") as f:
-        f.write(page.encode("utf-8"))
+    # The temporary name is shaped like a run's, so the next run's clean-up finds a killed one.
+    tag = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ-report")
+    write_atomically(path, page.encode("utf-8"), tag, mime_type="text/html")
     return path
 
 

@@ -9,7 +9,7 @@ import math
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.report import summaries as report
+from pipelines.report import summaries
 from restoreflow import scores
 from restoreflow.configs import ConfigError
 
@@ -67,7 +67,7 @@ def read_latest_errors(output: str) -> tuple[str | None, list[dict]]:
     if not runs:
         return None, []
     run = max(runs)
-    return run, report.read_errors(FileSystems.join(output, "errors", run))
+    return run, summaries.read_errors(FileSystems.join(output, "errors", run))
 
 
 def latest_images(rows: list[dict]) -> list[ImageState]:
@@ -100,4 +100,4 @@ def collect(output: str) -> ReportData:
             "not a restore job's --output, or no run has finished there"
         )
     rows = scores.read_files(paths).select(COLUMNS).to_pylist()
-    return ReportData(output, runs, rows, latest_images(rows), errors_run, errors, report.read_run_summaries(output))
+    return ReportData(output, runs, rows, latest_images(rows), errors_run, errors, summaries.read_run_summaries(output))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from pipelines.report import summaries as report
+from pipelines.report import summaries
 from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
@@ -20,10 +20,10 @@ def _mean(summary: dict, section: str, name: str):
     return None if value is None else value["mean"]
 
 
-def trend_rows(summaries: list[dict]) -> list[dict]:
+def trend_rows(recorded: list[dict]) -> list[dict]:
     rows = []
-    for s in summaries:
-        seconds_per_image, mp_per_s = report.throughput(s)
+    for s in recorded:
+        seconds_per_image, mp_per_s = summaries.throughput(s)
         rows.append({
             "run_id": s["run_id"],
             "model_id": s.get("model_id"),
@@ -72,10 +72,10 @@ def format_table(rows: list[dict]) -> str:
 @user_errors("restoreflow history")
 def main(argv: list[str]) -> int:
     args = commands.history().parse_args(argv)
-    summaries = report.read_run_summaries(args.output)
-    if not summaries:
+    recorded = summaries.read_run_summaries(args.output)
+    if not recorded:
         raise ConfigError(f"{args.output} has no recorded runs (no runs/*/summary.json)")
-    rows = trend_rows(summaries)
+    rows = trend_rows(recorded)
     if args.json:
         for row in rows:
             print(json.dumps(row))

@@ -24,7 +24,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from pipelines.report import charts, crops, history, summaries as report
+from pipelines.report import charts, crops, history, summaries
 from pipelines.report.data import ImageState, ReportData, gain
 from pipelines.report.metrics import METRICS
 
@@ -48,7 +48,7 @@ TREND_SERIES = (
 
 
 def run_date(run_id: str | None) -> str:
-    started = report.run_started(run_id)
+    started = summaries.run_started(run_id)
     return started.strftime("%Y-%m-%d %H:%M:%S UTC") if started else "date unknown"
 
 
@@ -114,7 +114,7 @@ def cards(data: ReportData) -> list[tuple[str, list[tuple[str, object]]]]:
         (errors_label, len(data.errors)),
     ]
     if summary and summary.get("wall_seconds") is not None:
-        per_image, mp_per_s = report.throughput(summary)
+        per_image, mp_per_s = summaries.throughput(summary)
         run_card.append(("wall time", f"{summary['wall_seconds']:.1f} s"))
         if per_image:
             run_card.append(("speed", f"{per_image:.2f} s per image, {mp_per_s or 0:.3g} MP/s"))
@@ -133,9 +133,9 @@ def cards(data: ReportData) -> list[tuple[str, list[tuple[str, object]]]]:
 def means(scored: list[dict]) -> list[dict]:
     lines = []
     for m in METRICS:
-        before = report.stats([r[f"{m.name}_degraded"] for r in scored])
-        after = report.stats([r[f"{m.name}_restored"] for r in scored])
-        change = report.stats([gain(r, m.name) for r in scored])
+        before = summaries.stats([r[f"{m.name}_degraded"] for r in scored])
+        after = summaries.stats([r[f"{m.name}_restored"] for r in scored])
+        change = summaries.stats([gain(r, m.name) for r in scored])
         if before is None and after is None:
             continue  # e.g. full-reference scores without references
         lines.append({

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.runtime.files import write_atomically
 from restoreflow import scores
 
 logger = logging.getLogger(__name__)
@@ -78,9 +79,14 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     }
 
 
-def _write_json(path: str, value) -> None:
-    with FileSystems.create(path) as f:
-        f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+SUMMARY_FILE = "summary.json"
+# The keys every reader of a summary indexes: a file without them is damaged.
+SUMMARY_KEYS = {"run_id": str, "counts": dict, "scores": dict, "gains": dict}
+
+
+def _write_json(path: str, value, run_id: str) -> None:
+    data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    write_atomically(path, data, run_id, mime_type="application/json")
 
 
 def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -> dict:
@@ -90,24 +96,59 @@ def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -
     errors = read_errors(FileSystems.join(output, "errors", run_id))
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
     summary["guidance"] = advise(summary) if advise else []
-    _write_json(FileSystems.join(output, "runs", run_id, "summary.json"), summary)
-    _write_json(FileSystems.join(output, "summary.json"), summary)
+    _write_json(FileSystems.join(output, "runs", run_id, SUMMARY_FILE), summary, run_id)
+    _write_json(FileSystems.join(output, SUMMARY_FILE), summary, run_id)
     return summary
 
 
 def read_run_summary(output: str, run_id: str) -> dict:
-    with FileSystems.open(FileSystems.join(output, "runs", run_id, "summary.json")) as f:
+    with FileSystems.open(FileSystems.join(output, "runs", run_id, SUMMARY_FILE)) as f:
         return json.loads(f.read())
 
 
+def _readable_summary(path: str) -> dict | None:
+    """A summary file, or None after a one-line warning naming it when it is damaged (a run
+    killed by a full disk, a hand edit): the reports go on without it."""
+    try:
+        with FileSystems.open(path) as f:
+            summary = json.loads(f.read())
+        if not isinstance(summary, dict):
+            raise ValueError("not a JSON object")
+        wrong = [key for key, kind in SUMMARY_KEYS.items() if not isinstance(summary.get(key), kind)]
+        if wrong:
+            raise ValueError(f"no valid {', '.join(wrong)}")
+    except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        logger.warning("skipped %s: damaged (%s); its run is summarized from its Parquet files", path,
+                       str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return None
+    return summary
+
+
+def summary_from_files(output: str, run_id: str) -> dict:
+    """A run's summary rebuilt from its Parquet rows and error files, for a run whose
+    summary.json is damaged or missing; its wall time is unknown (None)."""
+    table = scores.read(output, run_id)
+    models = sorted({m for m in table.to_pydict().get("model_id", []) if m})
+    summary = summarize(table, read_errors(FileSystems.join(output, "errors", run_id)), run_id=run_id,
+                        model_id=models[0] if len(models) == 1 else None)
+    return {**summary, "created_utc": None, "wall_seconds": None, "guidance": []}
+
+
 def read_run_summaries(output: str) -> list[dict]:
-    """Every run's summary.json, oldest first (run ids sort by time)."""
-    pattern = FileSystems.join(output, "runs", "*", "summary.json")
-    summaries = []
-    for meta in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(meta.path) as f:
-            summaries.append(json.loads(f.read()))
-    return sorted(summaries, key=lambda s: s["run_id"])
+    """Every recorded run's summary, oldest first (run ids sort by time): its summary.json, or,
+    when that is damaged, one rebuilt from the run's Parquet files (when it has any)."""
+    found = FileSystems.match([FileSystems.join(output, "runs", "*", SUMMARY_FILE)])[0].metadata_list
+    summaries, damaged = {}, set()
+    for meta in found:
+        summary = _readable_summary(meta.path)
+        if summary is None:
+            damaged.add(scores.run_of(meta.path))
+        else:
+            summaries[summary["run_id"]] = summary
+    with_rows = {scores.run_of(path) for path in scores.files(output)}
+    for run_id in sorted((damaged & with_rows) - set(summaries)):
+        summaries[run_id] = summary_from_files(output, run_id)
+    return [summaries[run_id] for run_id in sorted(summaries)]
 
 
 REPORT_FILE = "report.html"

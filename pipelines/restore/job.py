@@ -1,4 +1,5 @@
-"""Job 3 as a pipeline: read inputs | RestoreImages | write scores | write errors | summary.
+"""Job 3 as a pipeline: read inputs | RestoreImages | write scores | write errors | summary;
+then, once the pipeline has finished, the report page from the run's files.
 
     restoreflow restore --input IN --model MODEL_DIR --output OUT [--reference REF]
     restoreflow restore --input BENCH --model MODEL_DIR --output OUT --degrade RECIPE --seed N
@@ -13,7 +14,7 @@ import sys
 import apache_beam as beam
 
 from pipelines.inputs import sources
-from pipelines.report import summaries as report
+from pipelines.report import build, summaries
 from pipelines.restore import lock, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
@@ -34,18 +35,20 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
              f": {settings.purpose}" if settings.purpose else "")
     log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
 
+    # A local run lists its inputs here, once: the progress line counts them. A remote runner's
+    # worker lists them instead (a bucket of any size; Dataflow's page shows the counts).
+    listing = sources.list_inputs(specs) if tracker is not None and job_options.is_local(options) else None
     pipeline = beam.Pipeline(options=options)
     images, input_errors = pipeline | "Read inputs" >> sources.ReadImages(
-        specs, settings.max_bytes, settings.output_format)
+        specs, settings.max_bytes, settings.output_format, listing=listing)
     rows, rejected = images | "Restore images" >> RestoreImages(settings)
     errors = (input_errors, rejected) | "All errors" >> beam.Flatten()
     scores_written = rows | "Write scores" >> WriteScores(settings)
     errors_written = errors | "Write errors" >> WriteErrors(settings)
     _ = pipeline | "Write summary" >> WriteSummary(settings, scores_written, errors_written)
 
-    if tracker is not None and job_options.is_local(options):
-        listings = [sources.list_files(spec) for spec in specs]
-        total = sum(progress.count_images(listing.files) + len(listing.problems) for listing in listings)
+    if listing is not None:
+        total = progress.count_images(listing.files) + len(listing.problems)
         tracker.follow(rows, errors, total=total, megapixels=_input_megapixels)
     return pipeline, settings
 
@@ -57,7 +60,7 @@ def _input_megapixels(row_or_error) -> float:
 
 def run(argv=None) -> dict:
     """Runs job 3 to completion (with a progress line on local runners), holding the output's
-    lock; returns the run's summary, its "output" folder, the Beam counters of the run under
+    lock, then builds ``OUT/report.html``; returns the run's summary, its "output" folder, the Beam counters of the run under
     "counters" (e.g. images_restored, images_skipped, images_redone, tiles, num_inferences)
     and "warnings"."""
     tracker = progress.Tracker("restore")
@@ -67,7 +70,8 @@ def run(argv=None) -> dict:
             log.info("removed the temporary files of a run killed before it finished")
         result = pipeline.run()
         result.wait_until_finish()
-    summary = report.read_run_summary(settings.output, settings.run_id)
+        build.try_build_report(settings.output)
+    summary = summaries.read_run_summary(settings.output, settings.run_id)
     counters = _counters(result)
     return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
 
@@ -103,7 +107,7 @@ def main(argv: list[str]) -> int:
     summary = run(argv)
     for warning in summary["warnings"]:
         print(f"restoreflow restore: warning: {warning}", file=sys.stderr)
-    print(report.summary_line(summary, summary["output"]))
+    print(summaries.summary_line(summary, summary["output"]))
     for advice in summary.get("guidance", []):
         print(f"note: {advice}")
     return exit_status(summary)

@@ -18,6 +18,7 @@ import hashlib
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.runtime.files import PARTIAL_MARK
 from restoreflow import scores
 
 STATE_COLUMNS = (
@@ -62,18 +63,14 @@ def read_state(path: str) -> list[dict]:
     return [row for row in rows if row["status"] == "restored"]
 
 
-PARTIAL_MARK = ".partial-"  # restore writes FILE.partial-RUN, then renames it to FILE
-
-
-def partial_name(path: str, run_id: str) -> str:
-    return f"{path}{PARTIAL_MARK}{run_id}"
-
-
 def remove_partials(output: str) -> int:
-    """Deletes the temporary files killed runs left under restored/ and crops/; called by the
-    run that holds the output's lock, so no other run is writing them. Returns how many."""
+    """Deletes the temporary files killed runs left (``pipelines.runtime.files``) under
+    restored/, crops/ and runs/ and beside summary.json and report.html; called by the run that
+    holds the output's lock, so no other run is writing them. Returns how many."""
     run_id_like = "[0-9]" * 8 + "T*Z-*"  # the run id's shape, so an image named a.partial-b.png is not one
-    patterns = [FileSystems.join(output, folder, f"**{PARTIAL_MARK}{run_id_like}") for folder in ("restored", "crops")]
+    patterns = [FileSystems.join(output, folder, f"**{PARTIAL_MARK}{run_id_like}")
+                for folder in ("restored", "crops", "runs")]
+    patterns.append(FileSystems.join(output, f"*{PARTIAL_MARK}{run_id_like}"))
     found = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
     if found:
         FileSystems.delete(found)

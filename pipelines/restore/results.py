@@ -1,6 +1,6 @@
 """What a restore run leaves besides the images: ``OUT/scores/<run>/*.parquet`` (the
 ``restoreflow.scores`` table), ``OUT/errors/<run>/*.jsonl``, and once both are written the
-run's summary (``OUT/runs/<run>/summary.json``, ``OUT/summary.json``) and ``OUT/report.html``."""
+run's summary (``OUT/runs/<run>/summary.json``, ``OUT/summary.json``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.report import build, summaries
+from pipelines.report import summaries
 from pipelines.restore import guidance
 from pipelines.restore.settings import Settings
 from restoreflow import scores
@@ -64,9 +64,9 @@ class WriteSummary(beam.PTransform):
 
 
 def write_summary(_, settings: Settings, **written) -> dict:
-    """The run's summary, with advice on the inputs (guidance), and the report."""
+    """The run's summary, with advice on the inputs (guidance). The last step of the pipeline,
+    so that a run nobody waits for (a Flex Template) leaves it too; the page is built after
+    the pipeline, from the files (``pipelines.report.build``)."""
     advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
                                paired=settings.degrade is not None)
-    summary = summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise)
-    build.try_build_report(settings.output)
-    return summary
+    return summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise)

@@ -17,9 +17,10 @@ from apache_beam.metrics import Metrics
 
 from pipelines.imaging import channels, images
 from pipelines.inputs import outputs
-from pipelines.restore import quality, rerun
+from pipelines.restore import quality
 from pipelines.restore.settings import Settings
 from pipelines.restore.values import ImageMeta, Stitched
+from pipelines.runtime.files import write_atomically
 from restoreflow.scores import ScoreRow
 
 FORESEEN = (images.ImageError, OSError, ValueError)  # e.g. an unwritable output: their message is the reason
@@ -32,13 +33,6 @@ def output_path(settings: Settings, image_id: str) -> str:
 
 def crop_path(settings: Settings, image_id: str) -> str:
     return FileSystems.join(settings.output, "crops", settings.key, image_id + ".png")
-
-
-def write_atomically(path: str, data: bytes, run_id: str) -> None:
-    temporary = rerun.partial_name(path, run_id)
-    with FileSystems.create(temporary) as f:
-        f.write(data)
-    FileSystems.rename([temporary], [path])
 
 
 def output_pixels(stitched: Stitched, scale: int) -> np.ndarray:

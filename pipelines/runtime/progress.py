@@ -14,12 +14,10 @@ import logging
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 import uuid
-import zipfile
 
 import apache_beam as beam
 
@@ -57,18 +55,7 @@ class _Record(beam.DoFn):
 def count_images(files: list[sources.InputFile]) -> int:
     """How many images the listed input files hold, each archive counted by its members (a
     read through a compressed tar: local runs only)."""
-    return sum(_archive_members(f.path) if archives.is_archive(f.path) else 1 for f in files)
-
-
-def _archive_members(path: str) -> int:
-    try:
-        if path.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                return sum(1 for info in archive.infolist() if not info.is_dir())
-        with tarfile.open(path, mode="r|*") as archive:
-            return sum(1 for member in archive if not member.isdir())
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
-        return 1  # the job reports the archive as one error
+    return sum(archives.count_members(f.path) if archives.is_archive(f.path) else 1 for f in files)
 
 
 class Tracker:

@@ -10,7 +10,7 @@ from bench import baselines
 from bench.baselines import Item, Score
 from pipelines.degrade import ops, recipe as recipes
 from pipelines.quality import scoring
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 
 BLUR = recipes.parse({
     "name": "blur", "task": "deblur", "color": "rgb",

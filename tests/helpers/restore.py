@@ -16,7 +16,7 @@ from pipelines.imaging import images
 from pipelines.inputs import sources
 from pipelines.runtime import options as job_options
 from restoreflow import scores
-from tests.conftest import png_bytes
+from tests.helpers.images import png_bytes
 
 TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}
 UNET = {"channels": 1, "width": 4, "levels": 2, "blocks": 1}

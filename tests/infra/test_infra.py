@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"

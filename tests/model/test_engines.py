@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.restore.inference import TileModelHandler
 from restoreflow import zoo
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 # Tiles as the tiler makes them: two of one shape, one smaller edge tile; [0, 1] floats.
 TILE_SHAPES = ((2, (48, 64)), (1, (37, 53)))

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from model import export, import_weights
-from tests.conftest import shared_or_skip
+from tests.helpers.images import shared_or_skip
 
 # --- Fake MatConvNet files -----------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from model import losses, metrics
 from pipelines.quality import scoring
 from restoreflow.configs import ConfigError
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 
 def batch(name: str, size=(48, 56), sigma: float = 0.08, seed: int = 0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model import engines
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 
 def card_with(cost_db=None) -> dict:

@@ -8,7 +8,7 @@ from pipelines import restore
 from pipelines.imaging import images
 from pipelines.quality import scoring
 from restoreflow import zoo
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 
 
 def test_the_bundled_starter_has_a_card_with_its_provenance_and_scores():

@@ -24,7 +24,7 @@ TINY_MODEL = {"architecture": "dncnn", "args": {"channels": 1, "depth": 3, "widt
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory, request):
     """Tiny real shards: 24x24 patches of four scikit-image photographs at sigma 25."""
-    from tests.conftest import photo, write_image
+    from tests.helpers.images import photo, write_image
 
     root = tmp_path_factory.mktemp("train")
     for name in ("camera", "moon", "coins", "text"):
@@ -228,7 +228,7 @@ def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
 ])
 def test_shards_without_validation_records_train_and_export_and_say_so(tmp_path, caplog, val_fraction, level, message):
     from model.export import load_model
-    from tests.conftest import photo, write_image
+    from tests.helpers.images import photo, write_image
 
     for name in ("camera", "moon"):
         write_image(tmp_path / "clean" / f"{name}.png", photo(name, (48, 48)))

@@ -14,7 +14,7 @@ from pipelines import nightly
 from pipelines.imaging import images
 from pipelines.report import history
 from restoreflow.configs import ConfigError
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import make_model
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from restoreflow import pixels
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 
 def test_float_conversion_rounds_and_clips():

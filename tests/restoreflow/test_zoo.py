@@ -6,7 +6,7 @@ import pytest
 from pipelines import restore
 from restoreflow import zoo
 from restoreflow.configs import ConfigError
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 
 
 def test_every_bundled_model_resolves_to_a_folder_with_its_card_and_weights():

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from pipelines.degrade import ops
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 
 def flat(value=0.5, shape=(128, 128, 1)):

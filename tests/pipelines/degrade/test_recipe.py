@@ -4,7 +4,7 @@ import yaml
 
 from pipelines.degrade import pairs, recipe as recipes
 from restoreflow.configs import ConfigError
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 REQUIRED_BUILTINS = {
     "denoise-gray-s15", "denoise-gray-s25", "denoise-gray-s50", "denoise-gray-blind",

@@ -9,7 +9,7 @@ from pipelines.degrade import recipe as recipes
 from pipelines.degrade.span import Span
 from pipelines.degrade.steps import STEP_TYPES, InpaintMask
 from restoreflow.configs import to_plain
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 # One configuration of each step, as a recipe would write it.
 EXAMPLES = {

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from pipelines.imaging import images
-from tests.conftest import photo, png_bytes
+from tests.helpers.images import photo, png_bytes
 
 
 def save(image: Image.Image, fmt="PNG", **options) -> bytes:

@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from pipelines.inputs import archives
-from tests.conftest import photo, png_bytes
+from tests.helpers.images import photo, png_bytes
 from tests.pipelines.shards.test_degrade import add_to_tar
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.inputs import local_files, sources
 from pipelines.shards import job as make_shards
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import assert_accounted_once, errors_by_id, make_model, run_restore
 
 

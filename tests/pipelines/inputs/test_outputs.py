@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from pipelines.inputs import outputs
-from tests.conftest import photo, png_bytes, write_image
+from tests.helpers.images import photo, png_bytes, write_image
 from tests.helpers.restore import (
     assert_accounted_once,
     assert_outputs_match_newest_rows,

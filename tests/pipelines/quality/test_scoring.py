@@ -5,7 +5,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from pipelines.quality import planes, scoring, signals
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 TOLERANCE = 1e-3  # the brief's bar; the measured deviations are ~1e-15 (same float64 algorithm)
 

@@ -9,7 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from pipelines.quality import signals
-from tests.conftest import photo
+from tests.helpers.images import photo
 
 
 def smooth_photo() -> np.ndarray:

@@ -2,7 +2,7 @@ import json
 
 import pyarrow as pa
 
-from pipelines.report import history, summaries as report
+from pipelines.report import history, summaries
 from restoreflow import scores
 
 
@@ -41,16 +41,16 @@ def test_summary_records_wall_time_and_megapixels_restored():
         {"image_id": "b", "status": "restored", "run_id": "r", "width_in": 1000, "height_in": 1000},
         {"image_id": "c", "status": "skipped", "run_id": "r"},
     ], schema=scores.SCHEMA)
-    summary = report.summarize(table, [], run_id="20200101T000000Z-abcdef", model_id="m")
+    summary = summaries.summarize(table, [], run_id="20200101T000000Z-abcdef", model_id="m")
     assert summary["megapixels_restored"] == 3.0 and summary["wall_seconds"] > 0
-    assert report.summarize(table, [], run_id="not-a-time", model_id="m")["wall_seconds"] is None
+    assert summaries.summarize(table, [], run_id="not-a-time", model_id="m")["wall_seconds"] is None
 
 
 def test_summary_line_names_the_report_and_the_errors_folder():
-    line = report.summary_line(run_summary("R1", restored=20, wall=72.0, megapixels=36.0), "gs://b/out/")
+    line = summaries.summary_line(run_summary("R1", restored=20, wall=72.0, megapixels=36.0), "gs://b/out/")
     assert line.startswith("restore run R1: 20 restored, 1 skipped, 2 rejected in 72.0 s (0.5 MP/s)")
     assert "mean PSNR 30.00 dB (+2.50 dB)" in line
     assert "report gs://b/out/report.html" in line and "rejected inputs and reasons in gs://b/out/errors/R1/" in line
     clean = run_summary("R2", restored=1, wall=1.0, megapixels=1.0)
     clean["counts"]["error"] = 0
-    assert "errors/" not in report.summary_line(clean, "out")
+    assert "errors/" not in summaries.summary_line(clean, "out")

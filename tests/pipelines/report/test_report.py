@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.report import build, crops as report_crops, data as report_data, page as report_page, summaries as report
+from pipelines.report import build, crops as report_crops, data as report_data, page as report_page, summaries
 from restoreflow import scores
 from restoreflow.scores import ScoreRow
-from tests.conftest import photo, png_bytes
 from tests.helpers import browser
+from tests.helpers.images import photo, png_bytes
 
 RUN1 = "20261120T101500Z-aaaaaa"
 RUN2 = "20261121T204224Z-4e0f6b"
@@ -398,10 +398,10 @@ def test_missing_crops_are_noted_not_fatal(out):
 
 
 def test_write_run_summary_writes_the_run_and_the_latest_summary(out):
-    summary = report.write_run_summary(str(out), RUN2, "dncnn-s25")
+    summary = summaries.write_run_summary(str(out), RUN2, "dncnn-s25")
     assert summary["run_id"] == RUN2 and summary["counts"] == {"restored": 2, "skipped": 3, "error": 2}
     assert json.loads((out / "summary.json").read_text()) == summary
-    assert report.read_run_summary(str(out), RUN2) == summary
+    assert summaries.read_run_summary(str(out), RUN2) == summary
 
 
 def test_a_report_problem_after_a_run_is_a_warning(out, monkeypatch, caplog):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 
 ROOT = Path(__file__).resolve().parents[3]
 OUR_LINE = re.compile(r"^(\d\d:\d\d:\d\d INFO restoreflow\.|restore: \d+/\d+ images)")

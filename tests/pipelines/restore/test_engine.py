@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines import restore
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import make_model, read_pixels, run_restore
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.imaging import images
 from pipelines.restore.inference import InferenceFailure, TileModelHandler
-from tests.conftest import photo
+from tests.helpers.images import photo
 from tests.helpers.restore import whole_image
 
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from pipelines import restore
 from restoreflow import scores
-from tests.conftest import photo, png_bytes, write_image
+from tests.helpers.images import photo, png_bytes, write_image
 from tests.helpers.restore import (
     assert_accounted_once,
     errors_of,

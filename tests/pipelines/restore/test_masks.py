@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from pipelines import restore
 from pipelines.imaging import images
-from tests.conftest import photo, png_bytes, write_image
+from tests.helpers.images import photo, png_bytes, write_image
 from tests.helpers.restore import (
     UNET,
     assert_accounted_once,

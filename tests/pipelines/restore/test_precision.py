@@ -12,7 +12,7 @@ import pytest
 from model import engines
 from pipelines.quality import scoring
 from restoreflow.configs import ConfigError
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import read_pixels, run_restore, settings_for
 
 

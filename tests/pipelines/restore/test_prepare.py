@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.imaging import images
 from pipelines.restore import errors, prepare, rerun
-from tests.conftest import photo
+from tests.helpers.images import photo
 from tests.helpers.restore import TINY_DNCNN, item, make_model, settings_for
 
 

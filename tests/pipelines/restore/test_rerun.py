@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pipelines import restore
 from pipelines.imaging import images
-from pipelines.report import summaries as report
+from pipelines.report import summaries
 from pipelines.restore import lock, rerun
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import (
     assert_accounted_once,
     assert_outputs_match_newest_rows,
@@ -46,7 +46,7 @@ def test_deleted_and_garbage_outputs_are_redone_and_counted(tmp_path, gray_model
     again = run_restore([tmp_path / "in"], out, gray_model)
     assert again["counters"]["images_skipped"] == 4 and again["counters"]["images_restored"] == 2
     assert again["redone"] == {"changed output": 1, "missing output": 1}
-    assert "2 redone: missing or changed output" in report.summary_line(again, str(out))
+    assert "2 redone: missing or changed output" in summaries.summary_line(again, str(out))
     assert_accounted_once(out, again, ids)
     assert_outputs_match_newest_rows(out)
     assert images.decode((out / "restored" / "02.png").read_bytes()).pixels.shape[-1] == 3

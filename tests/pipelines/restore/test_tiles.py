@@ -15,7 +15,7 @@ from pipelines.imaging import channels, images
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.tiles import Canvas, StitchTiles, cut
 from pipelines.restore.values import ImageMeta, Prepared, Recorded
-from tests.conftest import photo
+from tests.helpers.images import photo
 from tests.helpers.restore import UNET, ids_and_stages, in_memory_pipeline, make_model, random_tail
 
 

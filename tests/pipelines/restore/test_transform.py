@@ -15,7 +15,7 @@ from pipelines.degrade import pairs, recipe as recipes
 from pipelines.imaging import images
 from pipelines.quality import scoring
 from pipelines.restore import RestoreImages, prepare
-from tests.conftest import photo, write_image
+from tests.helpers.images import photo, write_image
 from tests.helpers.restore import (
     TINY_DNCNN,
     by_image_id,

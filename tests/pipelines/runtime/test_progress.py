@@ -7,7 +7,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.inputs import sources
 from pipelines.runtime import progress
-from tests.conftest import photo, png_bytes
+from tests.helpers.images import photo, png_bytes
 
 
 class FakeClock:

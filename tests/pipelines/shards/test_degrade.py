@@ -14,8 +14,8 @@ from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inputs import sources
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tag, writer_tags
 from restoreflow import records
-from tests.conftest import photo, png_bytes, write_image
 from tests.helpers.beam import local_pipeline
+from tests.helpers.images import photo, png_bytes, write_image
 
 SETTINGS = pairs.PatchSettings(patch_size=24, stride=16)
 

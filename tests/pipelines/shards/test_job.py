@@ -16,8 +16,8 @@ from pipelines.inputs import sources
 from pipelines.shards import job as make_shards
 from pipelines.shards.degrade import DegradeToRecords, writer_tags
 from restoreflow import records
-from tests.conftest import photo, png_bytes
 from tests.helpers.beam import local_pipeline
+from tests.helpers.images import photo, png_bytes
 
 
 def read_records(output: Path, split: str) -> list[bytes]:

@@ -1,4 +1,6 @@
-"""Shared bits of the benchmarks: where the data is, what machine this is, and timing."""
+"""Shared bits of the benchmarks: where the data is, what machine this is, timing, the restore
+job run as a user runs it, and the published numbers the benchmarks compare with. Depends on
+no benchmark."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import platform
 import statistics
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -19,12 +23,14 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
 def first_images(set_name: str, limit: int, scratch: Path) -> Path:
     """A benchmark set from ../shared, or (``limit`` > 0) a copy of its first ``limit`` images
     under ``scratch`` (same names, so the same image ids and the same seeded degradations)."""
     import shutil
-
-    from bench.baselines import image_files
 
     full = shared_path("data", set_name)
     if not limit:
@@ -93,3 +99,72 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 def median(values) -> float:
     return statistics.median(values)
+
+
+# --- published numbers (../shared/data/README.md) ---------------------------------------------
+
+PUBLISHED_DENOISE = {  # DnCNN-S, Zhang et al. 2017 (BSD68 Table; Set12 sigma 25)
+    ("bsd68", 15): 31.73, ("bsd68", 25): 29.23, ("bsd68", 50): 26.23, ("set12", 25): 30.44,
+}
+PUBLISHED_BLIND = {("bsd68", 15): 31.61, ("bsd68", 25): 29.16, ("bsd68", 50): 26.23}  # DnCNN-B
+PUBLISHED_BM3D = {("bsd68", 15): 31.07, ("bsd68", 25): 28.57, ("bsd68", 50): 25.62, ("set12", 25): 29.97}
+PUBLISHED_JPEG = {10: 29.40, 20: 31.63, 30: 32.91, 40: 33.77}  # DnCNN-3, classic5
+PUBLISHED_SR = {2: 37.58, 3: 33.75, 4: 31.40}  # DnCNN-3, Set5
+PUBLISHED_BICUBIC = {2: 33.66, 3: 30.39, 4: 28.42}
+
+
+# --- the restore job, as users run it -----------------------------------------------------------
+
+def write_recipe(scratch: Path, name: str, text: str) -> str:
+    path = scratch / f"{name}.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def jpeg_recipe(scratch: Path, quality: int) -> str:
+    return write_recipe(scratch, f"jpeg-q{quality}", f"""name: jpeg-q{quality}
+task: jpeg
+color: keep
+steps:
+  - op: jpeg
+    quality: {quality}
+""")
+
+
+def bicubic_sr_recipe(scratch: Path, scale: int) -> str:
+    return write_recipe(scratch, f"sr-x{scale}-reupscaled", f"""name: sr-x{scale}-reupscaled
+task: sr
+color: keep
+steps:
+  - op: downscale
+    scale: {scale}
+    reupscale: true
+""")
+
+
+PAIRED_FLAGS = ("--seed=0", "--write_images=none")
+
+
+def restore_job(folder, model_dir: str, out: Path, *flags: str) -> dict:
+    """Runs the restore job on ``folder``; returns its summary with the wall seconds."""
+    from pipelines import restore
+
+    start = time.perf_counter()
+    summary = restore.run([f"--input={folder}", f"--model={model_dir}", f"--output={out}", *flags])
+    summary["wall_seconds"] = time.perf_counter() - start
+    return summary
+
+
+def paired(folder, model_dir: str, recipe: str, out: Path) -> dict:
+    """Runs the restore job in paired mode; returns its summary with the wall seconds."""
+    return restore_job(folder, model_dir, out, f"--degrade={recipe}", *PAIRED_FLAGS)
+
+
+def mean(summary: dict, name: str) -> float:
+    return summary["scores"][name]["mean"]
+
+
+def megapixels(folder: Path) -> float:
+    from PIL import Image
+
+    return sum(np.prod(Image.open(p).size) for p in sorted(folder.iterdir())) / 1e6

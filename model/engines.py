@@ -65,7 +65,7 @@ def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
     """Why ``--precision bf16`` cannot run this model (None: it can).
 
     bf16 runs only on OpenVINO, only for a model whose card records its measured PSNR cost
-    (``inference.bf16.psnr_cost_db``, written by bench/precision.py) within MAX_BF16_COST_DB,
+    (``inference.bf16.psnr_cost_db``, written by bench/jobs/precision.py) within MAX_BF16_COST_DB,
     and only on a CPU with native bf16 (AVX512_BF16 or AMX). ``here``: also check this
     machine's engine and CPU (the launcher of a remote job cannot: its workers decide)."""
     if engine == "tf":
@@ -73,7 +73,7 @@ def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
     measured = bf16_cost_db(card)
     if measured is None:
         return (f"model {card['model_id']} has no measured bf16 cost in its model.json "
-                "(python -m bench.precision --model DIR --write-card measures it)")
+                "(python -m bench.jobs.precision --model DIR --write-card measures it)")
     if measured > MAX_BF16_COST_DB:
         return f"bf16 costs model {card['model_id']} {measured:.3f} dB, over the {MAX_BF16_COST_DB} dB allowed"
     if not here:

@@ -111,11 +111,11 @@ class ModelCard:
 
 
 # bf16 is offered for a model only where its card records a measured cost within this on the
-# model's own benchmark (issue 13; bench/precision.py measures and records it).
+# model's own benchmark (issue 13; bench/jobs/precision.py measures and records it).
 MAX_BF16_COST_DB = 0.05
 
 
 def bf16_cost_db(card: Mapping) -> float | None:
-    """The PSNR cost of bf16 inference that bench/precision.py measured and recorded in a card
+    """The PSNR cost of bf16 inference that bench/jobs/precision.py measured and recorded in a card
     (plain JSON or a ModelCard's provenance), or None when it was never measured."""
     return ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")

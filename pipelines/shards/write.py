@@ -19,7 +19,7 @@ from restoreflow.manifest import SPLITS
 class RecordListSink(FileBasedSink):
     """TFRecord files fed one list of serialized records per element (an image's patches), so
     Beam's per-element cost is paid per image, not per patch (``WriteToTFRecord`` takes one
-    record per element: slower, as ``bench/shard_writer.py`` measures)."""
+    record per element: slower, as ``bench/jobs/shard_writer.py`` measures)."""
 
     def __init__(self, prefix: str, *, gzip: bool, num_shards: int):
         super().__init__(prefix, coders.PickleCoder(), file_name_suffix=".tfrecord.gz" if gzip else ".tfrecord",

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # One fresh interpreter answers every subcommand's --help, then reports which of the slow
 # libraries (each takes seconds to import) got imported on the way. Help stays fast because
-# none of them is; the latency itself is measured by bench/help.py, not asserted in a test
+# none of them is; the latency itself is measured by bench/jobs/help.py, not asserted in a test
 # (a loaded machine made a 1-second bound fail at 2.4 s with no heavy import).
 HELP_PROBE = """
 import contextlib, io, json, sys, time

@@ -2,7 +2,7 @@
 in speed, both through the restore job (``--precision f32`` against ``--precision bf16``, in
 rounds that alternate the order, since the machine is shared).
 
-    python -m bench.precision [--model NAME_OR_DIR ...] [--rounds 2] [--limit N] [--write-card]
+    python -m bench.jobs.precision [--model NAME_OR_DIR ...] [--rounds 2] [--limit N] [--write-card]
 
 --write-card records the measurement in each model's model.json (``inference.bf16``): that
 record is what lets ``restoreflow restore --precision bf16`` run the model, and only where the
@@ -18,8 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import first_images, machine
-from bench.quality import PAIRED_FLAGS, megapixels, restore_job
+from bench.common import PAIRED_FLAGS, first_images, machine, megapixels, restore_job
 
 # Each bundled model's own benchmark: (set, recipe), its training recipe's family on a test set.
 OWN_BENCHMARK = {
@@ -63,7 +62,7 @@ def under_measurement(model_dir: str, scratch: Path) -> str:
     job refuses bf16 to a model without a recorded cost, and the cost is what is being measured."""
     copy = scratch / "under-measurement" / Path(model_dir).name
     shutil.copytree(model_dir, copy)
-    record(copy, {"psnr_cost_db": 0.0, "note": "being measured by bench.precision (scratch copy)"})
+    record(copy, {"psnr_cost_db": 0.0, "note": "being measured by bench.jobs.precision (scratch copy)"})
     return str(copy)
 
 
@@ -103,7 +102,7 @@ def main(argv=None) -> None:
                     "psnr_cost_db": round(cost, 3), "psnr_db_f32": round(f32, 3), "psnr_db_bf16": round(bf16, 3),
                     "benchmark": f"{set_name} --degrade {recipe} --seed 0", "speedup": round(speedup, 2),
                     "machine": machine(), "measured": datetime.date.today().isoformat(),
-                    "command": "python -m bench.precision --write-card",
+                    "command": "python -m bench.jobs.precision --write-card",
                 })
 
 

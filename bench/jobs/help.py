@@ -1,7 +1,7 @@
 """How long `restoreflow SUBCOMMAND --help` takes, in a fresh process each time, for this
 checkout and (optionally) other checkouts, alternating them.
 
-    python -m bench.help [--rounds 3] [--other /path/to/another/checkout]
+    python -m bench.jobs.help [--rounds 3] [--other /path/to/another/checkout]
 
 Each figure is the median wall time of the whole command (interpreter start included).
 """

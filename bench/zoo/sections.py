@@ -1,4 +1,4 @@
-"""The sections of bench/zoo.py for denoising, JPEG and super-resolution: each prints a
+"""The sections of bench/zoo for denoising, JPEG and super-resolution: each prints a
 markdown table with the model and every baseline measured in the same run on the same
 degraded files, and says for each row whether issue 9's target is met.
 
@@ -7,9 +7,9 @@ Published numbers are from ../shared/data/README.md.
 
 from __future__ import annotations
 
-from bench import baselines
-from bench.quality import PUBLISHED_BICUBIC, PUBLISHED_JPEG, jpeg_recipe
-from bench.zoo_runs import Bench, Skip, Table, fmt, verdict
+from bench.common import PUBLISHED_BICUBIC, PUBLISHED_JPEG, jpeg_recipe
+from bench.zoo import baselines
+from bench.zoo.runs import Bench, Skip, Table, fmt, verdict
 
 SIGMAS = (15, 25, 50)
 CDNCNN_B = {15: 33.90, 25: 31.24, 50: 27.95}  # CBSD68, the authors' GD_Color_Blind.mat

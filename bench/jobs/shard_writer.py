@@ -1,7 +1,7 @@
 """Job 1's writer alone: Beam's ``WriteToTFRecord`` (one element per record) vs
 ``pipelines.shards.write.RecordListSink`` (one element per image: a list of its records).
 
-    python -m bench.shard_writer [--repeats 3] [--compression none|gzip]
+    python -m bench.jobs.shard_writer [--repeats 3] [--compression none|gzip]
 
 400 elements of 225 records of 4,800 bytes each (train400's shape: 90,000 records of 40x40
 patch pairs), made inside the pipeline, written by one in-process FnApiRunner pipeline per run;

@@ -1,7 +1,7 @@
 """The no-reference signals on clean and degraded benchmark images: where pipelines/restore/guidance.py
 draws its lines between "shows noise / blocking" and "does not".
 
-    python -m bench.signals
+    python -m bench.jobs.signals
 
 Per set (BSD68 and Classic5 gray, Kodak24 colour, from ../shared): the median, 10th and 90th
 percentile of the Immerkaer noise sigma estimate for the clean images and with Gaussian noise

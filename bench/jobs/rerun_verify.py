@@ -3,7 +3,7 @@ hashes every restored file, takes the output lock) against a baseline checkout's
 trusted its rows), in fresh processes, alternating the two.
 
     git archive <base commit> | tar -x -C /tmp/base
-    python -m bench.rerun_verify --baseline /tmp/base [--copies 2] [--rounds 3]
+    python -m bench.jobs.rerun_verify --baseline /tmp/base [--copies 2] [--rounds 3]
 
 Bucket: BSD68 + Set12 (copied --copies times); the DnCNN-17 sigma 25 weights. The first run
 (this checkout) restores everything; every rerun after it skips everything.

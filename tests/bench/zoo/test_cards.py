@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from bench.baselines import Score
-from bench.cards import updated_card, write_cards
-from bench.zoo_runs import Measured, Throughput
+from bench.zoo.baselines import Score
+from bench.zoo.cards import updated_card, write_cards
+from bench.zoo.runs import Measured, Throughput
 from restoreflow.card import ModelCard
 
 CARD = {

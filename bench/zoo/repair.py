@@ -1,4 +1,4 @@
-"""The sections of bench/zoo.py for blur, missing regions and the blind default model: the
+"""The sections of bench/zoo for blur, missing regions and the blind default model: the
 model against classical baselines (scikit-image) run on the same degraded images, and the
 default model against the other bundled models on the same files.
 """
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import baselines
-from bench.quality import write_recipe
-from bench.zoo_runs import Bench, Table, fmt, verdict
+from bench.common import write_recipe
+from bench.zoo import baselines
+from bench.zoo.runs import Bench, Table, fmt, verdict
 
 INPAINT_GAIN_DB = 1.0  # over biharmonic inpainting
 RESTORE_GAIN_DB = 3.0  # over the damaged input

@@ -1,13 +1,13 @@
 """Packages a trained model directory as a bundled model.
 
-    python -m bench.package_model NAME WORKDIR/model --config configs/CONFIG.yaml --purpose "..." \
+    python -m tools.package_model NAME WORKDIR/model --config configs/CONFIG.yaml --purpose "..." \
         [--note "..."] [--gray-denoise-scores [--sigmas 15 25 50] [--sets bsd68 set12]]
 
 Copies ``model.keras`` and ``config.yaml`` into ``model/zoo/NAME/`` and writes its
 ``model.json``: the training card, plus ``purpose`` (the one line `restoreflow models` shows),
 ``reproduce`` (the commands from the training config's header, which name the shards job, seed
 and workdir) and, with --gray-denoise-scores, ``scores`` measured by the restore job in paired
-mode (``--degrade denoise-gray-sN --seed 0``, the protocol of bench/quality.py). Other models
+mode (``--degrade denoise-gray-sN --seed 0``, the protocol of bench/jobs/quality.py). Other models
 are scored by ``python -m bench.zoo --write-cards``. Benchmark images are read from ../shared
 and never copied.
 """
@@ -19,8 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench.common import machine, shared_path
-from bench.quality import mean, paired
+from bench.common import machine, mean, paired, shared_path
 from restoreflow.card import CARD_FILE, ModelCard
 
 ZOO_DIR = Path(__file__).resolve().parents[1] / "model" / "zoo"

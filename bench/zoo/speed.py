@@ -1,4 +1,4 @@
-"""bench/zoo.py's speed section: every model's megapixels per second through the restore job
+"""bench/zoo's speed section: every model's megapixels per second through the restore job
 (what a user runs: start-up, decoding, tiling, inference, writing the images and the report),
 one model at a time, in rounds that alternate the order (the machine is shared and noisy).
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from bench.quality import restore_job
-from bench.zoo_repair import inpaint_recipe
-from bench.zoo_runs import SHARED_DISPLAY, Bench, Table, Throughput, fmt, recipe_display
+from bench.common import restore_job
+from bench.zoo.repair import inpaint_recipe
+from bench.zoo.runs import SHARED_DISPLAY, Bench, Table, Throughput, fmt, recipe_display
 from restoreflow.card import CARD_FILE, ModelCard
 
 SPEED_SET = "cbsd68"  # 68 colour images of 481x321 (bsd68-sized)
@@ -68,6 +68,6 @@ def speed(bench: Bench, rounds: int = 2, only: list[str] | None = None) -> None:
 
 
 def _count(bench: Bench) -> int:
-    from bench.baselines import image_files
+    from bench.common import image_files
 
     return len(image_files(bench.folder(SPEED_SET)))

@@ -1,4 +1,4 @@
-"""Classical baselines for bench/zoo.py, run on exactly the degraded images the restore job sees.
+"""Classical baselines for bench/zoo, run on exactly the degraded images the restore job sees.
 
 ``degraded_set`` rebuilds each paired-mode input as the restore job's PrepareImages does
 (``pairs.prepare_clean`` then ``pairs.make_pairs`` on the whole image with the job's seed and
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import image_files
 from pipelines.degrade import ops, pairs, recipe as recipes
 from pipelines.imaging import images
 
@@ -55,10 +56,6 @@ class Score:
     @property
     def worst_gain_db(self) -> float:
         return min(after - before for before, after in self.per_image.values())
-
-
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def degraded_set(folder: Path, recipe: recipes.Recipe, seed: int = 0) -> Iterator[Item]:

@@ -1,7 +1,7 @@
 """Incremental reruns: the time of a second nightly run over an unchanged bucket against the
 first run, and a third run after K new images arrive.
 
-    python -m bench.nightly [--copies 2] [--new 5]
+    python -m bench.jobs.nightly [--copies 2] [--new 5]
 
 Bucket: BSD68 and Set12 (copied --copies times under different names); model: DnCNN-17 with
 the authors' sigma 25 weights; each run is `restoreflow nightly --config nightly.yaml` in a

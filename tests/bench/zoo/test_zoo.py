@@ -4,9 +4,9 @@ import tempfile
 
 import pytest
 
-from bench import zoo
-from bench.baselines import Score
-from bench.zoo_runs import Bench, Skip, verdict
+from bench.zoo import benchmark as zoo
+from bench.zoo.baselines import Score
+from bench.zoo.runs import Bench, Skip, verdict
 
 
 def run_main(capsys, *argv):

@@ -1,6 +1,6 @@
 """Job 3 throughput by inference engine, against a PyTorch loop, and memory.
 
-    python -m bench.restore [--rounds 2] [--images 68] [--skip-throughput] [--skip-memory]
+    python -m bench.jobs.restore [--rounds 2] [--images 68] [--skip-throughput] [--skip-memory]
                             [--memory-mp 50] [--memory-model dncnn|denoise-gray] [--other CHECKOUT]
 
 Needs ../shared (BSD68 and the DnCNN authors' weights) and, for the PyTorch side, the
@@ -14,7 +14,7 @@ photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the side
 - job-tf, job-openvino, job-openvino-bf16: ``restoreflow restore --engine ... [--precision
   bf16]`` on the in-process runner, timed from start to end (model loading and conversion
   included), images written; the bf16 side runs a scratch copy of the model whose card lets
-  the job run bf16 (bench/precision.py's ``under_measurement``);
+  the job run bf16 (bench/jobs/precision.py's ``under_measurement``);
 - torch: the DnCNN authors'-style test loop (decode -> model -> encode and write) in PyTorch
   with the same weights;
 - default-tf, default-openvino, default-openvino-bf16: the job with the bundled default model.
@@ -24,7 +24,7 @@ photographs, 10.5 MP), with DnCNN-17 and the authors' sigma 25 weights; the side
 (e.g. ``git archive`` of the commit before a change), alternating, each against the bare
 TensorFlow forward pass of its round.
 
-Memory: ``bench.memory`` (which also runs alone, with any model and colour images) on one gray
+Memory: ``bench.jobs.memory`` (which also runs alone, with any model and colour images) on one gray
 image of ``--memory-mp`` megapixels, with the same DnCNN or the bundled starter.
 """
 
@@ -172,7 +172,7 @@ def run_side(side: str, model_dir: str) -> dict:
         return side_bare(model_dir)
     if side == "torch":
         return side_torch(model_dir)
-    from bench.precision import under_measurement
+    from bench.jobs.precision import under_measurement
 
     which, engine = side.split("-", 1)
     model = model_dir if which == "job" else resolve(DEFAULT)
@@ -182,7 +182,7 @@ def run_side(side: str, model_dir: str) -> dict:
 
 
 def in_child(side: str, model_dir: str, checkout: Path = ROOT) -> dict:
-    command = [sys.executable, "-m", "bench.restore", "--side", side, "--model", model_dir]
+    command = [sys.executable, "-m", "bench.jobs.restore", "--side", side, "--model", model_dir]
     env = {**os.environ, "PYTHONPATH": str(checkout), "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -317,7 +317,7 @@ def main():
         print("\n".join(throughput(model_dir, args.rounds, tuple(args.sides.split(",")))), flush=True)
     if not args.skip_memory:
         print()
-        from bench.memory import memory
+        from bench.jobs.memory import memory
 
         print("\n".join(memory(model_dir if args.memory_model == "dncnn" else args.memory_model, args.memory_mp)))
 

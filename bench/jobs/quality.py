@@ -1,6 +1,6 @@
 """Quality benchmark: job 3 in paired mode over the standard sets, next to published numbers.
 
-    python -m bench.quality [--models DIR ...] [--bm3d] [--only denoise|jpeg|sr|ours]
+    python -m bench.jobs.quality [--models DIR ...] [--bm3d] [--only denoise|jpeg|sr|ours]
 
 - Denoising, BSD68 and Set12 at sigma 15/25/50, with the DnCNN authors' per-sigma weights
   (DnCNN-S): the proof that our network, noise model and PSNR convention match the paper.
@@ -23,75 +23,26 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import import_dncnn, machine, shared_path
-
-PUBLISHED_DENOISE = {  # DnCNN-S, Zhang et al. 2017 (BSD68 Table; Set12 sigma 25)
-    ("bsd68", 15): 31.73, ("bsd68", 25): 29.23, ("bsd68", 50): 26.23, ("set12", 25): 30.44,
-}
-PUBLISHED_BLIND = {("bsd68", 15): 31.61, ("bsd68", 25): 29.16, ("bsd68", 50): 26.23}  # DnCNN-B
-PUBLISHED_BM3D = {("bsd68", 15): 31.07, ("bsd68", 25): 28.57, ("bsd68", 50): 25.62, ("set12", 25): 29.97}
-PUBLISHED_JPEG = {10: 29.40, 20: 31.63, 30: 32.91, 40: 33.77}  # DnCNN-3, classic5
-PUBLISHED_SR = {2: 37.58, 3: 33.75, 4: 31.40}  # DnCNN-3, Set5
-PUBLISHED_BICUBIC = {2: 33.66, 3: 30.39, 4: 28.42}
+from bench.common import (
+    PUBLISHED_BICUBIC,
+    PUBLISHED_BLIND,
+    PUBLISHED_BM3D,
+    PUBLISHED_DENOISE,
+    PUBLISHED_JPEG,
+    PUBLISHED_SR,
+    bicubic_sr_recipe,
+    import_dncnn,
+    jpeg_recipe,
+    machine,
+    mean,
+    megapixels,
+    paired,
+    shared_path,
+)
 
 
 def import_weights(name: str, scratch: Path) -> str:
     return import_dncnn(name, scratch / name.replace("=", "").replace(".mat", ""))
-
-
-def write_recipe(scratch: Path, name: str, text: str) -> str:
-    path = scratch / f"{name}.yaml"
-    path.write_text(text)
-    return str(path)
-
-
-def jpeg_recipe(scratch: Path, quality: int) -> str:
-    return write_recipe(scratch, f"jpeg-q{quality}", f"""name: jpeg-q{quality}
-task: jpeg
-color: keep
-steps:
-  - op: jpeg
-    quality: {quality}
-""")
-
-
-def bicubic_sr_recipe(scratch: Path, scale: int) -> str:
-    return write_recipe(scratch, f"sr-x{scale}-reupscaled", f"""name: sr-x{scale}-reupscaled
-task: sr
-color: keep
-steps:
-  - op: downscale
-    scale: {scale}
-    reupscale: true
-""")
-
-
-PAIRED_FLAGS = ("--seed=0", "--write_images=none")
-
-
-def restore_job(folder, model_dir: str, out: Path, *flags: str) -> dict:
-    """Runs the restore job on ``folder``; returns its summary with the wall seconds."""
-    from pipelines import restore
-
-    start = time.perf_counter()
-    summary = restore.run([f"--input={folder}", f"--model={model_dir}", f"--output={out}", *flags])
-    summary["wall_seconds"] = time.perf_counter() - start
-    return summary
-
-
-def paired(folder, model_dir: str, recipe: str, out: Path) -> dict:
-    """Runs the restore job in paired mode; returns its summary with the wall seconds."""
-    return restore_job(folder, model_dir, out, f"--degrade={recipe}", *PAIRED_FLAGS)
-
-
-def mean(summary: dict, name: str) -> float:
-    return summary["scores"][name]["mean"]
-
-
-def megapixels(folder: Path) -> float:
-    from PIL import Image
-
-    return sum(np.prod(Image.open(p).size) for p in sorted(folder.iterdir())) / 1e6
 
 
 def fmt(value, digits=2):

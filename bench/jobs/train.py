@@ -1,7 +1,7 @@
 """Job 2 throughput: training steps/s reading the shards vs the same batches from memory
 (how input-bound the trainer is), and patches/s of the DnCNN default on this CPU.
 
-    python -m bench.train [--steps 20] [--batch 128]
+    python -m bench.jobs.train [--steps 20] [--batch 128]
 
 Shards: train400 with the sigma 25 recipe, 40 px patches (made here unless --shards is given).
 The step is the trainer's: DnCNN-17x64 with batch norm, Adam, MSE, one device.

@@ -1,4 +1,4 @@
-"""What bench/zoo.py's sections share: the models, the benchmark sets (optionally cut to the
+"""What bench/zoo's sections share: the models, the benchmark sets (optionally cut to the
 first N images), restore-job runs and baseline runs (each done once per run and cached), the
 check that every method saw the same degraded images, the tables, and what was measured for
 the model cards.
@@ -12,10 +12,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import baselines
-from bench.baselines import Score
-from bench.common import first_images, import_dncnn
-from bench.quality import PAIRED_FLAGS, restore_job
+from bench.common import PAIRED_FLAGS, first_images, import_dncnn, restore_job
+from bench.zoo import baselines
+from bench.zoo.baselines import Score
 
 SHARED_DISPLAY = "../shared/data"  # how commands in cards and tables name the benchmark sets
 
@@ -163,7 +162,7 @@ class Bench:
         return recipes.load(recipe)
 
     def megapixels(self, set_name: str) -> float:
-        from bench.quality import megapixels
+        from bench.common import megapixels
 
         return megapixels(self.folder(set_name))
 

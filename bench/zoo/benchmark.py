@@ -29,19 +29,19 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench import zoo_repair, zoo_sections, zoo_speed
 from bench.common import machine
-from bench.zoo_runs import Bench, Skip
+from bench.zoo import repair, sections, speed
+from bench.zoo.runs import Bench, Skip
 
 SECTIONS = {
-    "parity": zoo_sections.parity,
-    "denoise-color": zoo_sections.denoise_color,
-    "jpeg": zoo_sections.jpeg,
-    "deblur": zoo_repair.deblur,
-    "sr": zoo_sections.sr,
-    "inpaint": zoo_repair.inpaint,
-    "restore": zoo_repair.restore,
-    "speed": zoo_speed.speed,
+    "parity": sections.parity,
+    "denoise-color": sections.denoise_color,
+    "jpeg": sections.jpeg,
+    "deblur": repair.deblur,
+    "sr": sections.sr,
+    "inpaint": repair.inpaint,
+    "restore": repair.restore,
+    "speed": speed.speed,
 }
 MODEL_NAMES = ("restore", "denoise-color", "jpeg", "deblur", "sr-x2", "sr-x4", "inpaint", "denoise-gray")
 
@@ -95,13 +95,13 @@ def main(argv=None) -> int:
     for name in args.only or list(SECTIONS):
         try:
             if name == "speed":
-                zoo_speed.speed(bench, rounds=args.speed_rounds, only=args.speed_models)
+                speed.speed(bench, rounds=args.speed_rounds, only=args.speed_models)
             else:
                 SECTIONS[name](bench)
         except Skip as skip:
             print(f"\n### {name}\n\n{skip}", flush=True)
     if args.write_cards:
-        from bench.cards import write_cards
+        from bench.zoo.cards import write_cards
 
         for path in write_cards(models, bench.measured, bench.headlines, bench.throughputs, machine()):
             print(f"wrote {path}")

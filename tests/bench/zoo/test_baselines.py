@@ -6,8 +6,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from bench import baselines
-from bench.baselines import Item, Score
+from bench import common
+from bench.zoo import baselines
+from bench.zoo.baselines import Item, Score
 from pipelines.degrade import ops, recipe as recipes
 from pipelines.quality import scoring
 from tests.helpers.images import photo, write_image
@@ -103,5 +104,5 @@ def test_bicubic_returns_the_clean_size():
 def test_image_files_lists_nested_files_in_order(tmp_path):
     for name in ("b.png", "a.png", "sub/c.png"):
         write_image(tmp_path / name, photo("camera", (16, 16)))
-    assert [p.relative_to(tmp_path).as_posix() for p in baselines.image_files(Path(tmp_path))] == [
+    assert [p.relative_to(tmp_path).as_posix() for p in common.image_files(Path(tmp_path))] == [
         "a.png", "b.png", "sub/c.png"]

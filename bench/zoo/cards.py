@@ -1,4 +1,4 @@
-"""Writes what bench/zoo.py measured into the model cards (``model.json``): ``scores`` (per
+"""Writes what bench/zoo measured into the model cards (``model.json``): ``scores`` (per
 benchmark and setting), ``headline`` (1-3 short strings) and ``throughput``. Every other key
 of a card stays as it is; a card whose model changed since it was measured is refused.
 """
@@ -9,7 +9,7 @@ import copy
 import math
 from pathlib import Path
 
-from bench.zoo_runs import Measured, Throughput
+from bench.zoo.runs import Measured, Throughput
 from restoreflow.card import CARD_FILE, ModelCard
 
 MAX_HEADLINES = 3

@@ -2,7 +2,7 @@
 process, ``--engine auto``) tiles the image, so its peak RSS should stay flat in the image's
 size, apart from the image itself.
 
-    python -m bench.memory [--megapixels 50] [--model restore] [--colour]
+    python -m bench.jobs.memory [--megapixels 50] [--model restore] [--colour]
 
 ``--model``: a bundled name or a model directory (default: the bundled default model). The
 image is scikit-image's ``camera`` (gray) or ``astronaut`` (``--colour``) resized to the size
@@ -68,7 +68,7 @@ def memory(model: str, megapixels: float, colour: bool = False) -> list[str]:
 def main(argv=None) -> None:
     from restoreflow.zoo import DEFAULT
 
-    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench.jobs.memory", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megapixels", type=float, default=50)
     parser.add_argument("--model", default=DEFAULT, help="a bundled name or a model directory")

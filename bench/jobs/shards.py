@@ -1,7 +1,7 @@
 """Job 1 throughput: the Beam job on 2 local worker processes vs a plain single-process loop
 doing the same work (decode, degrade, serialize, write TFRecords), on train400.
 
-    python -m bench.shards [--repeats 3] [--recipe denoise-gray-s25]
+    python -m bench.jobs.shards [--repeats 3] [--recipe denoise-gray-s25]
 
 Both sides run in this process after the imports; the job's time includes starting its two
 worker processes. Runs alternate (loop, job, loop, job, ...) and medians are compared, so

@@ -1,0 +1,4 @@
+"""Scripts for maintainers that are not benchmarks (``python -m tools.NAME``):
+
+- ``package_model``: packages a trained model directory as a bundled model.
+"""

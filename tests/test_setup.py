@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import AIRFLOW_VENV
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,10 +42,8 @@ def test_ci_runs_the_readme_set_up_and_tests_and_nothing_else_installs():
 
 
 def test_setup_makes_the_airflow_venv_the_dag_test_uses():
-    from tests.infra import test_infra
-
     setup = (ROOT / "dev" / "setup").read_text()
-    assert f"AIRFLOW_VENV={test_infra.AIRFLOW_VENV.name}\n" in setup
+    assert f"AIRFLOW_VENV={AIRFLOW_VENV.name}\n" in setup
     assert "/usr/bin/chromium" in setup and "apt-get install -y -qq chromium" in setup
     assert "pip install -q -e '.[dev,gcp]'" in setup
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 
@@ -40,3 +41,21 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the shared benchmark data is not beside this checkout)")
     return path
+
+
+def stroke_mask(size, lines, width=3) -> np.ndarray:
+    """A mask image (255 = missing) with the given strokes, HW1 uint8."""
+    mask = Image.new("L", (size[1], size[0]), 0)
+    draw = ImageDraw.Draw(mask)
+    for line in lines:
+        draw.line(line, fill=255, width=width)
+    return np.asarray(mask)[..., None]
+
+
+def add_to_tar(archive: tarfile.TarFile, name: str, data: bytes, **fields) -> None:
+    """Adds ``data`` as member ``name``; ``fields`` set TarInfo attributes (type, linkname, ...)."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    for key, value in fields.items():
+        setattr(info, key, value)
+    archive.addfile(info, io.BytesIO(data))

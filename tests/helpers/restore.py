@@ -112,15 +112,6 @@ def assert_outputs_match_newest_rows(output: Path) -> None:
         assert sha256(row["output_path"]) == row["output_sha256"], row["image_id"]
 
 
-def in_memory_pipeline():
-    """A TestPipeline on Beam's in-process runner (chosen explicitly: the default local runner
-    first tries to download Prism)."""
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.testing.test_pipeline import TestPipeline
-
-    return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
-
-
 def ids_and_stages(error: dict) -> tuple[str, str]:
     return error["image_id"], error["stage"]
 

@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import AIRFLOW_VENV
 from tests.helpers.images import photo, write_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,6 @@ INFRA = ROOT / "infra"
 DATAFLOW = INFRA / "dataflow"
 TERRAFORM = INFRA / "terraform"
 SCHEDULING = INFRA / "scheduling"
-AIRFLOW_VENV = ROOT / ".venv-airflow"  # made by dev/setup
 JOBS = ("restore", "shards")
 
 # Nothing here may reach Google: where apache-beam[gcp] is installed, google-auth would probe the

@@ -6,8 +6,7 @@ import zipfile
 import pytest
 
 from pipelines.inputs import archives
-from tests.helpers.images import photo, png_bytes
-from tests.pipelines.shards.test_degrade import add_to_tar
+from tests.helpers.images import add_to_tar, photo, png_bytes
 
 
 def members(path, **flags) -> list[archives.Member]:

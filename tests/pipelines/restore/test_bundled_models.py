@@ -7,9 +7,8 @@ import pytest
 from PIL import Image
 
 from restoreflow import zoo
-from tests.helpers.images import photo, write_image
+from tests.helpers.images import photo, stroke_mask, write_image
 from tests.helpers.restore import assert_accounted_once, errors_of, rows_of, run_restore
-from tests.pipelines.restore.test_masks import stroke_mask
 
 SIZE = (40, 52)  # height, width: not a multiple of any model's downsampling
 

@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines.imaging import images
 from pipelines.inputs import sources
 from pipelines.restore import errors
-from tests.helpers.restore import in_memory_pipeline
+from tests.helpers.beam import local_pipeline
 
 ITEM = sources.ImageBytes("a/b.png", b"bytes", "/in/a/b.png")
 
@@ -64,7 +64,7 @@ def _explode(element):
 
 def test_dead_letters_of_a_real_pipeline_become_records():
     items = [sources.ImageBytes(name, b"", f"/in/{name}") for name in ("good.png", "bad.png")]
-    with in_memory_pipeline() as p:
+    with local_pipeline() as p:
         good, bad = p | beam.Create(items) | beam.Map(_explode).with_exception_handling()
         assert_that(good, equal_to(["good.png"]), label="Good")
         records = bad | errors.Rejections("decode", (images.ImageError,))

@@ -5,11 +5,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from pipelines import restore
 from pipelines.imaging import images
-from tests.helpers.images import photo, png_bytes, write_image
+from tests.helpers.images import photo, png_bytes, stroke_mask, write_image
 from tests.helpers.restore import (
     UNET,
     assert_accounted_once,
@@ -25,15 +25,6 @@ from tests.helpers.restore import (
 def inpaint_model(tmp_path_factory):
     return make_model(tmp_path_factory.mktemp("models") / "inpaint", "inpaint_unet", UNET, task="inpaint",
                       prepare=random_tail)
-
-
-def stroke_mask(size, lines, width=3) -> np.ndarray:
-    """A mask image (255 = missing) with the given strokes, HW1 uint8."""
-    mask = Image.new("L", (size[1], size[0]), 0)
-    draw = ImageDraw.Draw(mask)
-    for line in lines:
-        draw.line(line, fill=255, width=width)
-    return np.asarray(mask)[..., None]
 
 
 def whole_image(model_dir, pixels, mask):

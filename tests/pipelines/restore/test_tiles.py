@@ -15,8 +15,9 @@ from pipelines.imaging import channels, images
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.tiles import Canvas, StitchTiles, cut
 from pipelines.restore.values import ImageMeta, Prepared, Recorded
+from tests.helpers.beam import local_pipeline
 from tests.helpers.images import photo
-from tests.helpers.restore import UNET, ids_and_stages, in_memory_pipeline, make_model, random_tail
+from tests.helpers.restore import UNET, ids_and_stages, make_model, random_tail
 
 
 def prepared(image_id: str, model_input: np.ndarray, out_dtype=np.float32) -> Prepared:
@@ -114,7 +115,7 @@ def test_the_stitcher_reports_each_failed_or_incomplete_image_once():
     elements = (_results("fine.png", image) + _results("first.png", image, fail={0})
                 + _results("last.png", image, fail={last}) + _results("both.png", image, fail={0, last})
                 + _results("lost.png", image, drop={1}))
-    with in_memory_pipeline() as p:
+    with local_pipeline() as p:
         out = p | beam.Create(elements, reshuffle=False) | beam.ParDo(StitchTiles(scale=1, channels=1)).with_outputs(
             "errors", main="images")
         assert_that(out.images | beam.Map(lambda s: (s.image_id, s.tiles, bool(np.allclose(s.canvas, image)))),

@@ -15,12 +15,12 @@ from pipelines.degrade import pairs, recipe as recipes
 from pipelines.imaging import images
 from pipelines.quality import scoring
 from pipelines.restore import RestoreImages, prepare
+from tests.helpers.beam import local_pipeline
 from tests.helpers.images import photo, write_image
 from tests.helpers.restore import (
     TINY_DNCNN,
     by_image_id,
     ids_and_stages,
-    in_memory_pipeline,
     item,
     make_model,
     read_pixels,
@@ -33,7 +33,7 @@ def restore_in_memory(settings, items, *, rows=None, errors=(), reasons=None):
     """Runs RestoreImages on ``items``. ``rows({image_id: ScoreRow})`` checks its rows (inside
     the pipeline, once every row is written); ``errors`` are the (image_id, stage) pairs of its
     error records, ``reasons`` {image_id: text its reason contains}."""
-    with in_memory_pipeline() as p:
+    with local_pipeline() as p:
         restored, rejected = p | beam.Create(items) | RestoreImages(settings)
         if rows is not None:
             assert_that(restored, by_image_id(rows), label="Check rows")

@@ -15,7 +15,7 @@ from pipelines.inputs import sources
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tag, writer_tags
 from restoreflow import records
 from tests.helpers.beam import local_pipeline
-from tests.helpers.images import photo, png_bytes, write_image
+from tests.helpers.images import add_to_tar, photo, png_bytes, write_image
 
 SETTINGS = pairs.PatchSettings(patch_size=24, stride=16)
 
@@ -148,14 +148,6 @@ def test_an_unforeseen_failure_on_one_image_is_an_error_and_the_others_go_on(mon
 
 
 # --- The inputs of job 1: sources.ReadImages feeding DegradeToRecords -------------------------
-
-
-def add_to_tar(archive, name, data, **fields):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    for key, value in fields.items():
-        setattr(info, key, value)
-    archive.addfile(info, io.BytesIO(data))
 
 
 def read_and_degrade(specs, *, check_errors, kept: dict):

@@ -19,9 +19,8 @@ import posixpath
 import shutil
 import sys
 
-from model import strategy, train_loop
+from model import evaluation, strategy, train_loop
 from model.config import Config, load_config, write_resolved_config
-from model.evaluation import make_evaluator
 from model.export import CARD_FILE, export_model
 from model.train_loop import History, Setup, TrainingError, TrainState, naming_damaged_shards
 from restoreflow import commands
@@ -122,7 +121,7 @@ def validation(setup: Setup, state: TrainState):
                         "validation scores; make shards with a larger --val_fraction to get them")
         return None
     data = setup.config.data
-    return make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
+    return evaluation.make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
                           takes_mask=setup.info["takes_mask"], batch_size=data.val_batch_size,
                           max_records=data.max_val_records, image_summaries=setup.config.train.image_summaries,
                           compression=setup.manifest.tfrecord_compression)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import logging
 import os
 import posixpath
 import tarfile
@@ -27,8 +26,8 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.imaging import images
 from pipelines.inputs import archives, local_files, outputs
 from pipelines.inputs.archives import is_archive
+from pipelines.runtime.errors import ERRORS_TAG, error_record, unexpected
 
-ERRORS_TAG = "errors"
 MEMBERS_TAG = "members"
 _GLOB_CHARS = "*?["
 
@@ -59,18 +58,6 @@ class ImageBytes:
 
 class InputError(ValueError):
     """An --input that does not exist or cannot be listed (stops the job before it starts)."""
-
-
-def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
-    """The one shape of an errors/*.jsonl line."""
-    return {"source": source, "image_id": image_id, "stage": stage, "reason": reason}
-
-
-def unexpected(error: Exception, image_id: str | None) -> str:
-    """The reason recorded for a failure nobody foresaw: one image must never stop a job, so
-    it goes to errors/ (with the traceback in the worker log) and the run goes on."""
-    logging.getLogger("restoreflow").exception("unexpected failure on %s", image_id)
-    return f"unexpected {type(error).__name__}: {error}"
 
 
 def _is_local_dir(path: str) -> bool:

@@ -2,7 +2,7 @@
 
 A step raises; Beam's ``with_exception_handling()`` routes the element to a dead-letter output
 instead of failing the bundle, and ``Rejections`` turns each dead letter into an
-``errors/*.jsonl`` record (``sources.error_record``). The reason is the exception's message
+``errors/*.jsonl`` record (``error_record``, the one shape of those lines). The reason is the exception's message
 for the problems a step foresees (``Rejected``, and the library errors it names), and
 "unexpected <type>: <message>" for anything else, with the traceback in the worker log: one
 image never stops a run.
@@ -15,10 +15,21 @@ import logging
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipelines.inputs import sources
-
 log = logging.getLogger("restoreflow")
-ERRORS = sources.ERRORS_TAG
+ERRORS_TAG = "errors"  # the tagged output of error records, in every step that rejects inputs
+ERRORS = ERRORS_TAG
+
+
+def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
+    """The one shape of an errors/*.jsonl line."""
+    return {"source": source, "image_id": image_id, "stage": stage, "reason": reason}
+
+
+def unexpected(error: Exception, image_id: str | None) -> str:
+    """The reason recorded for a failure nobody foresaw: one image must never stop a job, so
+    it goes to errors/ (with the traceback in the worker log) and the run goes on."""
+    log.exception("unexpected failure on %s", image_id)
+    return f"unexpected {type(error).__name__}: {error}"
 
 
 class Rejected(Exception):
@@ -29,7 +40,7 @@ class Rejected(Exception):
 
 def record(*, source: str, image_id: str, stage: str, reason: str) -> dict:
     Metrics.counter("restoreflow", "errors").inc()
-    return sources.error_record(source=source, image_id=image_id, stage=stage, reason=reason)
+    return error_record(source=source, image_id=image_id, stage=stage, reason=reason)
 
 
 def _message(exc_type: type, exc_repr: str, trace: list[str]) -> str:

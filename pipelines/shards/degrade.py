@@ -20,7 +20,7 @@ from pipelines.runtime import errors
 from restoreflow import records
 from restoreflow.manifest import SPLITS
 
-ERRORS = sources.ERRORS_TAG
+ERRORS = errors.ERRORS_TAG
 INDEX = "index"
 FORESEEN = (images.ImageError, pairs.TooSmall)  # their messages are the reasons as they stand
 

@@ -363,6 +363,7 @@ def test_shards_graph_builds_and_serializes_with_dataflow_options(tmp_path, tiny
     assert not (tmp_path / "shards").exists()
 
 
+@pytest.mark.slow
 def test_restore_dataflow_dry_run_translates_the_job(tmp_path, tiny_model, tiny_images):
     """DataflowRunner's whole translation (overrides, Docker environment, job description),
     with --dry_run so nothing is staged or submitted."""
@@ -391,6 +392,7 @@ def test_restore_dataflow_dry_run_translates_the_job(tmp_path, tiny_model, tiny_
 # --- The launcher scripts (what a Flex Template runs) -------------------------------------------
 
 
+@pytest.mark.slow
 def test_restore_launcher_script_runs_and_exits_without_waiting(tmp_path, tiny_model, tiny_images, monkeypatch):
     """launch_restore.py with template-style flags (--force=true) on the local runner."""
     output = tmp_path / "out"
@@ -450,6 +452,7 @@ def job_service(tmp_path):
         log.close()
 
 
+@pytest.mark.slow
 def test_restore_runs_on_a_portable_job_service(tmp_path, tiny_model, tiny_images, job_service):
     from pipelines import restore
 
@@ -572,6 +575,7 @@ def gcloud_or_skip() -> str:
     return gcloud
 
 
+@pytest.mark.slow
 def test_build_script_makes_both_template_specs_with_gcloud(tmp_path):
     gcloud_or_skip()
     result = run(["bash", str(DATAFLOW / "build.sh")], env={
@@ -588,6 +592,7 @@ def test_build_script_makes_both_template_specs_with_gcloud(tmp_path):
         assert spec["defaultEnvironment"]["additionalExperiments"] == ["use_runner_v2"]
 
 
+@pytest.mark.slow
 def test_launch_script_uses_only_documented_gcloud_flags(tmp_path):
     gcloud = gcloud_or_skip()
     result = run(["bash", str(DATAFLOW / "launch.sh")], env={"DRY_RUN": "1", "PROJECT": "p", "TAG": "t1"})
@@ -783,6 +788,7 @@ def airflow_python() -> str:
     return python
 
 
+@pytest.mark.slow
 def test_airflow_loads_the_dags_for_real(tmp_path):
     python = airflow_python()
     result = run([python, "-c", AIRFLOW_PROBE, str(DAG_FILE)], cwd=tmp_path, timeout=300, env={

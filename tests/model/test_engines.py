@@ -37,6 +37,7 @@ def restored(model: str, engine: str, tiles: list[np.ndarray]) -> list[np.ndarra
     return [result.inference for result in handler.run_inference(tiles, handler.load_model())]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.names())
 def test_openvino_matches_tensorflow_on_every_bundled_model(name):
     from model.export import read_card

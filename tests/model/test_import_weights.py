@@ -228,6 +228,7 @@ def test_sigma25_weights_import_into_a_loadable_model_directory(sigma25_model_di
 PINNED_SIGMA25_PSNR_DB = {41: 29.7801, 65: 38.2508}
 
 
+@pytest.mark.slow
 def test_sigma25_denoises_bsd68_images_to_the_pinned_psnr(sigma25_model_dir):
     images = bsd68_images()
     network, _ = export.load_model(sigma25_model_dir)
@@ -248,6 +249,7 @@ def test_sigma25_reproduces_the_published_bsd68_mean(sigma25_model_dir):
     assert float(np.mean(scores)) == pytest.approx(29.228, abs=0.01)
 
 
+@pytest.mark.slow
 def test_the_colour_blind_weights_import_and_denoise_a_colour_photograph(tmp_path):
     """GD_Color_Blind.mat (CDnCNN-B): 20 convs, RGB in and out; bench.zoo's parity section
     checks it against the paper's CBSD68 figures through the restore job."""

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from model.export import read_card
@@ -26,6 +27,7 @@ def test_the_bundled_starter_has_a_card_with_its_provenance_and_scores():
     assert shipped["model"] == {"architecture": card["architecture"]["name"], "args": card["architecture"]["args"]}
 
 
+@pytest.mark.slow
 def test_restore_without_model_uses_the_default_model_and_a_gray_image_stays_gray(tmp_path):
     assert zoo.DEFAULT == "restore" and read_card(zoo.resolve(zoo.DEFAULT))["channels"] == 3
     clean = photo("camera", (96, 128))

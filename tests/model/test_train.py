@@ -50,6 +50,7 @@ def write_config(path, data):
     return str(path)
 
 
+@pytest.mark.slow
 def test_one_step_smoke_training_exports_a_loadable_model(shards, tmp_path):
     from model.export import load_model
 
@@ -64,6 +65,7 @@ def test_one_step_smoke_training_exports_a_loadable_model(shards, tmp_path):
     assert list((tmp_path / "run" / "logs").iterdir()), "TensorBoard event files"
 
 
+@pytest.mark.slow
 def test_loss_goes_down_on_a_small_fixed_set(shards, tmp_path, caplog):
     caplog.set_level("INFO", logger="restoreflow.train")
     config = load_config(None, base=config_dict(shards, steps=60, log_every=5))
@@ -75,6 +77,7 @@ def test_loss_goes_down_on_a_small_fixed_set(shards, tmp_path, caplog):
     assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:2])
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_where_a_run_stopped(shards, tmp_path):
     straight = train.train_model(load_config(None, base=config_dict(shards, steps=8)), str(tmp_path / "a"))
     first = config_dict(shards, steps=4, checkpoint_every=2)
@@ -86,6 +89,7 @@ def test_resume_continues_exactly_where_a_run_stopped(shards, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint(shards, tmp_path):
     import tensorflow as tf
 
@@ -136,6 +140,7 @@ def _two_workers(config, workdir, weights_prefix):
     return [np.load(f"{weights_prefix}{i}.npz") for i in range(2)], outputs
 
 
+@pytest.mark.slow
 def test_two_worker_processes_train_to_identical_weights_and_resume_together(shards, tmp_path):
     workdir = tmp_path / "shared"  # a folder both workers see, as a bucket would be
     config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=5, strategy="multi_worker", checkpoint_every=1))
@@ -157,6 +162,7 @@ def test_two_worker_processes_train_to_identical_weights_and_resume_together(sha
     assert card["training"]["steps"] == 8 and card["training"]["steps_this_run"] == 3
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(shards, tmp_path):
     config = write_config(
         tmp_path / "c.yaml", config_dict(shards, steps=3, strategy="mirrored", devices=["/cpu:0", "/cpu:1"])
@@ -190,6 +196,7 @@ def test_cli_reports_config_errors_in_one_line(shards, tmp_path, capsys):
     assert "data.batch_sise" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_path):
     config = load_config(None, base={
         **config_dict(shards, steps=50, checkpoint_every=2),
@@ -201,6 +208,7 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(shards, tmp_
     assert not (tmp_path / "run" / "model").exists()
 
 
+@pytest.mark.slow
 def test_rerun_with_other_settings_in_the_same_workdir_is_refused(shards, tmp_path):
     train.train(load_config(None, base=config_dict(shards, steps=1)), str(tmp_path / "run"))
     other = config_dict(shards, steps=1)
@@ -211,6 +219,7 @@ def test_rerun_with_other_settings_in_the_same_workdir_is_refused(shards, tmp_pa
 
 @pytest.mark.skipif(not ({"avx512_bf16", "amx_bf16"} & cpu_flags()),
                     reason="needs a CPU with bfloat16 instructions (avx512_bf16 or amx_bf16)")
+@pytest.mark.slow
 def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
     from model.export import load_model
 
@@ -226,6 +235,7 @@ def test_bfloat16_training_on_cpu_exports_a_float32_model(shards, tmp_path):
     ("0", "INFO", "made with --val_fraction 0"),  # asked for
     ("0.3", "WARNING", "make shards with a larger --val_fraction"),  # neither image hashes into val
 ])
+@pytest.mark.slow
 def test_shards_without_validation_records_train_and_export_and_say_so(tmp_path, caplog, val_fraction, level, message):
     from model.export import load_model
     from tests.helpers.images import photo, write_image
@@ -245,6 +255,7 @@ def test_shards_without_validation_records_train_and_export_and_say_so(tmp_path,
     assert len(said) == 1 and said[0].levelname == level and message in said[0].getMessage()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_is_saved_before_an_evaluation_can_fail(shards, tmp_path, monkeypatch):
     def failing_evaluator(*args, **kwargs):
         def evaluate(writer, step, tag="val"):  # fault injection: evaluation breaks
@@ -261,6 +272,7 @@ def test_a_checkpoint_is_saved_before_an_evaluation_can_fail(shards, tmp_path, m
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
 
 
+@pytest.mark.slow
 def test_a_damaged_shard_is_one_line_naming_the_file(shards, tmp_path, capsys):
     import shutil
 

@@ -1,7 +1,10 @@
+import pytest
+
 from pipelines import demo
 from restoreflow import zoo
 
 
+@pytest.mark.slow
 def test_a_shortened_demo_runs_the_three_jobs_end_to_end(tmp_path, capsys):
     results = demo.run(str(tmp_path), steps=4, test_side=64, train_side=96)
     assert set(results) == {"demo model", f"{zoo.DEFAULT} model"}

@@ -25,6 +25,7 @@ def write_config(path: Path, **values) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_nightly_runs_incrementally_and_history_shows_the_trend(tmp_path, capsys):
     model = make_model(tmp_path / "model")
     bucket = tmp_path / "bucket"
@@ -86,6 +87,7 @@ def test_nightly_values_are_checked_with_the_flags_own_types(values, message):
     assert message in str(error.value)
 
 
+@pytest.mark.slow
 def test_a_failed_run_exits_1(tmp_path, capsys, monkeypatch):
     from pipelines.restore import inference
 
@@ -111,6 +113,7 @@ def test_a_damaged_model_file_is_a_mistake_found_before_the_run(tmp_path, capsys
     assert "model.keras is damaged or not a Keras model file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_run_that_rejects_every_input_exits_1(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(b"")
@@ -127,6 +130,7 @@ def test_malformed_yaml_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "is not valid YAML" in err and "line" in err
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_nothing_marked_done_and_the_next_run_completes(tmp_path):
     model = make_model(tmp_path / "model")
     bucket = tmp_path / "bucket"

@@ -68,6 +68,7 @@ def test_a_newer_version_or_a_foreign_table_is_a_clear_error(tmp_path):
         scores.read_file(foreign)
 
 
+@pytest.mark.slow
 def test_the_report_of_an_output_a_newer_version_wrote_is_refused_in_one_line(tmp_path):
     write(tmp_path / "scores" / "20260101T000000Z-a" / "part-0.parquet", [ScoreRow(**REQUIRED)], version=99)
     result = subprocess.run([sys.executable, "-m", "restoreflow.cli", "report", str(tmp_path)], capture_output=True,

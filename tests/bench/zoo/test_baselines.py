@@ -35,6 +35,7 @@ def test_the_iteration_search_stops_once_the_psnr_falls():
     assert list(baselines.search_iterations((10, 20), lambda n: score(curve[n]))) == [10, 20]
 
 
+@pytest.mark.slow
 def test_degraded_set_gives_the_restore_jobs_inputs(tmp_path):
     """The baselines' degraded images are the job's: per-image input PSNRs agree exactly."""
     from pipelines import restore

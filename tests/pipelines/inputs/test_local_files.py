@@ -34,6 +34,7 @@ def corpus(tmp_path):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_shards_account_for_fifos_and_every_kind_of_link(tmp_path):
     folder, expected = corpus(tmp_path)
@@ -48,6 +49,7 @@ def test_shards_account_for_fifos_and_every_kind_of_link(tmp_path):
     assert manifest.counts.images.total() == 2
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_restore_accounts_for_fifos_links_and_unreadable_folders(tmp_path, monkeypatch):
     folder, expected = corpus(tmp_path)

@@ -37,6 +37,7 @@ def add_member(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
+@pytest.mark.slow
 def test_every_collision_kind_goes_to_errors_naming_the_other(tmp_path, gray_model):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
@@ -73,6 +74,7 @@ def test_every_collision_kind_goes_to_errors_naming_the_other(tmp_path, gray_mod
     assert again["counts"] == {"error": 5, "skipped": 6}, "a collision never makes later runs redo work"
 
 
+@pytest.mark.slow
 def test_a_format_change_that_collides_is_refused(tmp_path, gray_model):
     write_image(tmp_path / "in" / "scan.png", photo("camera", (16, 16)))
     (tmp_path / "in" / "scan").write_bytes(png_bytes(photo("moon", (16, 16))))

@@ -12,6 +12,8 @@ from pipelines.restore import rerun
 from tests.helpers.images import photo, write_image
 from tests.helpers.restore import make_model, run_restore
 
+pytestmark = pytest.mark.slow  # a real restore run, twice
+
 
 @pytest.fixture(scope="module")
 def restored_once(tmp_path_factory):

@@ -263,6 +263,7 @@ def test_page_is_self_contained_and_escaped(out):
     assert "crop not found" not in page
 
 
+@pytest.mark.slow
 def test_report_renders_in_chromium(out, tmp_path):
     path = Path(build.build_report(str(out)))
     dom, log = render(path, tmp_path)
@@ -332,6 +333,7 @@ def with_script(page: str, script: str, *, allow: bool) -> str:
     return page.replace("</body>", f"<script>{script}</script></body>")
 
 
+@pytest.mark.slow
 def test_sorting_and_filtering_in_chromium(out, tmp_path):
     page = Path(build.build_report(str(out))).read_text(encoding="utf-8")
     driven = tmp_path / "driven.html"
@@ -348,6 +350,7 @@ def test_sorting_and_filtering_in_chromium(out, tmp_path):
     assert seen["count"] == "showing 4 of 6 images"
 
 
+@pytest.mark.slow
 def test_chromium_check_catches_injected_scripts_and_fetches(out, tmp_path):
     """The checks above would see an escaping mistake: the page's policy blocks a script that
     is not the template's, and any fetch, and the page and Chromium's log both report it."""
@@ -509,6 +512,7 @@ LAYOUT_PROBE = """(function () {
 })()"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1400, 390])
 def test_the_page_fits_a_desktop_and_a_phone(out, tmp_path, width):
     """Nothing sticks out of the page at either width: wide tables scroll inside their box."""

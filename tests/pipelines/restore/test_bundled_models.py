@@ -13,6 +13,7 @@ from tests.helpers.restore import assert_accounted_once, errors_of, rows_of, run
 SIZE = (40, 52)  # height, width: not a multiple of any model's downsampling
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.names())
 def test_a_bundled_model_restores_colour_and_gray_at_its_scale_in_their_modes(tmp_path, name):
     card = zoo.read_card(name)

@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.images import photo, write_image
 
 ROOT = Path(__file__).resolve().parents[3]
 OUR_LINE = re.compile(r"^(\d\d:\d\d:\d\d INFO restoreflow\.|restore: \d+/\d+ images)")
 
 
+@pytest.mark.slow
 def test_a_restore_run_is_quiet_shows_progress_and_says_where_to_look(tmp_path):
     for name in ("camera", "moon", "coins"):  # clean photographs for the bundled denoiser
         write_image(tmp_path / "in" / f"{name}.png", photo(name, (64, 80)))

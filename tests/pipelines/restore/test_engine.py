@@ -17,6 +17,7 @@ def color_unet(tmp_path_factory):
                       {"channels": 3, "width": 4, "levels": 2, "blocks": 1})
 
 
+@pytest.mark.slow
 def test_the_job_writes_the_same_images_with_either_engine(tmp_path, color_unet):
     folder = tmp_path / "in"
     write_image(folder / "a.png", photo("astronaut", (70, 90)))

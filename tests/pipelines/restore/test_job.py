@@ -10,6 +10,7 @@ import tarfile
 import zipfile
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipelines import restore
 from restoreflow import scores
@@ -44,6 +45,7 @@ def _archives(tmp_path):
         archive.addfile(info, io.BytesIO(data))
 
 
+@pytest.mark.slow
 def test_a_run_restores_folders_and_archives_and_accounts_for_every_input(tmp_path, gray_model, capsys):
     folder = tmp_path / "in"
     write_image(folder / "good.png", photo("camera", (16, 16)))
@@ -76,6 +78,7 @@ def test_a_run_restores_folders_and_archives_and_accounts_for_every_input(tmp_pa
     assert (out / "report.html").exists() and (out / "runs" / summary["run_id"] / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_two_worker_processes_give_the_same_scores(tmp_path, gray_model, gray_folder):
     one = run_restore([gray_folder], tmp_path / "one", gray_model, "--degrade=denoise-gray-s15", "--tile_size=24")
     two = run_restore([gray_folder], tmp_path / "two", gray_model, "--degrade=denoise-gray-s15", "--tile_size=24",
@@ -88,6 +91,7 @@ def test_two_worker_processes_give_the_same_scores(tmp_path, gray_model, gray_fo
     assert scores_of(tmp_path / "one") == scores_of(tmp_path / "two")
 
 
+@pytest.mark.slow
 def test_reruns_only_do_new_or_changed_work(tmp_path, gray_model):
     # What makes an output stale is checked without runs in test_settings (the settings key)
     # and test_rerun (decide); here the job acts on it.
@@ -115,6 +119,7 @@ def test_reruns_only_do_new_or_changed_work(tmp_path, gray_model):
     assert run_restore([folder], tmp_path / "out", gray_model)["counters"]["images_restored"] == 4
 
 
+@pytest.mark.slow
 def test_a_run_that_rejects_every_input_exits_1(tmp_path, gray_model, capsys):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(b"not a png")

@@ -36,6 +36,7 @@ def whole_image(model_dir, pixels, mask):
     return images.from_float(np.clip(model(x[None]).numpy()[0], 0, 1), np.uint8)
 
 
+@pytest.mark.slow
 def test_masks_match_by_relative_path_and_stem_tile_seamlessly_and_rerun_on_change(tmp_path, inpaint_model):
     from model.export import read_card
 
@@ -77,6 +78,7 @@ def test_masks_match_by_relative_path_and_stem_tile_seamlessly_and_rerun_on_chan
     assert statuses == {"a/b.jpg": "restored", "box.zip/scans/e.png": "skipped"}
 
 
+@pytest.mark.slow
 def test_known_pixels_pass_through_and_holes_are_filled(tmp_path, inpaint_model):
     pixels = photo("camera", (32, 40))
     mask = stroke_mask((32, 40), [((0, 16), (40, 16))], width=4)

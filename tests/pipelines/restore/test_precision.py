@@ -38,6 +38,7 @@ def test_bf16_is_refused_over_the_allowed_cost_and_on_tensorflow(tmp_path, gray_
         settings_for(tmp_path / "out", cheap, "--precision=bf16", "--engine=tf")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not engines.native_bf16(), reason="this CPU has no native bf16 (AVX512_BF16 or AMX)")
 def test_bf16_runs_where_allowed_close_to_f32_and_under_its_own_key(tmp_path, gray_model):
     cheap = with_bf16_cost(gray_model, tmp_path / "cheap", 0.01)

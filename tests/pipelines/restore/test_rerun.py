@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipelines import restore
 from pipelines.imaging import images
 from pipelines.report import summaries
@@ -37,6 +39,7 @@ def restore_process(mode: str, value: str, argv: list[str]) -> subprocess.Popen:
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_deleted_and_garbage_outputs_are_redone_and_counted(tmp_path, gray_model):
     ids = colour_folder(tmp_path / "in", 6)
     out = tmp_path / "out"
@@ -54,6 +57,7 @@ def test_deleted_and_garbage_outputs_are_redone_and_counted(tmp_path, gray_model
     assert third["counts"] == {"error": 0, "skipped": 6} and third["redone"] == {}
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_other_settings_is_repaired_by_the_next_run(tmp_path, gray_model):
     ids = colour_folder(tmp_path / "in", 12)
     out = tmp_path / "out"
@@ -76,6 +80,7 @@ def test_a_run_killed_with_other_settings_is_repaired_by_the_next_run(tmp_path, 
     assert all(images.decode(p.read_bytes()).pixels.shape[-1] == 3 for p in (out / "restored").iterdir())
 
 
+@pytest.mark.slow
 def test_a_second_run_into_a_busy_output_stops_naming_the_first(tmp_path, gray_model, capsys):
     ids = colour_folder(tmp_path / "in", 4)
     out = tmp_path / "out"
@@ -104,6 +109,7 @@ def test_a_second_run_into_a_busy_output_stops_naming_the_first(tmp_path, gray_m
     assert_accounted_once(out, again, ids)
 
 
+@pytest.mark.slow
 def test_rows_from_before_output_hashes_vouch_for_nothing(tmp_path, gray_model):
     import pyarrow.parquet as pq
 

@@ -77,6 +77,7 @@ def test_tile_spans_partition_the_axis_with_aligned_starts(length, multiple):
     assert spans[-1].start + spans[-1].length == length
 
 
+@pytest.mark.slow
 def test_tiled_unet_equals_whole_image_inference(tmp_path):
     from model.export import load_model
 

@@ -70,6 +70,7 @@ def _encoded(pixels: np.ndarray, fmt: str, **save) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_gray_model_keeps_modes_sizes_and_formats_and_tiles_without_seams(tmp_path, gray_model):
     rgb = photo("astronaut", (24, 30))
     alpha = np.linspace(0, 255, 24 * 30).astype(np.uint8).reshape(24, 30, 1)
@@ -125,6 +126,7 @@ def test_a_gray_model_keeps_modes_sizes_and_formats_and_tiles_without_seams(tmp_
     assert np.abs(as_rgb - as_gray).max() <= 1
 
 
+@pytest.mark.slow
 def test_a_colour_model_gives_gray_for_gray_and_keeps_16bit_colour(tmp_path):
     model = make_model(tmp_path / "rgb_model", args={**TINY_DNCNN, "channels": 3})
     deep = sixteen_bit("astronaut", (21, 26))
@@ -145,6 +147,7 @@ def test_a_colour_model_gives_gray_for_gray_and_keeps_16bit_colour(tmp_path):
         assert np.abs(images.to_float(decoded.pixels) - expected).max() <= 1e-4, "16-bit steps, not 8-bit ones"
 
 
+@pytest.mark.slow
 def test_super_resolution_output_and_alpha_are_scaled(tmp_path):
     model = make_model(tmp_path / "sr", "sr_subpixel", {"channels": 1, "scale": 2, "depth": 2, "width": 8}, task="sr")
     rgba = np.concatenate([photo("astronaut", (13, 17)), np.full((13, 17, 1), 200, np.uint8)], -1)
@@ -157,6 +160,7 @@ def test_super_resolution_output_and_alpha_are_scaled(tmp_path):
     assert decoded.pixels.shape == (26, 34, 3) and decoded.alpha.shape == (26, 34, 1)
 
 
+@pytest.mark.slow
 def test_paired_mode_scores_equal_a_direct_computation(tmp_path, gray_model):
     clean = photo("coins", (40, 48))
     items = [item("c.png", clean), item("tiny.png", photo("camera", (6, 9))), item("dot.png", photo("camera", (3, 9)))]
@@ -189,6 +193,7 @@ def test_paired_mode_scores_equal_a_direct_computation(tmp_path, gray_model):
     assert np.abs(read_pixels(restored_path).astype(int) - expected.astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_reupscaled_super_resolution_is_scored_with_the_sr_conventions(tmp_path, gray_model):
     # DnCNN-3's protocol: the bicubic-upscaled image goes in; scores crop `factor` border pixels.
     clean = photo("astronaut", (64, 64))  # not a multiple of 3: modcropped to 63x63
@@ -206,6 +211,7 @@ def test_reupscaled_super_resolution_is_scored_with_the_sr_conventions(tmp_path,
                       rows=check)
 
 
+@pytest.mark.slow
 def test_references_match_by_relative_path_and_stem(tmp_path, gray_model):
     clean = photo("camera", (32, 32))
     noisy = np.clip(clean.astype(int) + np.random.default_rng(0).integers(-20, 20, clean.shape), 0, 255).astype(np.uint8)

@@ -41,6 +41,7 @@ def matches(check):
     return matcher
 
 
+@pytest.mark.slow
 def test_each_image_becomes_its_seeded_patch_records_and_an_index_line():
     camera, coins = photo("camera", (48, 56)), photo("coins", (40, 40))
     items = [image("camera.png", camera), image("coins.png", coins)]
@@ -69,6 +70,7 @@ def test_each_image_becomes_its_seeded_patch_records_and_an_index_line():
         assert_that(made[ERRORS], equal_to([]), label="no errors")
 
 
+@pytest.mark.slow
 def test_records_spread_over_writer_groups_by_patch_index_and_images_over_splits_by_id():
     ids = [f"img{i}.png" for i in range(6)]
     val = {i for i in ids if pairs.is_validation(i, 0.5)}
@@ -105,6 +107,7 @@ def test_unclipped_and_quantizing_recipes_store_what_tf_data_decodes_to_unit_flo
         assert_that(made[writer_tag("train", 0)], matches(check))
 
 
+@pytest.mark.slow
 def test_images_that_cannot_be_used_are_errors_with_a_reason_and_the_rest_is_kept():
     full = png_bytes(photo("coins", (64, 64)))
     items = [

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.degrade import pairs, recipe as recipes
@@ -32,6 +33,7 @@ def read_jsonl(folder: Path) -> list[dict]:
     return [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.read_text().splitlines() if line]
 
 
+@pytest.mark.slow
 def test_two_worker_processes_write_the_records_an_in_memory_pipeline_makes(tmp_path, gray_folder):
     with tarfile.open(tmp_path / "more.tar.gz", "w:gz") as archive:
         data = png_bytes(photo("astronaut", (40, 48)))
@@ -103,6 +105,7 @@ def test_an_output_with_anything_in_it_is_not_written_into(tmp_path, gray_folder
         (tmp_path / "out" / leftover).unlink()
 
 
+@pytest.mark.slow
 def test_a_run_that_rejects_every_input_exits_1(tmp_path, capsys):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "a.png").write_bytes(b"")

@@ -29,6 +29,7 @@ def read_tfrecords(paths, compression: str) -> list[bytes]:
     return [r.numpy() for r in tf.data.TFRecordDataset(sorted(map(str, paths)), compression_type=compression)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compression, suffix, tf_name", [("gzip", ".tfrecord.gz", "GZIP"), ("none", ".tfrecord", "")])
 def test_each_writer_writes_its_records_where_they_are_made(tmp_path, compression, suffix, tf_name):
     batches = {writer_tag("train", 0): [[record("a", 0), record("a", 2)], [record("b", 0)]],

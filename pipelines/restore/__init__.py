@@ -11,14 +11,14 @@ Output: ``OUT/restored/<image_id>``, ``OUT/crops/``, ``OUT/scores/<run>/*.parque
 Modules, in the order an image meets them:
 
 - ``job``: ``run(argv)`` and ``main(argv)``: read inputs | RestoreImages | write scores |
-  write errors | summary, under the output's ``lock``;
+  write errors | summary, under the output's ``lock``; then the page (``pipelines.report.build``);
 - ``settings``: the flags checked against the model (the one reader of the model card);
 - ``transform``: ``RestoreImages``, the composite transform over the steps below;
 - ``prepare`` (with ``rerun``: what is already done, ``companions``: masks and references),
   ``tiles`` (cut and stitch), ``inference`` (the model handler), ``write`` (files and rows),
   ``quality`` (scores and crops);
 - ``values``: the frozen values an image travels as; ``errors``: error records;
-- ``results``: scores table, error files, summary and report; ``guidance``: advice on the
+- ``results``: scores table, error files and the run's summary; ``guidance``: advice on the
   inputs in the summary.
 """
 

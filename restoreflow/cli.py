@@ -17,6 +17,7 @@ COMMANDS = {
     "shards": ("pipelines.make_shards", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
     "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
+    "diagnose": ("pipelines.diagnose.job", "Diagnose each image's damage without restoring it (the triage of an archive)."),
     "report": ("pipelines.report", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
     "history": ("pipelines.history", "Print the quality and speed trend of the runs recorded in a restore output."),
     "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),

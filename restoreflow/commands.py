@@ -165,6 +165,7 @@ PARSERS = {
     "shards": _job("shards"),
     "train": train,
     "restore": _job("restore"),
+    "diagnose": _job("diagnose"),
     "report": report,
     "history": history,
     "nightly": nightly,

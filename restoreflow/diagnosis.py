@@ -142,3 +142,19 @@ class Diagnosis:
         if data.get("version") != DIAGNOSIS_VERSION:
             raise ValueError(f"diagnosis of version {data.get('version')}; this restoreflow reads {DIAGNOSIS_VERSION}")
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+    def to_columns(self) -> dict:
+        """The scores table's diagnosis_* columns."""
+        return {COLUMN_PREFIX + "label": self.label(),
+                **{COLUMN_PREFIX + name: value for name, value in self.to_dict().items()}}
+
+    @classmethod
+    def from_columns(cls, row: Mapping) -> Diagnosis | None:
+        """The diagnosis a scores row recorded, or None (none recorded, or of another version)."""
+        data = {f.name: row.get(COLUMN_PREFIX + f.name) for f in dataclasses.fields(cls)}
+        if data["version"] != DIAGNOSIS_VERSION or data["estimator"] is None:
+            return None
+        return cls.from_dict(data)
+
+
+COLUMN_PREFIX = "diagnosis_"

@@ -30,6 +30,11 @@ def names() -> list[str]:
     return sorted(d.name for d in root.iterdir() if (d / CARD_FILE).is_file()) if root.is_dir() else []
 
 
+def restorers() -> list[str]:
+    """The bundled models that restore images (the others estimate damage: ``diagnose``)."""
+    return [name for name in names() if read_card(name).task != "diagnose"]
+
+
 def resolve(ref: str | None) -> str:
     """The model directory for ``ref``: a bundled name, a model directory (local or a bucket),
     or None for the default model."""

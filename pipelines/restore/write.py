@@ -17,8 +17,9 @@ from apache_beam.metrics import Metrics
 
 from pipelines import channels, images, outputs
 from pipelines.restore import quality, rerun
+from pipelines.restore.prepare import choice_columns
 from pipelines.restore.settings import Settings
-from pipelines.restore.values import ImageMeta, Stitched
+from pipelines.restore.values import ImageMeta, Stitched, Unchanged
 from restoreflow.scores import ScoreRow
 
 FORESEEN = (images.ImageError, OSError, ValueError)  # e.g. an unwritable output: their message is the reason
@@ -29,8 +30,8 @@ def output_path(settings: Settings, image_id: str) -> str:
     return FileSystems.join(settings.output, "restored", outputs.output_name(image_id, settings.output_format))
 
 
-def crop_path(settings: Settings, image_id: str) -> str:
-    return FileSystems.join(settings.output, "crops", settings.key, image_id + ".png")
+def crop_path(settings: Settings, image_id: str, settings_key: str) -> str:
+    return FileSystems.join(settings.output, "crops", settings_key, image_id + ".png")
 
 
 def write_atomically(path: str, data: bytes, run_id: str) -> None:
@@ -69,9 +70,25 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
         data = images.encode(pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile)
         output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
         write_atomically(path, data, s.run_id)
-    crop = crop_path(s, meta.image_id)
+    crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
     write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
     return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
+                output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
+
+
+def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
+    """Writes an image no model touched: its input bytes when they can be copied as they are
+    (bit-exact, metadata and all), else its pixels in the output format; its crop; its row."""
+    meta, pixels = image.meta, image.pixels
+    path, output_sha256 = output_path(s, meta.image_id), None
+    if s.write_images:
+        data = image.data if image.data is not None else images.encode(
+            pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile)
+        output_sha256 = hashlib.sha256(data).hexdigest()
+        write_atomically(path, data, s.run_id)
+    crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    return _row(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 
 
@@ -80,14 +97,28 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
              **quality.no_reference(pixels, role="restored")}
     recorded = meta.recorded
     return ScoreRow(
-        image_id=meta.image_id, source=meta.source, status="restored", run_id=s.run_id, settings_key=s.key,
-        model_id=s.model_id, task=s.task, content_sha256=recorded.content_sha256,
+        image_id=meta.image_id, source=meta.source, status="restored", run_id=s.run_id,
+        settings_key=meta.chosen.settings_key, model_id=meta.chosen.model_id, task=s.task,
+        content_sha256=recorded.content_sha256, **choice_columns(meta.chosen, s),
         mask_sha256=recorded.mask_sha256, redone=recorded.redone, note=recorded.note,
         width_in=meta.size_in[1], height_in=meta.size_in[0], width_out=pixels.shape[1], height_out=pixels.shape[0],
         channels=pixels.shape[-1], bit_depth=16 if pixels.dtype == np.uint16 else 8, source_mode=meta.source_mode,
         format_in=meta.format_in, format_out=meta.out_format, reference=meta.reference_kind,
         seconds=round(time.time() - meta.started, 4), **written, **meta.before, **after,
     )
+
+
+class WriteUnchanged(beam.DoFn):
+    """Unchanged -> ScoreRow (see finish_unchanged)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._unchanged = Metrics.counter("restoreflow", "images_unchanged")
+
+    def process(self, image: Unchanged):
+        row = finish_unchanged(image, self._s)
+        self._unchanged.inc()
+        yield row
 
 
 class WriteAndScore(beam.DoFn):

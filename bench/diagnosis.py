@@ -158,33 +158,73 @@ def quality_tables(items, psnr_by: dict[str, dict[str, float]]) -> None:
               f"{min(psnr_by['restore'][i.name] for i in undamaged):.2f} dB")
 
 
-def diagnosis_table(items, out: Path) -> None:
+def diagnosis_figures(items, out: Path) -> tuple[dict, dict]:
+    """(the figures of issue 19's diagnosis targets, the diagnose table's rows by image)."""
     import pyarrow.parquet as pq
 
     rows = {r["image_id"]: r for path in sorted((out / "diagnosis").glob("*/*.parquet"))
             for r in pq.read_table(path).to_pylist()}
     noisy = [i for i in items if i.kind == "noise"]
-    errors = [abs(rows[i.name]["diagnosis_noise_sigma"] - i.noise_sigma) for i in noisy]
     low_q = [i for i in items if i.jpeg_quality is not None and i.jpeg_quality <= 60]
     never = [i for i in items if i.jpeg_quality is None]
     undamaged = [i for i in items if i.kind == "undamaged"]
-    found = lambda group, test: sum(1 for i in group if test(rows[i.name])) / max(len(group), 1)  # noqa: E731
+
+    def share(group, test):
+        return round(sum(1 for i in group if test(rows[i.name])) / len(group), 4) if group else None
+
+    errors = [abs(rows[i.name]["diagnosis_noise_sigma"] - i.noise_sigma) for i in noisy]
+    figures = {
+        "noise_sigma_median_abs_error": round(statistics.median(errors), 2) if errors else None,
+        "noisy_images": len(noisy),
+        "jpeg_found_quality_le_60": share(low_q, lambda r: r["diagnosis_jpeg_quality"] is not None),
+        "jpeg_q_le_60_images": len(low_q),
+        "jpeg_found_never_jpeg": share(never, lambda r: r["diagnosis_jpeg_quality"] is not None),
+        "never_jpeg_images": len(never),
+        "undamaged_recognised": share(undamaged, lambda r: r["diagnosis_undamaged"]),
+        "undamaged_images": len(undamaged),
+    }
+    return figures, rows
+
+
+def print_diagnosis(items, figures: dict, rows: dict) -> None:
+    def pct(value):
+        return "-" if value is None else f"{100 * value:.0f} %"
+
     print("\n### Diagnosis against the known damage\n")
     print("| what | measured | target |\n|---|---|---|")
-    print(f"| noise sigma, median absolute error ({len(noisy)} noisy images) | "
-          f"{statistics.median(errors) if errors else math.nan:.2f} | <= 3 |")
-    print(f"| JPEG found, quality <= 60 ({len(low_q)} images) | "
-          f"{100 * found(low_q, lambda r: r['diagnosis_jpeg_quality'] is not None):.0f} % | >= 95 % |")
-    print(f"| JPEG found, never JPEG ({len(never)} images) | "
-          f"{100 * found(never, lambda r: r['diagnosis_jpeg_quality'] is not None):.0f} % | <= 5 % |")
-    print(f"| undamaged recognised ({len(undamaged)} images) | "
-          f"{100 * found(undamaged, lambda r: r['diagnosis_undamaged']):.0f} % | >= 90 % |")
-    print("\nPer image: kind -> diagnosis label, chosen model")
+    print(f"| noise sigma, median absolute error ({figures['noisy_images']} noisy images) | "
+          f"{figures['noise_sigma_median_abs_error']} | <= 3 |")
+    print(f"| JPEG found, quality <= 60 ({figures['jpeg_q_le_60_images']} images) | "
+          f"{pct(figures['jpeg_found_quality_le_60'])} | >= 95 % |")
+    print(f"| JPEG found, never JPEG ({figures['never_jpeg_images']} images) | "
+          f"{pct(figures['jpeg_found_never_jpeg'])} | <= 5 % |")
+    print(f"| undamaged recognised ({figures['undamaged_images']} images) | "
+          f"{pct(figures['undamaged_recognised'])} | >= 90 % |")
+    print("\nPer image: kind -> diagnosis label (chosen model; estimated vs true noise sigma and JPEG quality)")
     for item in items:
         row = rows[item.name]
         print(f"  {item.name}: {item.kind} -> {row['diagnosis_label']} ({row['chosen_model']}; "
               f"sigma {row['diagnosis_noise_sigma']:.1f} vs {item.noise_sigma:.1f}, "
               f"q {row['diagnosis_jpeg_quality']} vs {item.jpeg_quality})")
+
+
+def write_card(figures: dict, command: str) -> None:
+    """Records the diagnosis figures, purpose and headline in the bundled diagnose card."""
+    from restoreflow import zoo
+    from restoreflow.card import ModelCard
+
+    path = zoo.zoo_dir() / "diagnose" / "model.json"
+    card = ModelCard.from_json(path.read_text(), source=str(path))
+    headline = (f"mixed archive: noise sigma error {figures['noise_sigma_median_abs_error']}, JPEG q<=60 found "
+                f"{100 * figures['jpeg_found_quality_le_60']:.0f} %, undamaged recognised "
+                f"{100 * figures['undamaged_recognised']:.0f} %")
+    card = card.with_provenance(
+        purpose="Damage diagnosis (not a restorer): noise level and kind, JPEG quality, blur, effective resolution, "
+                "undamaged or not; restoreflow diagnose and --model auto run it.",
+        headline=[headline],
+        scores={"mixed_archive": {**figures, "command": command, "machine": machine()}},
+    )
+    path.write_text(card.to_json())
 
 
 def main(argv=None) -> None:
@@ -193,6 +233,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--scratch", default=None, help="Working folder (default: a temporary one).")
     parser.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
+    parser.add_argument("--write-card", action="store_true",
+                        help="Record the diagnosis figures in model/zoo/diagnose/model.json.")
     args = parser.parse_args(argv)
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-diagnosis-"))
     items = build_archive(scratch, args.limit, args.seed)
@@ -210,7 +252,10 @@ def main(argv=None) -> None:
     for model in ("auto", *SPECIALISTS):  # auto and restore first: their speed is compared
         seconds[model] = restore(archive, scratch / model, model)
         psnr_by[model] = scores_of(items, scratch / model / "restored")
-    diagnosis_table(items, scratch / "diagnose")
+    figures, rows = diagnosis_figures(items, scratch / "diagnose")
+    print_diagnosis(items, figures, rows)
+    if args.write_card:
+        write_card(figures, "python -m bench.diagnosis" + (f" --limit {args.limit}" if args.limit else ""))
     quality_tables(items, psnr_by)
     print("\n### Speed (whole job, wall seconds including start-up; MP/s of input)\n")
     print("| job | seconds | MP/s | vs restore |\n|---|---|---|---|")

@@ -15,6 +15,7 @@ from pathlib import Path
 from restoreflow.card import CARD_FILE, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
+from restoreflow.routing import AUTO_MODELS
 
 DEFAULT = "restore"
 
@@ -121,4 +122,6 @@ def main(argv: list[str]) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(_table(rows)))
+        print(f"\n--model auto: each image is diagnosed by 'diagnose' and goes to {', '.join(AUTO_MODELS)} by "
+              "its damage; undamaged ones are copied unchanged (restoreflow diagnose shows the choice alone).")
     return 0

@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 
 from pipelines.channels import ChannelPlan
+from pipelines.metadata import Metadata
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ImageMeta:
     before: dict  # the *_degraded score columns
     crop_box: tuple[int, int, int, int]  # top, left, height, width in output pixels
     crop_before: np.ndarray  # the degraded input there (at output size), 8-bit
+    metadata: Metadata = Metadata()  # EXIF, XMP, IPTC, DPI of the input, written with the output
 
 
 @dataclasses.dataclass(frozen=True)

@@ -199,15 +199,17 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
     icc_profile = image.info.get("icc_profile")
     if _needs_deep_decoder(image, data):
         pixels, alpha, source_mode = _decode_deep(image, data)
+        metadata, note = read_metadata(image)
         return DecodedImage(pixels=pixels, alpha=alpha, format=fmt, source_mode=source_mode, icc_profile=icc_profile,
-                            metadata=_metadata(image))
+                            metadata=metadata, note=note)
     try:
         image.load()
-        metadata = _metadata(image)
+        metadata, metadata_note = read_metadata(image)
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"truncated or corrupt image data: {e}") from None
-    image, icc_profile, note = _managed_colour(image, icc_profile)
+    image, icc_profile, colour_note = _managed_colour(image, icc_profile)
+    note = "; ".join(n for n in (colour_note, metadata_note) if n) or None
     pixels, alpha = _split_mode(image)
     return DecodedImage(
         pixels=np.ascontiguousarray(pixels),
@@ -218,13 +220,6 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage
         metadata=metadata,
         note=note,
     )
-
-
-def _metadata(image: Image.Image) -> Metadata:
-    try:
-        return read_metadata(image)
-    except (OSError, SyntaxError, ValueError, EOFError, KeyError, TypeError) as e:  # Pillow's EXIF parser
-        raise ImageError(f"unreadable metadata (EXIF, XMP or IPTC): {e}") from None
 
 
 def _managed_colour(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image, bytes | None, str | None]:
@@ -262,7 +257,7 @@ def check_writable(format: str, *, dtype, has_alpha: bool, metadata: Metadata | 
         raise ImageError(too_large)
 
 
-_BILEVEL_FORMATS = ("PNG", "TIFF", "BMP")  # the others get the thresholded pixels as 8-bit gray
+BILEVEL_FORMATS = ("PNG", "TIFF", "BMP")  # the others get the thresholded pixels as 8-bit gray
 
 
 def threshold(pixels: np.ndarray) -> np.ndarray:
@@ -302,7 +297,7 @@ def encode(
     if pixels.dtype == np.uint16 and (pixels.shape[-1] != 1 or alpha is not None):
         return deep_images.encode(pixels, alpha, format=format, icc_profile=icc_profile, metadata=metadata)
     image = _to_pil(pixels, alpha)
-    if bilevel and format in _BILEVEL_FORMATS:
+    if bilevel and format in BILEVEL_FORMATS:
         image = image.convert("1", dither=Image.Dither.NONE)
     options = pillow_metadata(metadata, format) if metadata else {}
     if icc_profile:

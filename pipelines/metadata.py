@@ -58,15 +58,20 @@ class Metadata:
         return [name for name in ("exif", "xmp", "iptc", "dpi") if getattr(self, name) and name in WHERE[format]]
 
 
-def read(image: Image.Image) -> Metadata:
-    """The metadata of an opened (and loaded) Pillow image."""
+def read(image: Image.Image) -> tuple[Metadata, str | None]:
+    """The metadata of an opened (and loaded) Pillow image, and a note when its EXIF cannot be
+    read (the image is still restored: the row says the EXIF is not kept)."""
     dpi = image.info.get("dpi")
+    try:
+        exif, note = _exif(image), None
+    except Exception as e:  # noqa: BLE001 - Pillow's EXIF parser raises many kinds on damaged tags
+        exif, note = None, f"EXIF unreadable ({type(e).__name__}: {e}): not kept"
     return Metadata(
-        exif=_exif(image),
+        exif=exif,
         xmp=_bytes(image.info.get("xmp")),
         iptc=_iptc(image),
         dpi=(float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None,
-    )
+    ), note
 
 
 def _bytes(value) -> bytes | None:
@@ -84,6 +89,8 @@ def _exif(image: Image.Image) -> bytes | None:
         del exif[tag]
     for ifd in (_EXIF_IFD, _GPS_IFD):
         exif.get_ifd(ifd)  # loaded now, so that tobytes writes them
+    if not len(exif) and len(image.info.get("exif") or b"") > len(b"Exif\x00\x00"):
+        raise ValueError("no tag could be parsed")  # Pillow skips a damaged block without a word
     if not len(exif):
         return None
     exif[ORIENTATION] = 1  # applied to the pixels (Pillow's TIFF reader drops the tag once it has)

@@ -99,7 +99,8 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
 
 
 def _bit_depth(meta: ImageMeta, pixels: np.ndarray) -> int:
-    return 16 if pixels.dtype == np.uint16 else 1 if is_bilevel(meta, pixels) else 8
+    one_bit = is_bilevel(meta, pixels) and meta.out_format in images.BILEVEL_FORMATS
+    return 16 if pixels.dtype == np.uint16 else 1 if one_bit else 8
 
 
 class WriteAndScore(beam.DoFn):

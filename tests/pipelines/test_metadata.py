@@ -116,6 +116,15 @@ def test_metadata_too_large_for_a_jpeg_segment_is_refused_with_the_reason():
     assert recorded(images.encode(decoded.pixels, format="TIFF", metadata=large))["camera"] == CAMERA
 
 
+def test_an_unreadable_exif_is_noted_and_the_image_still_decoded():
+    buffer = io.BytesIO()
+    Image.fromarray(photo("camera", (8, 8))[..., 0]).save(buffer, format="JPEG", exif=b"Exif\x00\x00" + b"\xff" * 40,
+                                                          xmp=XMP)
+    decoded = images.decode(buffer.getvalue())
+    assert decoded.metadata.exif is None and decoded.metadata.xmp == XMP
+    assert decoded.note == "EXIF unreadable (ValueError: no tag could be parsed): not kept"
+
+
 def test_files_without_metadata_get_none_and_tiff_layout_tags_are_not_copied_as_exif():
     plain = io.BytesIO()
     Image.fromarray(photo("camera", (8, 8))[..., 0]).save(plain, format="PNG")

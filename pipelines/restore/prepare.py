@@ -83,7 +83,8 @@ class PrepareImages(beam.DoFn):
             return
         if decoded is None:
             decoded, pixels = self._pixels(item, mask_path, mask_data, references)
-        recorded = dataclasses.replace(recorded, redone=redone, note=pixels.note)
+        note = "; ".join(note for note in (decoded.note, pixels.note) if note) or None
+        recorded = dataclasses.replace(recorded, redone=redone, note=note)
         prepared = prepare(item, decoded, pixels, recorded, started, chosen, s)
         self._prepared.inc()
         self._redone.inc(1 if redone else 0)
@@ -206,6 +207,10 @@ def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, 
     if min(degraded.shape[:2]) < MIN_SIDE:
         raise Rejected(f"image is {degraded.shape[1]}x{degraded.shape[0]}, too small to restore "
                        f"(sides of at least {MIN_SIDE} pixels)")
+    out_format = outputs.output_format(item.image_id, s.output_format, decoded.format)
+    if s.write_images:  # refused now rather than after inference
+        images.check_writable(out_format, dtype=px.out_dtype, has_alpha=px.alpha is not None,
+                              metadata=decoded.metadata)
     plan = model_input(px, s)
     as_output = degraded if degraded.dtype == px.out_dtype else images.from_float(images.as_float(degraded),
                                                                                  px.out_dtype)
@@ -214,7 +219,7 @@ def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, 
         image_id=item.image_id, source=item.source, recorded=recorded, started=started, size_in=degraded.shape[:2],
         format_in=decoded.format, source_mode=decoded.source_mode,
         channel_plan=dataclasses.replace(plan, model_input=None), out_dtype=px.out_dtype,
-        out_format=outputs.output_format(item.image_id, s.output_format, decoded.format), alpha=px.alpha,
+        out_format=out_format, alpha=px.alpha, metadata=decoded.metadata,
         icc_profile=decoded.icc_profile, reference=px.reference, reference_kind=px.reference_kind,
         before={**quality.full_reference(px.reference, quality.upscale_like(as_output, px.reference),
                                          role="degraded", task=s.task, sr_factor=s.sr_factor),

@@ -23,6 +23,7 @@ import numpy as np
 
 from pipelines.channels import ChannelPlan
 from restoreflow.diagnosis import Diagnosis
+from pipelines.metadata import Metadata
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ImageMeta:
     crop_box: tuple[int, int, int, int]  # top, left, height, width in output pixels
     crop_before: np.ndarray  # the degraded input there (at output size), 8-bit
     chosen: Chosen
+    metadata: Metadata = Metadata()  # EXIF, XMP, IPTC, DPI of the input, written with the output
 
 
 @dataclasses.dataclass(frozen=True)

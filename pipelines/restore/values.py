@@ -22,8 +22,8 @@ import dataclasses
 import numpy as np
 
 from pipelines.channels import ChannelPlan
-from restoreflow.diagnosis import Diagnosis
 from pipelines.metadata import Metadata
+from restoreflow.diagnosis import Diagnosis
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import typing
 
 import keras
 
+from model.diagnosis_net import diagnosis_cnn
 from model.geometry import ARGS_KEY, DESCRIBERS, check_dncnn_args, check_sr_args, check_unet_args
 from model.layers import (
     CropToMatch,
@@ -239,6 +240,7 @@ BUILDERS = {
     "sr_subpixel": sr_subpixel,
     "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
+    "diagnosis_cnn": diagnosis_cnn,
 }
 
 

@@ -50,10 +50,23 @@ def example_shapes(manifest: ShardManifest) -> dict[str, tuple]:
     }
 
 
-def decode(serialized, shapes):
-    """Serialized record -> dict of float32 tensors with static shapes."""
-    example = records.decode_example(records.parse_example(serialized))
-    return {name: tf.ensure_shape(example[name], shape) for name, shape in shapes.items()}
+TARGETS = ("clean", "diagnosis")  # what a model learns to output: the clean image, or its damage
+
+
+def decode(serialized, shapes, target: str = "clean"):
+    """Serialized record -> dict of float32 tensors with static shapes; with target
+    "diagnosis" also ``diagnosis``: the damage targets made from the record's parameters."""
+    features = records.parse_example(serialized)
+    example = records.decode_example(features)
+    decoded = {name: tf.ensure_shape(example[name], shape) for name, shape in shapes.items()}
+    if target == "diagnosis":
+        from model.diagnosis_net import targets_from_json
+
+        decoded["diagnosis"] = targets_from_json(features["degradation"])
+    return decoded
+
+
+IMAGES = ("clean", "degraded", "mask")
 
 
 def augment(example, seed):
@@ -65,14 +78,14 @@ def augment(example, seed):
         image = tf.cond(flip > 0, lambda: tf.image.flip_left_right(image), lambda: image)
         return tf.image.rot90(image, k=turns)
 
-    return {name: transform(image) for name, image in example.items()}
+    return {name: transform(value) if name in IMAGES else value for name, value in example.items()}
 
 
-def to_inputs(example, *, takes_mask: bool):
+def to_inputs(example, *, takes_mask: bool, target: str = "clean"):
     """(model input, target, mask): the input carries the mask channel when the model takes it."""
     degraded, mask = example["degraded"], example["mask"]
     inputs = tf.concat([degraded, mask], axis=-1) if takes_mask else degraded
-    return inputs, example["clean"], mask
+    return inputs, example[target], mask
 
 
 def _file_dataset(files, *, seed, shuffle, input_context):
@@ -96,6 +109,7 @@ def training_dataset(
     compression: str,
     input_context=None,
     start_record: int = 0,
+    target: str = "clean",
 ):
     """An endless, shuffled, augmented stream of (inputs, clean, mask) batches.
 
@@ -116,24 +130,26 @@ def training_dataset(
     dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if start_record:
         dataset = dataset.skip(start_record)
-    dataset = dataset.map(lambda s: decode(s, shapes), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda s: decode(s, shapes, target), num_parallel_calls=tf.data.AUTOTUNE)
     if augment_flips:
         counter = tf.data.Dataset.counter(start=start_record)
         dataset = tf.data.Dataset.zip((dataset, counter)).map(
             lambda example, index: augment(example, tf.stack([tf.cast(seed, tf.int64), index])),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, compression: str, max_records: int):
+def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, compression: str, max_records: int,
+                       target: str = "clean"):
     """A finite pass over (at most ``max_records`` of) the validation shards, in file order."""
     dataset = tf.data.TFRecordDataset(files, compression_type=compression)
     if max_records:
         dataset = dataset.take(max_records)
-    dataset = dataset.map(lambda s: decode(s, shapes), num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask))
+    dataset = dataset.map(lambda s: decode(s, shapes, target), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

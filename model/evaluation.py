@@ -16,12 +16,19 @@ log = logging.getLogger("restoreflow.train")
 class Evaluation:
     step: int
     tag: str  # "val", or "val_ema" for the EMA weights at the end
-    psnr_db: float
-    ssim: float
+    values: dict  # score name -> value: what the model card records
+    rank_key: str = "psnr_db"  # the score that picks the best evaluation
+    higher_is_better: bool = True
 
     def scores(self) -> dict:
         """What the model card records."""
-        return {"psnr_db": self.psnr_db, "ssim": self.ssim}
+        return dict(self.values)
+
+    @property
+    def rank(self) -> float:
+        """Larger is better, whichever way the ranking score runs."""
+        value = self.values[self.rank_key]
+        return value if self.higher_is_better else -value
 
 
 Evaluator = Callable[..., Evaluation]
@@ -48,13 +55,47 @@ def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool,
             psnr.append(metrics.psnr_db(clean, restored, quantize=True).numpy())
             ssim.append(metrics.ssim(clean, restored, quantize=True).numpy())
             first = first if first is not None else (inputs, restored, clean)
-        result = Evaluation(step, tag, float(np.mean(np.concatenate(psnr))), float(np.mean(np.concatenate(ssim))))
+        result = Evaluation(step, tag, {"psnr_db": float(np.mean(np.concatenate(psnr))),
+                                        "ssim": float(np.mean(np.concatenate(ssim)))})
         with writer.as_default(step=step):
-            tf.summary.scalar(f"{tag}/psnr_db", result.psnr_db)
-            tf.summary.scalar(f"{tag}/ssim", result.ssim)
+            tf.summary.scalar(f"{tag}/psnr_db", result.values["psnr_db"])
+            tf.summary.scalar(f"{tag}/ssim", result.values["ssim"])
             tf.summary.image(f"{tag}/degraded_restored_clean", triplets(*first, channels=channels),
                              max_outputs=image_summaries)
-        log.info("%s at step %d: PSNR %.2f dB, SSIM %.4f", tag, step, result.psnr_db, result.ssim)
+        log.info("%s at step %d: PSNR %.2f dB, SSIM %.4f", tag, step, result.values["psnr_db"], result.values["ssim"])
+        return result
+
+    return evaluate
+
+
+def make_diagnosis_evaluator(model, val_files, *, shapes, batch_size: int, max_records: int,
+                             compression: str) -> Evaluator:
+    """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` of a diagnosis model: its
+    validation loss (which ranks the evaluations) and the scores of ``validation_scores``."""
+    import tensorflow as tf
+
+    from model import data
+    from model.diagnosis_net import diagnosis_loss, validation_scores
+
+    dataset = data.validation_dataset(val_files, shapes=shapes, takes_mask=False, batch_size=batch_size,
+                                      compression=compression, max_records=max_records, target="diagnosis")
+
+    @tf.function
+    def predict(inputs):
+        return tf.cast(model(inputs, training=False), tf.float32)
+
+    def evaluate(writer, step: int, tag: str = "val") -> Evaluation:
+        targets, outputs = [], []
+        for inputs, target, _ in dataset:
+            outputs.append(predict(inputs).numpy())
+            targets.append(target.numpy())
+        target, output = np.concatenate(targets), np.concatenate(outputs)
+        values = {"loss": float(np.mean(diagnosis_loss(target, output).numpy())), **validation_scores(target, output)}
+        result = Evaluation(step, tag, values, rank_key="loss", higher_is_better=False)
+        with writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(f"{tag}/{name}", value)
+        log.info("%s at step %d: %s", tag, step, ", ".join(f"{k} {v:.4f}" for k, v in values.items()))
         return result
 
     return evaluate

@@ -104,6 +104,13 @@ def _describe_sr_unet(*, channels, scale, width, levels, blocks):
             "receptive_field_radius": max(unet_info["receptive_field_radius"], BICUBIC_RADIUS)}
 
 
+def _describe_diagnosis_cnn(*, channels: int, width: int, stages: int) -> dict:
+    """A damage estimator: one row of restoreflow.diagnosis.OUTPUTS per crop, not an image.
+    Crops start at multiples of 8 (the JPEG grid its training patches were aligned to)."""
+    return {"channels": channels, "scale": 1, "takes_mask": False, "receptive_field_radius": 0,
+            "size_multiple": 8, "outputs": "diagnosis"}
+
+
 DESCRIBERS = {
     "dncnn": _describe_dncnn,
     "unet": _describe_unet,
@@ -111,4 +118,5 @@ DESCRIBERS = {
     "sr_subpixel": _describe_sr,
     "sr_unet": _describe_sr_unet,
     "inpaint_unet": _describe_inpaint_unet,
+    "diagnosis_cnn": _describe_diagnosis_cnn,
 }

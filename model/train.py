@@ -121,6 +121,10 @@ def validation(setup: Setup, state: TrainState):
                         "validation scores; make shards with a larger --val_fraction to get them")
         return None
     data = setup.config.data
+    if setup.info.get("outputs") == "diagnosis":
+        return evaluation.make_diagnosis_evaluator(state.model, setup.val_files, shapes=setup.shapes,
+                                                   batch_size=data.val_batch_size, max_records=data.max_val_records,
+                                                   compression=setup.manifest.tfrecord_compression)
     return evaluation.make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
                           takes_mask=setup.info["takes_mask"], batch_size=data.val_batch_size,
                           max_records=data.max_val_records, image_summaries=setup.config.train.image_summaries,
@@ -145,7 +149,7 @@ def model_card(setup: Setup, history: History) -> dict:
     best = history.best
     return {
         **setup.info,
-        "task": manifest.task,
+        "task": "diagnose" if setup.info.get("outputs") == "diagnosis" else manifest.task,
         "architecture": {"name": config.model.architecture, "args": dict(config.model.args)},
         "data": {
             "shards": config.data.shards,

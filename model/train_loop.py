@@ -86,7 +86,7 @@ class History:
     @property
     def best(self) -> Evaluation | None:
         during = [e for e in self.evaluations if e.tag == "val"]
-        return max(during, key=lambda e: e.psnr_db) if during else None  # the first of equals, as it was found
+        return max(during, key=lambda e: e.rank) if during else None  # the first of equals, as it was found
 
 
 def build_state(setup: Setup) -> TrainState:
@@ -137,7 +137,7 @@ def training_batches(setup: Setup, start_step: int):
             setup.train_files, shapes=setup.shapes, takes_mask=setup.info["takes_mask"], batch_size=per_replica,
             shuffle_buffer=config.data.shuffle_buffer, augment_flips=config.data.augment, seed=config.train.seed,
             compression=setup.manifest.tfrecord_compression, input_context=context,
-            start_record=start_step * per_pipeline,
+            start_record=start_step * per_pipeline, target=setup.info.get("outputs", "clean"),
         )
 
     return iter(setup.strategy.distribute_datasets_from_function(dataset_fn))
@@ -150,7 +150,10 @@ def make_train_step(setup: Setup, state: TrainState):
     from model import losses
 
     config, model, optimizer = setup.config, state.model, state.optimizer
-    loss_fn = losses.build_loss(config.train.loss, masked_weight=config.train.masked_weight)
+    if setup.info.get("outputs") == "diagnosis":  # a damage estimator: targets from the records
+        from model.diagnosis_net import diagnosis_loss as loss_fn
+    else:
+        loss_fn = losses.build_loss(config.train.loss, masked_weight=config.train.masked_weight)
     takes_mask, scales_loss = setup.info["takes_mask"], setup.policy == "mixed_float16"
 
     def replica_step(batch):

@@ -23,6 +23,10 @@ EXPECTED_NOISE = (
     "Resource module is not available",
     # Local worker processes have no staging directory; nothing is staged locally.
     "No semi_persistent_directory found",
+    # Beam's multi-model RunInference (--model auto) shares its models through a local proxy
+    # server and logs its start and every connection at INFO on the root logger.
+    "Done starting server",
+    "Connecting to remote proxy at",
 )
 
 

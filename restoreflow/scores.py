@@ -22,7 +22,8 @@ import pyarrow as pa
 
 from restoreflow.configs import ConfigError
 
-SCHEMA_VERSION = 2  # 1: the first table; 2: output_sha256, mask_sha256, redone, note
+SCHEMA_VERSION = 3  # 1: the first table; 2: output_sha256, mask_sha256, redone, note; 3: --model auto's
+# choice and the damage diagnosis (chosen_model ... diagnosis_version)
 VERSION_KEY = b"restoreflow.schema_version"
 
 METRICS = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
@@ -80,6 +81,22 @@ class ScoreRow:
     mask_sha256: str | None = _column(_STR)  # the --masks mask's bytes (inpainting)
     redone: str | None = _column(_STR)  # why a done image was redone: "missing output" or "changed output"
     note: str | None = _column(_STR)  # something a person should know, e.g. why a reference was not used
+    # --model auto: the model chosen (a bundled name, or "copy": written unchanged), why, the
+    # --strength, and the diagnosis it was chosen from (restoreflow.diagnosis.Diagnosis's
+    # fields, prefixed, plus its one-word label); null for a run with one model.
+    chosen_model: str | None = _column(_STR)
+    choice_reason: str | None = _column(_STR)
+    strength: float | None = _column(_FLOAT)
+    diagnosis_label: str | None = _column(_STR)
+    diagnosis_noise_sigma: float | None = _column(_FLOAT)
+    diagnosis_noise_kind: str | None = _column(_STR)
+    diagnosis_jpeg_quality: int | None = _column(pa.int32())
+    diagnosis_blur_sigma: float | None = _column(_FLOAT)
+    diagnosis_resolution: float | None = _column(_FLOAT)
+    diagnosis_undamaged: bool | None = _column(pa.bool_())
+    diagnosis_undamaged_probability: float | None = _column(_FLOAT)
+    diagnosis_estimator: str | None = _column(_STR)
+    diagnosis_version: int | None = _column(pa.int32())
 
     def __post_init__(self):
         # Scores arrive as numpy floats; NaN (undefined) is stored as null, inf (identical

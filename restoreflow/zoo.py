@@ -17,6 +17,7 @@ from restoreflow import commands
 from restoreflow.card import CARD_FILE, MAX_BF16_COST_DB, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
+from restoreflow.routing import AUTO_MODELS
 
 DEFAULT = "restore"
 
@@ -30,6 +31,11 @@ def names() -> list[str]:
     """The bundled models' names."""
     root = zoo_dir()
     return sorted(d.name for d in root.iterdir() if (d / CARD_FILE).is_file()) if root.is_dir() else []
+
+
+def restorers() -> list[str]:
+    """The bundled models that restore images (the others estimate damage: ``diagnose``)."""
+    return [name for name in names() if read_card(name).task != "diagnose"]
 
 
 def resolve(ref: str | None) -> str:
@@ -112,4 +118,6 @@ def main(argv: list[str]) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(_table(rows)))
+        print(f"\n--model auto: each image is diagnosed by 'diagnose' and goes to {', '.join(AUTO_MODELS)} by "
+              "its damage; undamaged ones are copied unchanged (restoreflow diagnose shows the choice alone).")
     return 0

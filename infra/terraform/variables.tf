@@ -75,7 +75,7 @@ variable "output_path" {
 }
 
 variable "model_path" {
-  description = "Model directory (model.keras + model.json); null = the bundled starter model."
+  description = "auto (each image to the bundled model its damage diagnosis picks), a bundled model name, or a model directory (model.keras + model.json); null = the bundled default model restore."
   type        = string
   default     = null
 }

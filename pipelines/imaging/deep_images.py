@@ -4,7 +4,7 @@ TIFF page counts.
 Pillow has no 16-bit colour mode: it silently reads a 48-bit RGB PNG or TIFF as 24-bit and
 cannot write one. These files go through real decoders instead: ``imagecodecs`` (libpng) for
 PNG and ``tifffile`` for TIFF. Pillow still parses the header (size limits, EXIF orientation,
-ICC profile); only the pixels come from here. 16-bit gray stays with Pillow (``I;16``).
+ICC profile, metadata); only the pixels come from here. 16-bit gray stays with Pillow (``I;16``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,33 @@ def is_deep_tiff(page) -> bool:
     return page.bitspersample == 16 and page.samplesperpixel > 1
 
 
+FLOAT_REASON = ("floating-point image: not restored, since the models take the values of 8- and 16-bit files "
+                "on their fixed scale, and a float file's range is not fixed by its format (HDR or measured "
+                "data would be clipped to 0..1); convert it to a 16-bit TIFF or PNG with the scale you choose")
+
+
+def unreadable_tiff_reason(data: bytes) -> str | None:
+    """Why a TIFF that Pillow cannot identify is not restored; None when ``data`` is no TIFF."""
+    import tifffile
+
+    if data[:4] not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return None
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+            page = tiff.pages.first
+            kind = (tifffile.SAMPLEFORMAT(int(page.sampleformat)).name, page.bitspersample, page.samplesperpixel,
+                    _name(page.photometric))
+    except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on damaged files
+        return f"unreadable TIFF structure: {e}"
+    if kind[0] == "IEEEFP":
+        return f"{kind[1]}-bit {FLOAT_REASON}"
+    return f"TIFF of a kind Pillow cannot read ({kind[2]} samples of {kind[1]} bits, {kind[0]}, {kind[3]})"
+
+
+def _name(value) -> str:
+    return str(getattr(value, "name", value))
+
+
 def decode_png(data: bytes) -> np.ndarray:
     """HWC uint16 (C: 2, 3 or 4; alpha last)."""
     import imagecodecs
@@ -56,30 +83,62 @@ def decode_tiff(data: bytes) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(pixels, axes.index("S"), -1)).astype(np.uint16)
 
 
-def encode(pixels: np.ndarray, alpha: np.ndarray | None, *, format: str, icc_profile: bytes | None) -> bytes:
-    """16-bit pixels with colour or alpha -> PNG or TIFF bytes."""
+def encode(pixels: np.ndarray, alpha: np.ndarray | None, *, format: str, icc_profile: bytes | None,
+           metadata=None) -> bytes:
+    """16-bit pixels with colour or alpha -> PNG or TIFF bytes, with the ICC profile and what
+    ``pipelines.imaging.metadata`` these writers can hold (PNG: EXIF, XMP, DPI; TIFF: XMP, IPTC, DPI)."""
     values = pixels if alpha is None else np.concatenate([pixels, alpha], axis=-1)
     if format == "PNG":
         import imagecodecs
 
         encoded = imagecodecs.png_encode(np.ascontiguousarray(values))
-        return _with_icc_chunk(encoded, icc_profile) if icc_profile else encoded
+        return _with_chunks(encoded, _png_chunks(icc_profile, metadata))
     import tifffile
 
     buffer = io.BytesIO()
     tifffile.imwrite(
         buffer, values, photometric="rgb" if pixels.shape[-1] == 3 else "minisblack",
         extrasamples=["unassalpha"] if alpha is not None else None, compression="zlib", iccprofile=icc_profile,
+        **_tiff_options(metadata),
     )
     return buffer.getvalue()
 
 
-def _with_icc_chunk(png: bytes, icc_profile: bytes) -> bytes:
-    """The PNG with an iCCP chunk after IHDR (libpng's encoder here takes no profile)."""
-    body = b"icc\x00\x00" + zlib.compress(icc_profile)  # name, NUL, compression method 0
-    chunk = struct.pack(">I", len(body)) + b"iCCP" + body + struct.pack(">I", zlib.crc32(b"iCCP" + body))
+def _png_chunks(icc_profile: bytes | None, metadata) -> list[tuple[bytes, bytes]]:
+    """(type, body) of the chunks libpng's encoder here cannot take: iCCP, pHYs, eXIf, iTXt (XMP)."""
+    chunks = []
+    if icc_profile:
+        chunks.append((b"iCCP", b"icc\x00\x00" + zlib.compress(icc_profile)))  # name, NUL, method 0
+    if metadata and metadata.dpi:
+        per_metre = [round(value / 0.0254) for value in metadata.dpi]
+        chunks.append((b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    if metadata and metadata.exif:
+        chunks.append((b"eXIf", metadata.exif.removeprefix(b"Exif\x00\x00")))
+    if metadata and metadata.xmp:  # keyword, NUL, uncompressed, method, no language, no translation
+        chunks.append((b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + metadata.xmp))
+    return chunks
+
+
+def _tiff_options(metadata) -> dict:
+    """tifffile.imwrite's arguments for the DPI, XMP and IPTC (it writes no EXIF directory)."""
+    if metadata is None:
+        return {}
+    options, tags = {}, []
+    if metadata.dpi:
+        options.update(resolution=metadata.dpi, resolutionunit="INCH")
+    if metadata.xmp:
+        tags.append((700, 1, len(metadata.xmp), metadata.xmp, True))  # BYTE
+    if metadata.iptc:
+        tags.append((33723, 7, len(metadata.iptc), metadata.iptc, True))  # UNDEFINED
+    return {**options, "extratags": tags} if tags else options
+
+
+def _with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """The PNG with these chunks after IHDR."""
+    packed = b"".join(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+                      for kind, body in chunks)
     end_of_ihdr = len(_PNG_SIGNATURE) + 8 + 13 + 4
-    return png[:end_of_ihdr] + chunk + png[end_of_ihdr:]
+    return png[:end_of_ihdr] + packed + png[end_of_ihdr:]
 
 
 # EXIF orientation -> the numpy steps that show the pixels as a viewer does (as Pillow's

@@ -3,12 +3,14 @@
 Decoded pixels are HWC numpy arrays, uint8 or uint16, with 1 (gray) or 3 (RGB) channels.
 Alpha is split off and passed through untouched. The rules:
 
-* ``1`` (bilevel) -> gray uint8 (0 / 255).
+* ``1`` (bilevel) -> gray uint8 (0 / 255); ``encode(bilevel=True)`` thresholds it back to 1 bit.
 * ``L`` -> gray; ``LA`` -> gray + alpha; ``RGB``; ``RGBA`` -> RGB + alpha.
 * ``P`` (palette) -> RGB, or RGB + alpha when the palette has transparency.
-* ``CMYK``, ``YCbCr``, ``LAB``, ``HSV`` -> RGB with Pillow's conversion (no colour management).
+* ``CMYK`` -> RGB through its ICC profile, with an sRGB profile (``colour_profiles``).
+* ``YCbCr``, ``LAB``, ``HSV`` -> RGB with Pillow's conversion; refused when they carry a profile
+  that is not for RGB (it would not describe the RGB pixels).
 * ``I;16`` / ``I;16B`` / ``I;16L`` -> gray uint16. ``I`` (32-bit) -> gray uint16 when every value
-  fits in 0..65535, else rejected. ``F`` (float) is rejected.
+  fits in 0..65535, else rejected. ``F`` and float TIFF are rejected with the reason (``FLOAT_REASON``).
 * 16-bit colour (RGB, RGBA, gray + alpha) PNG and TIFF -> uint16, decoded and encoded by
   ``deep_images`` (Pillow has no 16-bit colour mode and would silently give 8 bits).
 * Files with several images (multi-page TIFF, animated GIF/PNG/WebP) are rejected with a
@@ -16,6 +18,8 @@ Alpha is split off and passed through untouched. The rules:
   after it) gives its primary image. TIFF pages that are reduced-resolution previews do not
   count as pages.
 * EXIF orientation is applied, so pixels come out the way a viewer shows them.
+* EXIF (Orientation then 1), XMP, IPTC and DPI are read into ``metadata.Metadata`` and
+  ``encode`` writes what the output format can hold.
 
 Decompression bombs are refused from the header alone: an image over ``max_pixels`` is
 rejected before its pixels are decoded.
@@ -33,7 +37,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pipelines.imaging import deep_images
+from pipelines.imaging import deep_images, modes
+from pipelines.imaging.metadata import Metadata, pillow_options as pillow_metadata, read as read_metadata, too_large_for
+from pipelines.imaging.modes import ImageError
 from restoreflow.pixels import as_float, from_float, to_8bit, to_float, to_gray, to_rgb  # noqa: F401 - see below
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -52,11 +58,6 @@ _EXTENSION_FORMATS = {
     ".tiff": "TIFF", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM",
 }
 
-_TO_RGB_MODES = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
-
-
-class ImageError(ValueError):
-    """An input that cannot be used; the message is the reason shown to the user."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,8 @@ class DecodedImage:
     format: str  # Pillow's format name (PNG, JPEG, ...)
     source_mode: str  # Pillow's mode before any conversion
     icc_profile: bytes | None = None
+    metadata: Metadata = Metadata()
+    note: str | None = None  # what the row should say about the decoding (a guessed conversion)
 
     @property
     def height(self) -> int:
@@ -91,7 +94,8 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             raise ImageError(f"refused as a decompression bomb: over twice the limit of {_pixels_text(max_pixels)} "
                              f"(--max_pixels)") from None
         except UnidentifiedImageError:
-            raise ImageError("not a recognised image format (Pillow cannot identify it)") from None
+            raise ImageError(deep_images.unreadable_tiff_reason(data)
+                             or "not a recognised image format (Pillow cannot identify it)") from None
         except (OSError, SyntaxError, ValueError) as e:
             raise ImageError(f"unreadable image header: {e}") from None
     width, height = image.size
@@ -109,104 +113,61 @@ def _pixels_text(pixels: int) -> str:
     return f"{pixels / 1e6:.1f} MP" if pixels >= 100_000 else f"{pixels} pixels"
 
 
-_PRIMARY_IMAGE_FORMATS = ("MPO",)  # the frames after the first are previews of it
-
-
-def _needs_deep_decoder(image: Image.Image, data: bytes) -> bool:
-    """Refuses files holding several images; True when Pillow would lose bits."""
-    if image.format == "TIFF":
-        try:
-            pages = deep_images.tiff_pages(data)
-        except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on damaged files
-            raise ImageError(f"unreadable TIFF structure: {e}") from None
-        if not pages:
-            raise ImageError("TIFF without an image page")
-        if len(pages) > 1:
-            raise ImageError(f"multi-page TIFF ({len(pages)} pages): only single-page images are restored, and the "
-                             f"first page alone would lose the others; split the pages into files")
-        return deep_images.is_deep_tiff(pages[0])
-    try:
-        frames = getattr(image, "n_frames", 1)
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"truncated or corrupt image data: {e}") from None
-    if frames > 1 and image.format not in _PRIMARY_IMAGE_FORMATS:
-        raise ImageError(f"animated {image.format} ({frames} frames): only still images are restored, and the "
-                         f"first frame alone would lose the others")
-    return image.format == "PNG" and deep_images.is_deep_png(data)
-
-
-def _decode_deep(image: Image.Image, data: bytes) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """16-bit colour pixels (and alpha) from deep_images, oriented per EXIF; and a mode name."""
-    try:
-        values = deep_images.decode_png(data) if image.format == "PNG" else deep_images.decode_tiff(data)
-        values = deep_images.orient(values, image.getexif().get(0x0112))
-    except Exception as e:  # noqa: BLE001 - imagecodecs and tifffile raise their own kinds
-        raise ImageError(f"truncated or corrupt image data: {e}") from None
-    channels = values.shape[-1]
-    colour = values[..., :3] if channels >= 3 else values[..., :1]
-    alpha = values[..., -1:] if channels in (2, 4) else None
-    return colour, alpha, {1: "I;16", 2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
-
-
-def _split_mode(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    mode = image.mode
-    if mode == "1":
-        image = image.convert("L")
-        mode = "L"
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
-    if mode == "PA":
-        image = image.convert("RGBA")
-        mode = "RGBA"
-    if mode in _TO_RGB_MODES:
-        image = image.convert("RGBA" if mode in ("RGBa", "La") else "RGB")
-        mode = image.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(image).astype(np.uint16)[..., None], None
-    if mode == "I":
-        values = np.asarray(image)
-        if values.min() < 0 or values.max() > 65535:
-            raise ImageError("32-bit integer image with values outside 0..65535 is not supported")
-        return values.astype(np.uint16)[..., None], None
-    if mode == "L":
-        return np.asarray(image)[..., None], None
-    if mode == "LA":
-        values = np.asarray(image)
-        return values[..., :1], values[..., 1:]
-    if mode == "RGB":
-        return np.asarray(image), None
-    if mode == "RGBA":
-        values = np.asarray(image)
-        return values[..., :3], values[..., 3:]
-    raise ImageError(f"unsupported image mode {mode!r}")
-
-
 def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Bytes of an image file -> pixels, per the module's mode rules. Raises ImageError."""
     image = _open(data, max_pixels)
     source_mode, fmt = image.mode, image.format or "PNG"
     icc_profile = image.info.get("icc_profile")
-    if _needs_deep_decoder(image, data):
-        pixels, alpha, source_mode = _decode_deep(image, data)
-        return DecodedImage(pixels=pixels, alpha=alpha, format=fmt, source_mode=source_mode, icc_profile=icc_profile)
+    if modes.needs_deep_decoder(image, data):
+        pixels, alpha, source_mode = modes.decode_deep(image, data)
+        metadata, note = read_metadata(image)
+        return DecodedImage(pixels=pixels, alpha=alpha, format=fmt, source_mode=source_mode, icc_profile=icc_profile,
+                            metadata=metadata, note=note)
     try:
         image.load()
+        metadata, metadata_note = read_metadata(image)
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"truncated or corrupt image data: {e}") from None
-    pixels, alpha = _split_mode(image)
+    image, icc_profile, colour_note = modes.managed_colour(image, icc_profile)
+    note = "; ".join(n for n in (colour_note, metadata_note) if n) or None
+    pixels, alpha = modes.split_mode(image)
     return DecodedImage(
         pixels=np.ascontiguousarray(pixels),
         alpha=None if alpha is None else np.ascontiguousarray(alpha),
         format=fmt,
         source_mode=source_mode,
         icc_profile=icc_profile,
+        metadata=metadata,
+        note=note,
     )
 
 
 def format_for_extension(extension: str) -> str | None:
     return _EXTENSION_FORMATS.get(extension.lower())
+
+
+def check_writable(format: str, *, dtype, has_alpha: bool, metadata: Metadata | None = None) -> None:
+    """Refuses, with the reason, pixels or metadata that ``format`` cannot hold (checked before
+    any work)."""
+    if has_alpha and format in ("JPEG", "PPM"):
+        raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
+    if has_alpha and format == "BMP":
+        raise ImageError("BMP would lose the alpha channel (Pillow writes a 32-bit BMP that common readers show "
+                         "as RGB); choose --format PNG or TIFF")
+    if np.dtype(dtype) == np.uint16 and format not in ("PNG", "TIFF"):
+        raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")
+    too_large = metadata and too_large_for(metadata, format)
+    if too_large:
+        raise ImageError(too_large)
+
+
+BILEVEL_FORMATS = ("PNG", "TIFF", "BMP")  # the others get the thresholded pixels as 8-bit gray
+
+
+def threshold(pixels: np.ndarray) -> np.ndarray:
+    """Gray uint8 -> 0 or 255 at half scale: a bilevel input's result, as it will be written."""
+    return np.where(pixels >= 128, 255, 0).astype(np.uint8)
 
 
 def _to_pil(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
@@ -228,21 +189,22 @@ def encode(
     alpha: np.ndarray | None = None,
     icc_profile: bytes | None = None,
     jpeg_quality: int = 95,
+    metadata: Metadata | None = None,
+    bilevel: bool = False,
 ) -> bytes:
-    """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``.
+    """Pixels (HWC uint8/uint16) and optional alpha -> image file bytes in ``format``, with the
+    profile and the metadata it can hold; ``bilevel``: 0/255 gray written as 1-bit.
 
-    Formats that cannot hold what the pixels need are refused with a reason: alpha in JPEG or
-    PPM, 16-bit pixels in anything but PNG and TIFF. 16-bit colour or alpha goes through
-    deep_images (Pillow would write 8 bits).
+    Formats that cannot hold what the pixels need are refused with a reason (``check_writable``).
+    16-bit colour or alpha goes through deep_images (Pillow would write 8 bits).
     """
-    if alpha is not None and format in ("JPEG", "PPM"):
-        raise ImageError(f"{format} cannot store an alpha channel; choose --format PNG")
-    if pixels.dtype == np.uint16 and format not in ("PNG", "TIFF"):
-        raise ImageError(f"{format} cannot store 16-bit pixels; choose --format PNG or TIFF")
+    check_writable(format, dtype=pixels.dtype, has_alpha=alpha is not None, metadata=metadata)
     if pixels.dtype == np.uint16 and (pixels.shape[-1] != 1 or alpha is not None):
-        return deep_images.encode(pixels, alpha, format=format, icc_profile=icc_profile)
+        return deep_images.encode(pixels, alpha, format=format, icc_profile=icc_profile, metadata=metadata)
     image = _to_pil(pixels, alpha)
-    options = {}
+    if bilevel and format in BILEVEL_FORMATS:
+        image = image.convert("1", dither=Image.Dither.NONE)
+    options = pillow_metadata(metadata, format) if metadata else {}
     if icc_profile:
         options["icc_profile"] = icc_profile
     if format == "JPEG":

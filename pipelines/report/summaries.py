@@ -89,13 +89,15 @@ def _write_json(path: str, value, run_id: str) -> None:
     write_atomically(path, data, run_id, mime_type="application/json")
 
 
-def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None) -> dict:
+def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None, extra=None) -> dict:
     """Summarizes one run's scores and errors into runs/<run>/summary.json and summary.json;
-    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.restore.guidance)."""
+    ``advise(summary)`` gives the notes kept under "guidance" (see pipelines.restore.guidance);
+    ``extra`` adds fields (e.g. "unused_masks")."""
     table = scores.read(output, run_id)
     errors = read_errors(FileSystems.join(output, "errors", run_id))
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
     summary["guidance"] = advise(summary) if advise else []
+    summary.update(extra or {})
     _write_json(FileSystems.join(output, "runs", run_id, SUMMARY_FILE), summary, run_id)
     _write_json(FileSystems.join(output, SUMMARY_FILE), summary, run_id)
     return summary
@@ -186,4 +188,8 @@ def summary_line(summary: dict, output: str) -> str:
     parts.append(f"report {output}/{REPORT_FILE}")
     if errors:
         parts.append(f"rejected inputs and reasons in {output}/errors/{summary['run_id']}/")
+    unused = summary.get("unused_masks")
+    if unused:
+        parts.append(f"{len(unused)} mask{'s' if len(unused) > 1 else ''} matched no input "
+                     f"(e.g. {unused[0]}; all in {output}/summary.json)")
     return "; ".join(parts)

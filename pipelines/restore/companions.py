@@ -6,6 +6,7 @@ extension>``; an archive member ``box.zip/scans/c.png`` matches ``DIR/box.zip/sc
 archive counts as a folder of its own name). The folder is listed once, on a worker, into a side
 input ``{stem key: [paths]}``, so a bucket of any size is matched without a request per image.
 Several files with one stem (``b.png`` and ``b.tif``) are ambiguous: the image is not matched.
+A companion that matches no input is listed by ``Unmatched`` (the run summary's unused masks).
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ class CompanionIndex(beam.PTransform):
         )
 
 
+class Unmatched(beam.PTransform):
+    """Image ids -> the paths of the files under ``folder`` that match none of them."""
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self._folder = folder
+
+    def expand(self, image_ids):
+        index = image_ids.pipeline | "Companions" >> CompanionIndex(self._folder)
+        stems = image_ids | "Stems" >> beam.Map(lambda image_id: (stem_key(image_id), None))
+        return (
+            {"files": index, "inputs": stems}
+            | "Join" >> beam.CoGroupByKey()
+            | "Unmatched" >> beam.FlatMap(lambda joined: [] if joined[1]["inputs"] else
+                                          [path for paths in joined[1]["files"] for path in paths])
+        )
+
+
 def find(index: dict, image_id: str, *, what: str, folder: str) -> tuple[str | None, str | None]:
     """(path, None) for the one companion of ``image_id``, or (None, why there is none)."""
     paths = index.get(stem_key(image_id), [])
@@ -78,14 +97,20 @@ def mask_file(index: dict, image_id: str, *, folder: str, max_bytes: int) -> tup
 
 
 def decode_mask(path: str, data: bytes, shape: tuple[int, ...], *, max_pixels: int) -> np.ndarray:
-    """The mask as HW1 uint8, 1 where any channel is nonzero (a missing pixel), checked against
-    the image's ``shape``. Raises MaskProblem."""
+    """The mask as HW1 uint8, 1 where a pixel is missing, checked against the image's ``shape``.
+
+    A mask with transparency is a painted layer: missing where it is painted (alpha nonzero),
+    whatever the paint's colour. Otherwise (no alpha, or opaque everywhere) missing where any
+    channel is nonzero. Raises MaskProblem."""
     try:
-        pixels = images.decode(data, max_pixels=max_pixels).pixels
+        decoded = images.decode(data, max_pixels=max_pixels)
     except images.ImageError as e:
         raise MaskProblem(f"mask {path} is unusable: {e}") from None
+    pixels, alpha = decoded.pixels, decoded.alpha
     if pixels.shape[:2] != shape[:2]:
         raise MaskProblem(f"mask {path} is {pixels.shape[1]}x{pixels.shape[0]}, the image is {shape[1]}x{shape[0]}")
+    if alpha is not None and (alpha < np.iinfo(alpha.dtype).max).any():
+        return (alpha != 0).astype(np.uint8)
     return (pixels != 0).any(axis=-1, keepdims=True).astype(np.uint8)
 
 

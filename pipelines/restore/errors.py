@@ -21,7 +21,9 @@ def inference_failures(failure) -> list[dict]:
     # Beam hands over (exception type, repr, traceback lines) rather than the exception.
     reason = str(error[1]) if isinstance(error, tuple) and len(error) > 1 else f"{type(error).__name__}: {error}"
     keys = {}
-    for key, _ in batch:
+    for key, example in batch:
+        if isinstance(key, str):  # --model auto: (model name, (TileKey, tile))
+            key = example[0]
         keys.setdefault(key.image_id, key)
     return [record(source=key.source, image_id=image_id, stage="inference", reason=reason)
             for image_id, key in keys.items()]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+from apache_beam.ml.inference.base import KeyedModelHandler, KeyModelMapping, ModelHandler, PredictionResult
 
 from model import engines
 from model.export import CARD_FILE, MODEL_FILE, load_model
@@ -65,9 +65,10 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
     def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto",
-                 precision: str = "f32"):
+                 precision: str = "f32", strength: float = 1.0):
         super().__init__()
         self._precision = precision
+        self._strength = strength
         self._model_dir = model_dir
         self._batch_size = batch_size
         self._tf_threads = tf_threads  # threads of whichever engine runs the model
@@ -98,7 +99,10 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
             by_shape.setdefault(tile.shape, []).append(i)
         for indices in by_shape.values():
             try:
-                restored = np.asarray(model(np.stack([batch[i] for i in indices])))
+                tiles = np.stack([batch[i] for i in indices])
+                restored = np.asarray(model(tiles))
+                if self._strength != 1.0:  # a x1 model without a mask channel (settings checks)
+                    restored = tiles + np.float32(self._strength) * (restored - tiles)
             except Exception as e:  # noqa: BLE001 - one bad group must not fail the batch's others
                 failure = InferenceFailure(f"{type(e).__name__}: {e}")
                 restored = [failure] * len(indices)
@@ -115,3 +119,48 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     def batch_elements_kwargs(self):
         # Fixed-size batches: tiles are already sized for memory, so no adaptive growth.
         return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+
+
+class KeyedTiles(TileModelHandler):
+    """One model of --model auto: (TileKey, tile) examples in, so that each output still names
+    its tile after Beam's multi-model handler (whose own key is the model's name). Its batches
+    are the outer handler's (Beam ignores an inner handler's batching)."""
+
+    def run_inference(self, batch, model, inference_args=None):
+        results = super().run_inference([tile for _, tile in batch], model, inference_args)
+        return [PredictionResult(example, result.inference) for example, result in zip(batch, results)]
+
+    def get_num_bytes(self, batch) -> int:
+        return sum(tile.nbytes for _, tile in batch)
+
+    def batch_elements_kwargs(self):
+        return {}
+
+
+class AutoModelHandler(KeyedModelHandler):
+    """Beam's multi-model RunInference over the models --model auto may pick: one
+    ``KeyModelMapping`` each, keyed by the model's name, all of them allowed per worker (a
+    few MB each), in fixed-size batches of tiles."""
+
+    def __init__(self, models: Sequence[str], *, batch_size: int, **handler_args):
+        mappings = [KeyModelMapping([name], KeyedTiles(name, batch_size=batch_size, **handler_args))
+                    for name in models]
+        super().__init__(mappings, max_models_per_worker_hint=len(mappings))
+        self._batch_size = batch_size
+
+    def batch_elements_kwargs(self):
+        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+
+
+def by_model(element):
+    """(TileKey, tile) -> (model name, (TileKey, tile)): the key AutoModelHandler routes by."""
+    key, tile = element
+    return key.model, (key, tile)
+
+
+def by_tile(element):
+    """AutoModelHandler's (model name, PredictionResult((TileKey, tile), out)) -> the
+    (TileKey, PredictionResult(tile, out)) the stitcher takes."""
+    _, result = element
+    key, tile = result.example
+    return key, PredictionResult(tile, result.inference)

@@ -15,7 +15,7 @@ import apache_beam as beam
 
 from pipelines.inputs import sources
 from pipelines.report import build, summaries
-from pipelines.restore import lock, rerun
+from pipelines.restore import companions, lock, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
 from pipelines.restore.transform import RestoreImages
@@ -45,7 +45,13 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     errors = (input_errors, rejected) | "All errors" >> beam.Flatten()
     scores_written = rows | "Write scores" >> WriteScores(settings)
     errors_written = errors | "Write errors" >> WriteErrors(settings)
-    _ = pipeline | "Write summary" >> WriteSummary(settings, scores_written, errors_written)
+    unused_masks = None
+    if settings.masks:
+        ids = (images | "Image ids" >> beam.Map(lambda item: item.image_id),
+               input_errors | "Unread ids" >> beam.Map(lambda error: error["image_id"])) | "Ids" >> beam.Flatten()
+        unused_masks = ids | "Unused masks" >> companions.Unmatched(settings.masks)
+    _ = pipeline | "Write summary" >> WriteSummary(settings, scores_written, errors_written,
+                                                   unused_masks=unused_masks)
 
     if listing is not None:
         total = progress.count_images(listing.files) + len(listing.problems)

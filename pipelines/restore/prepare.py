@@ -22,10 +22,13 @@ from pipelines.inputs import outputs, sources
 from pipelines.restore import companions, quality, rerun
 from pipelines.restore.errors import Rejected
 from pipelines.restore.settings import Settings
-from pipelines.restore.values import ImageMeta, Prepared, Recorded
+from pipelines.restore.values import Chosen, ImageMeta, Prepared, Recorded, Unchanged
+from restoreflow import routing
+from restoreflow.diagnosis import Diagnosis
 from restoreflow.scores import ScoreRow
 
 SKIPPED = "skipped"
+UNCHANGED = "unchanged"
 FORESEEN = (images.ImageError, pairs.TooSmall)  # problems of the input: their message is the reason
 MIN_SIDE = 4  # smaller images go to errors: the models' border handling needs a few pixels
 
@@ -43,41 +46,77 @@ class Pixels:
     note: str | None  # e.g. why a reference was not used
 
 
-@beam.typehints.with_output_types(Prepared, skipped=ScoreRow)
+@beam.typehints.with_output_types(Prepared, skipped=ScoreRow, unchanged=Unchanged)
 class PrepareImages(beam.DoFn):
-    """ImageBytes -> Prepared, or a "skipped" ScoreRow (tag SKIPPED) when the same bytes (and
+    """ImageBytes -> Prepared; or a "skipped" ScoreRow (tag SKIPPED) when the same bytes (and
     mask) were restored with the same settings and the output on disk is still what was
-    recorded (see rerun). Raises on a bad input (see errors)."""
+    recorded (see rerun); or an Unchanged image (tag UNCHANGED) that no model is to touch
+    (--model auto found no damage, or --strength 0). Raises on a bad input (see errors)."""
 
     def __init__(self, settings: Settings):
         self._s = settings
         self._skipped = Metrics.counter("restoreflow", "images_skipped")
         self._redone = Metrics.counter("restoreflow", "images_redone")
         self._prepared = Metrics.counter("restoreflow", "images_prepared")
+        self._diagnoser = None
+
+    def setup(self):
+        if self._s.auto:
+            from pipelines.diagnose.diagnoser import Diagnoser
+
+            self._diagnoser = Diagnoser(engine=self._s.engine, threads=self._s.tf_threads)
 
     def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
         s, started = self._s, time.time()
         mask_path, mask_data = self._mask_file(item.image_id, masks)
         recorded = Recorded(_sha256(item.data), None if mask_data is None else _sha256(mask_data))
         previous = (done or {}).get(item.image_id)
-        skip, redone = rerun.decide(previous, settings_key=s.key, content_sha256=recorded.content_sha256,
-                                    mask_sha256=recorded.mask_sha256)
+        chosen = self._chosen_before(previous, recorded)
+        decoded = pixels = None
+        if chosen is None:  # --model auto without a stored diagnosis of these bytes: look at them
+            decoded, pixels = self._pixels(item, mask_path, mask_data, references)
+            chosen = chosen_for(s, self._diagnoser.diagnose(pixels.degraded))
+        skip, redone = rerun.decide(previous, settings_key=chosen.settings_key,
+                                    content_sha256=recorded.content_sha256, mask_sha256=recorded.mask_sha256)
         if skip:
             self._skipped.inc()
-            yield beam.pvalue.TaggedOutput(SKIPPED, skipped_row(item, recorded, previous, s))
+            yield beam.pvalue.TaggedOutput(SKIPPED, skipped_row(item, recorded, previous, chosen, s))
             return
-        decoded = images.decode(item.data, max_pixels=s.max_pixels)
-        if s.degrade:
-            pixels = paired_pixels(item.image_id, decoded, s)
-        else:
-            mask = mask_path and companions.decode_mask(mask_path, mask_data, decoded.pixels.shape,
-                                                        max_pixels=s.max_pixels)
-            pixels = given_pixels(item.image_id, decoded, mask, references or {}, s)
-        recorded = dataclasses.replace(recorded, redone=redone, note=pixels.note)
-        prepared = prepare(item, decoded, pixels, recorded, started, s)
+        if decoded is None:
+            decoded, pixels = self._pixels(item, mask_path, mask_data, references)
+        note = "; ".join(note for note in (decoded.note, pixels.note) if note) or None
+        recorded = dataclasses.replace(recorded, redone=redone, note=note)
+        prepared = prepare(item, decoded, pixels, recorded, started, chosen, s)
         self._prepared.inc()
         self._redone.inc(1 if redone else 0)
-        yield prepared
+        if chosen.model == routing.COPY:
+            yield beam.pvalue.TaggedOutput(UNCHANGED, unchanged(item, decoded, pixels, prepared.meta, s))
+        else:
+            yield prepared
+
+    def _pixels(self, item, mask_path, mask_data, references) -> tuple[images.DecodedImage, Pixels]:
+        s = self._s
+        decoded = images.decode(item.data, max_pixels=s.max_pixels)
+        if s.degrade:
+            return decoded, paired_pixels(item.image_id, decoded, s)
+        mask = mask_path and companions.decode_mask(mask_path, mask_data, decoded.pixels.shape,
+                                                    max_pixels=s.max_pixels)
+        return decoded, given_pixels(item.image_id, decoded, mask, references or {}, s)
+
+    def _chosen_before(self, previous: dict | None, recorded: Recorded) -> Chosen | None:
+        """The model for this image when it is known without reading it: always for one model;
+        with --model auto, from the diagnosis an earlier run stored for the same bytes with
+        the same diagnosis model (a diagnosis is a function of both). Paired mode degrades
+        afresh with its seed, so it always looks again."""
+        s = self._s
+        if not s.auto:
+            return chosen_for(s, None)
+        if previous is None or s.degrade or previous["content_sha256"] != recorded.content_sha256:
+            return None
+        diagnosis = Diagnosis.from_columns(previous)
+        if diagnosis is None or diagnosis.estimator != self._diagnoser.estimator:
+            return None
+        return chosen_for(s, diagnosis)
 
     def _mask_file(self, image_id: str, masks) -> tuple[str | None, bytes | None]:
         """Read on every run: the mask's hash is part of what makes an image done."""
@@ -86,17 +125,49 @@ class PrepareImages(beam.DoFn):
         return companions.mask_file(masks or {}, image_id, folder=self._s.masks, max_bytes=self._s.max_bytes)
 
 
+def chosen_for(s: Settings, diagnosis: Diagnosis | None) -> Chosen:
+    """The model an image goes to: --model's, or with --model auto its diagnosis's choice;
+    --strength 0 writes every image unchanged."""
+    if s.strength == 0:
+        return Chosen(routing.COPY, routing.COPY, s.key_for(routing.COPY), "--strength 0", diagnosis)
+    if not s.auto:
+        return Chosen(s.model_dir, s.model_id, s.key)
+    choice = routing.choose(diagnosis)
+    model_id = s.auto_models.get(choice.model, routing.COPY)
+    return Chosen(choice.model, model_id, s.key_for(model_id), choice.reason, diagnosis)
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def skipped_row(item: sources.ImageBytes, recorded: Recorded, previous: dict, s: Settings) -> ScoreRow:
+def skipped_row(item: sources.ImageBytes, recorded: Recorded, previous: dict, chosen: Chosen,
+                s: Settings) -> ScoreRow:
     return ScoreRow(
-        image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id, settings_key=s.key,
-        model_id=s.model_id, task=s.task, output_path=previous["output_path"],
+        image_id=item.image_id, source=item.source, status="skipped", run_id=s.run_id,
+        settings_key=chosen.settings_key, model_id=chosen.model_id, task=s.task, output_path=previous["output_path"],
         output_sha256=previous["output_sha256"], crop_path=previous["crop_path"],
-        content_sha256=recorded.content_sha256, mask_sha256=recorded.mask_sha256,
+        content_sha256=recorded.content_sha256, mask_sha256=recorded.mask_sha256, **choice_columns(chosen, s),
     )
+
+
+def choice_columns(chosen: Chosen, s: Settings) -> dict:
+    """The scores row's chosen_model ... diagnosis_* columns (null for a run with one model at
+    full strength)."""
+    if not s.auto and s.strength == 1.0:
+        return {}
+    columns = {"chosen_model": chosen.model, "choice_reason": chosen.reason, "strength": s.strength}
+    return {**columns, **(chosen.diagnosis.to_columns() if chosen.diagnosis else {})}
+
+
+def unchanged(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, meta: ImageMeta,
+              s: Settings) -> Unchanged:
+    """The input to write as it is: its bytes when the output keeps the input's format and
+    they are what was scored (not paired mode, no mask applied), else its pixels."""
+    as_given = not s.degrade and px.mask is None and meta.out_format == decoded.format
+    pixels = px.degraded if px.degraded.dtype == px.out_dtype else images.from_float(
+        images.as_float(px.degraded), px.out_dtype)
+    return Unchanged(meta, pixels, item.data if as_given else None)
 
 
 def paired_pixels(image_id: str, decoded: images.DecodedImage, s: Settings) -> Pixels:
@@ -131,12 +202,16 @@ def model_input(px: Pixels, s: Settings) -> channels.ChannelPlan:
 
 
 def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, recorded: Recorded, started: float,
-            s: Settings) -> Prepared:
+            chosen: Chosen, s: Settings) -> Prepared:
     """The image's metadata (with its 'before' scores and crop) and its model input."""
     degraded = px.degraded
     if min(degraded.shape[:2]) < MIN_SIDE:
         raise Rejected(f"image is {degraded.shape[1]}x{degraded.shape[0]}, too small to restore "
                        f"(sides of at least {MIN_SIDE} pixels)")
+    out_format = outputs.output_format(item.image_id, s.output_format, decoded.format)
+    if s.write_images:  # refused now rather than after inference
+        images.check_writable(out_format, dtype=px.out_dtype, has_alpha=px.alpha is not None,
+                              metadata=decoded.metadata)
     plan = model_input(px, s)
     as_output = degraded if degraded.dtype == px.out_dtype else images.from_float(images.as_float(degraded),
                                                                                  px.out_dtype)
@@ -145,11 +220,11 @@ def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, 
         image_id=item.image_id, source=item.source, recorded=recorded, started=started, size_in=degraded.shape[:2],
         format_in=decoded.format, source_mode=decoded.source_mode,
         channel_plan=dataclasses.replace(plan, model_input=None), out_dtype=px.out_dtype,
-        out_format=outputs.output_format(item.image_id, s.output_format, decoded.format), alpha=px.alpha,
+        out_format=out_format, alpha=px.alpha, metadata=decoded.metadata,
         icc_profile=decoded.icc_profile, reference=px.reference, reference_kind=px.reference_kind,
         before={**quality.full_reference(px.reference, quality.upscale_like(as_output, px.reference),
                                          role="degraded", task=s.task, sr_factor=s.sr_factor),
                 **quality.no_reference(as_output, role="degraded")},
-        crop_box=crop_box, crop_before=quality.crop_at_output_size(as_output, crop_box, s.scale),
+        crop_box=crop_box, crop_before=quality.crop_at_output_size(as_output, crop_box, s.scale), chosen=chosen,
     )
     return Prepared(meta, np.ascontiguousarray(plan.model_input))

@@ -13,6 +13,7 @@ into ``restored/`` fails the hash check of the row that still vouches for that f
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import apache_beam as beam
@@ -20,10 +21,13 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.runtime.files import PARTIAL_MARK
 from restoreflow import scores
+from restoreflow.diagnosis import COLUMN_PREFIX as DIAGNOSIS_PREFIX, Diagnosis
 
 STATE_COLUMNS = (
     "image_id", "run_id", "content_sha256", "mask_sha256", "settings_key", "status", "output_path",
     "output_sha256", "crop_path",
+    # --model auto recomputes an image's choice from the diagnosis stored for its bytes
+    *(f"{DIAGNOSIS_PREFIX}{f.name}" for f in dataclasses.fields(Diagnosis)),
 )
 MISSING = "missing output"
 CHANGED = "changed output"

@@ -47,15 +47,19 @@ class WriteErrors(beam.PTransform):
 
 
 class WriteSummary(beam.PTransform):
-    """The pipeline -> the run's summary, once the files ``after`` lists are written."""
+    """The pipeline -> the run's summary, once the files ``after`` lists are written;
+    ``unused_masks``: the --masks files that matched no input (a PCollection of paths)."""
 
-    def __init__(self, settings: Settings, *after):
+    def __init__(self, settings: Settings, *after, unused_masks=None):
         super().__init__()
         self._settings = settings
         self._after = after
+        self._unused_masks = unused_masks
 
     def expand(self, pipeline):
         waits = {f"after_{i}": beam.pvalue.AsList(written) for i, written in enumerate(self._after)}
+        if self._unused_masks is not None:
+            waits["unused_masks"] = beam.pvalue.AsList(self._unused_masks)
         return (
             pipeline
             | "Once" >> beam.Create([None])
@@ -63,10 +67,12 @@ class WriteSummary(beam.PTransform):
         )
 
 
-def write_summary(_, settings: Settings, **written) -> dict:
-    """The run's summary, with advice on the inputs (guidance). The last step of the pipeline,
-    so that a run nobody waits for (a Flex Template) leaves it too; the page is built after
-    the pipeline, from the files (``pipelines.report.build``)."""
+def write_summary(_, settings: Settings, unused_masks=None, **written) -> dict:
+    """The run's summary, with advice on the inputs (guidance) and the unused masks. The last
+    step of the pipeline, so that a run nobody waits for (a Flex Template) leaves it too; the
+    page is built after the pipeline, from the files (``pipelines.report.build``)."""
     advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
                                paired=settings.degrade is not None)
-    return summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise)
+    extra = {} if unused_masks is None else {"unused_masks": sorted(unused_masks)}
+    return summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise,
+                                       extra=extra)

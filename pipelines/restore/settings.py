@@ -18,7 +18,7 @@ from pipelines.degrade import recipe as recipes
 from pipelines.imaging import images
 from pipelines.inputs import outputs, sources
 from pipelines.runtime import options as job_options
-from restoreflow import zoo
+from restoreflow import routing, zoo
 from restoreflow.configs import ConfigError, to_plain
 
 log = logging.getLogger("restoreflow.restore")
@@ -47,6 +47,13 @@ class Settings:
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
     precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    strength: float = 1.0  # in the key when below 1
+    auto_models: dict = dataclasses.field(default_factory=dict)  # --model auto: name -> model_id
+
+    @property
+    def auto(self) -> bool:
+        """--model auto: each image goes to the bundled model its diagnosis picks."""
+        return self.model_dir == routing.AUTO
 
     # --- the model card -------------------------------------------------------------------
     @property
@@ -95,9 +102,13 @@ class Settings:
     @functools.cached_property  # computed once per process, not once per image
     def key(self) -> str:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
+        return self.key_for(self.model_id)
 
+    def key_for(self, model_id: str) -> str:
+        """The key of an image restored by ``model_id`` (with --model auto, each image's own;
+        "copy" for an image written unchanged)."""
         parts = {
-            "model_id": self.model_id,
+            "model_id": model_id,
             "tile_size": self.tile_size,
             "overlap": self.overlap,
             "format": self.output_format,
@@ -108,6 +119,8 @@ class Settings:
         }
         if self.precision != "f32":  # f32 keys stay those of runs from before the flag existed
             parts["precision"] = self.precision
+        if self.strength != 1.0 and model_id != routing.COPY:  # likewise; a copy is a copy at any strength
+            parts["strength"] = self.strength
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -124,8 +137,15 @@ def resolve_settings(options) -> Settings:
     # A bundled name stays a name: the workers find it in their own installed package.
     model_dir = flags.model or zoo.DEFAULT
     degrade = recipes.load(flags.degrade) if flags.degrade else None
+    if model_dir == routing.AUTO and os.path.isdir(routing.AUTO):
+        raise ConfigError("--model auto is the automatic choice, but a folder ./auto is here too: for the "
+                          "folder pass --model ./auto")
+    if not 0.0 <= flags.strength <= 1.0:
+        raise ConfigError(f"--strength {flags.strength}: must lie within 0..1 (0 = inputs unchanged, 1 = full)")
+    auto_models = _auto_models() if model_dir == routing.AUTO else {}
     settings = Settings(
-        model_dir=model_dir, card=_read_card(model_dir), output=common.output.rstrip("/"), run_id=new_run_id(),
+        model_dir=model_dir, card=_read_card(zoo.DEFAULT if auto_models else model_dir),
+        strength=flags.strength, auto_models=auto_models, output=common.output.rstrip("/"), run_id=new_run_id(),
         tile_size=flags.tile_size, overlap=flags.overlap, batch_size=flags.batch_size, tf_threads=flags.tf_threads,
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
@@ -150,6 +170,28 @@ def input_specs(options) -> list[sources.InputSpec]:
     return specs
 
 
+def _auto_models() -> dict:
+    """--model auto's models (name -> model_id), checked to be bundled, to share the default
+    model's geometry (tiles are cut once for all of them), and the diagnosis model present."""
+    from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
+
+    cards = {}
+    for name in (*routing.AUTO_MODELS, DIAGNOSIS_MODEL):
+        if name not in zoo.names():
+            raise ConfigError(f"--model auto needs the bundled model {name!r}, which this installation lacks "
+                              f"(bundled: {', '.join(zoo.names())})")
+        cards[name] = _read_card(name)
+    if cards[DIAGNOSIS_MODEL]["task"] != "diagnose":
+        raise ConfigError(f"--model auto: the bundled {DIAGNOSIS_MODEL!r} is not a damage-diagnosis model")
+    geometry = ("channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple")
+    reference = [cards[zoo.DEFAULT][k] for k in geometry]
+    for name in routing.AUTO_MODELS:
+        if [cards[name][k] for k in geometry] != reference:
+            raise ConfigError(f"--model auto: the bundled {name!r} differs from {zoo.DEFAULT!r} in shape "
+                              f"({', '.join(geometry)}); the package is inconsistent")
+    return {name: cards[name]["model_id"] for name in routing.AUTO_MODELS}
+
+
 def _read_card(model_dir: str) -> dict:
 
     try:
@@ -168,6 +210,14 @@ def _output_format(given: str) -> str:
 
 
 def _check_against_model(s: Settings) -> None:
+    if s.model_task == "diagnose":
+        raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
+                          "`restoreflow diagnose`, or restore with --model auto, which uses it")
+    if s.strength not in (0.0, 1.0) and (s.scale != 1 or s.takes_mask):
+        raise ConfigError(f"--strength {s.strength} blends the input with the output, which needs a model that "
+                          f"keeps the size and takes no mask (this one: scale {s.scale}, task {s.model_task})")
+    if s.auto and s.masks:
+        raise ConfigError("--model auto does not inpaint: restore masked images with --model inpaint --masks DIR")
     if s.degrade is not None and s.degrade.scale != s.scale:
         raise ConfigError(f"--degrade {s.degrade.name} shrinks images by {s.degrade.scale} but the model scales by "
                           f"{s.scale}")

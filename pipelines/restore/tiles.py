@@ -34,7 +34,8 @@ def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int) -> I
     height, width = meta.size_in
     plan = tiling.plan(height, width, tile_size=tile_size, overlap=overlap, multiple=multiple)
     for tile in plan:
-        key = TileKey(meta.image_id, meta.source, tile, len(plan), meta if tile.index == 0 else None)
+        key = TileKey(meta.image_id, meta.source, tile, len(plan), meta if tile.index == 0 else None,
+                      meta.chosen.model)
         yield key, images.as_float(tiling.extract(prepared.model_input, tile))
 
 

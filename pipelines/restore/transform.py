@@ -13,10 +13,33 @@ import apache_beam as beam
 
 from pipelines.restore import errors, prepare, rerun, write
 from pipelines.restore.companions import CompanionIndex
-from pipelines.restore.inference import TileModelHandler
+from pipelines.restore.inference import AutoModelHandler, TileModelHandler, by_model, by_tile
 from pipelines.restore.settings import Settings
 from pipelines.restore.tiles import CutTiles, StitchTiles
 from restoreflow import scores
+
+
+class RestoreTiles(beam.PTransform):
+    """(TileKey, tile) -> ((TileKey, PredictionResult), failed inferences): RunInference with the
+    run's model, or with --model auto Beam's multi-model handler keyed by each tile's model."""
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self._s = settings
+
+    def expand(self, tiles):
+        from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+
+        s = self._s
+        engine = {"tf_threads": s.tf_threads, "engine": s.engine, "precision": s.precision, "strength": s.strength}
+        if not s.auto:
+            handler = KeyedModelHandler(TileModelHandler(s.model_dir, batch_size=s.batch_size, **engine))
+            inferred, failed = tiles | "Inference" >> RunInference(handler).with_exception_handling()
+            return inferred, failed.failed_inferences
+        handler = AutoModelHandler(list(s.auto_models), batch_size=s.batch_size, **engine)
+        keyed = tiles | "Key by model" >> beam.Map(by_model)
+        inferred, failed = keyed | "Inference" >> RunInference(handler).with_exception_handling()
+        return inferred | "Key by tile" >> beam.Map(by_tile), failed.failed_inferences
 
 
 class RestoreImages(beam.PTransform):
@@ -27,27 +50,25 @@ class RestoreImages(beam.PTransform):
         self._s = settings
 
     def expand(self, images):
-        from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
-
         s = self._s
         prepared = images | "Prepare" >> beam.ParDo(
             prepare.PrepareImages(s), **self._side_inputs(images.pipeline)
-        ).with_exception_handling().with_outputs(prepare.SKIPPED, main="prepared")
+        ).with_exception_handling().with_outputs(prepare.SKIPPED, prepare.UNCHANGED, main="prepared")
         tiles = prepared.prepared | "Cut tiles" >> beam.ParDo(
             CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple))
-        handler = KeyedModelHandler(
-            TileModelHandler(s.model_dir, batch_size=s.batch_size, tf_threads=s.tf_threads, engine=s.engine,
-                             precision=s.precision))
-        inferred, failed = tiles | "Restore tiles" >> RunInference(handler).with_exception_handling()
+        inferred, failed = tiles | "Restore tiles" >> RestoreTiles(s)
+        unchanged = prepared[prepare.UNCHANGED] | "Write unchanged" >> beam.ParDo(
+            write.WriteUnchanged(s)).with_exception_handling()
         stitched = inferred | "Stitch" >> beam.ParDo(
             StitchTiles(scale=s.scale, channels=s.model_channels)).with_outputs(errors.ERRORS, main="images")
         written = stitched.images | "Write and score" >> beam.ParDo(write.WriteAndScore(s)).with_exception_handling()
-        rows = (written.good, prepared[prepare.SKIPPED]) | "Rows" >> beam.Flatten()
+        rows = (written.good, unchanged.good, prepared[prepare.SKIPPED]) | "Rows" >> beam.Flatten()
         rejected = (
             prepared.bad | "Preparing errors" >> errors.Rejections("decode", prepare.FORESEEN),
-            failed.failed_inferences | "Inference errors" >> beam.FlatMap(errors.inference_failures),
+            failed | "Inference errors" >> beam.FlatMap(errors.inference_failures),
             stitched[errors.ERRORS],
             written.bad | "Writing errors" >> errors.Rejections("write", write.FORESEEN),
+            unchanged.bad | "Copying errors" >> errors.Rejections("write", write.FORESEEN),
         ) | "Errors" >> beam.Flatten()
         return rows, rejected
 

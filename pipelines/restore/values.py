@@ -22,6 +22,8 @@ import dataclasses
 import numpy as np
 
 from pipelines.imaging.channels import ChannelPlan
+from pipelines.imaging.metadata import Metadata
+from restoreflow.diagnosis import Diagnosis
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +34,18 @@ class Recorded:
     mask_sha256: str | None
     redone: str | None = None  # why a done image is redone (see rerun)
     note: str | None = None  # e.g. why a reference was not used
+
+
+@dataclasses.dataclass(frozen=True)
+class Chosen:
+    """Which model restores an image and the settings key its row gets; with --model auto also
+    why, and the diagnosis it was chosen from."""
+
+    model: str  # --model as given, or the bundled name auto picked; routing.COPY: written unchanged
+    model_id: str
+    settings_key: str
+    reason: str | None = None
+    diagnosis: Diagnosis | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +69,8 @@ class ImageMeta:
     before: dict  # the *_degraded score columns
     crop_box: tuple[int, int, int, int]  # top, left, height, width in output pixels
     crop_before: np.ndarray  # the degraded input there (at output size), 8-bit
+    chosen: Chosen
+    metadata: Metadata = Metadata()  # EXIF, XMP, IPTC, DPI of the input, written with the output
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +88,20 @@ class Prepared:
 
 
 @dataclasses.dataclass(frozen=True)
+class Unchanged:
+    """An image written as it came (undamaged under --model auto, or --strength 0): its input
+    bytes when they can be copied bit-exact, else its pixels to encode in the output format."""
+
+    meta: ImageMeta
+    pixels: np.ndarray  # the input in the output's dtype and channels
+    data: bytes | None
+
+    @property
+    def image_id(self) -> str:
+        return self.meta.image_id
+
+
+@dataclasses.dataclass(frozen=True)
 class TileKey:
     """RunInference's key of one tile."""
 
@@ -80,6 +110,7 @@ class TileKey:
     tile: object  # model.tiling.Tile
     count: int  # tiles of the image
     meta: ImageMeta | None  # on the first tile only
+    model: str = ""  # with --model auto, the bundled model that restores it (RunInference's key)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,11 +15,12 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines.imaging import channels, images
+from pipelines.imaging import channels, images, metadata
 from pipelines.inputs import outputs
 from pipelines.restore import quality
+from pipelines.restore.prepare import choice_columns
 from pipelines.restore.settings import Settings
-from pipelines.restore.values import ImageMeta, Stitched
+from pipelines.restore.values import ImageMeta, Stitched, Unchanged
 from pipelines.runtime.files import write_atomically
 from restoreflow.scores import ScoreRow
 
@@ -31,16 +32,22 @@ def output_path(settings: Settings, image_id: str) -> str:
     return FileSystems.join(settings.output, "restored", outputs.output_name(image_id, settings.output_format))
 
 
-def crop_path(settings: Settings, image_id: str) -> str:
-    return FileSystems.join(settings.output, "crops", settings.key, image_id + ".png")
+def crop_path(settings: Settings, image_id: str, settings_key: str) -> str:
+    return FileSystems.join(settings.output, "crops", settings_key, image_id + ".png")
 
 
 def output_pixels(stitched: Stitched, scale: int) -> np.ndarray:
-    """The model's output in the image's own channels and dtype."""
+    """The model's output in the image's own channels and dtype; a bilevel input's thresholded
+    back to two levels (what is written and scored)."""
     meta, canvas = stitched.meta, stitched.canvas
-    if canvas.dtype != np.float32:
-        return canvas
-    return images.from_float(channels.from_model(canvas, meta.channel_plan, scale), meta.out_dtype)
+    if canvas.dtype == np.float32:
+        canvas = images.from_float(channels.from_model(canvas, meta.channel_plan, scale), meta.out_dtype)
+    return images.threshold(canvas) if is_bilevel(meta, canvas) else canvas
+
+
+def is_bilevel(meta: ImageMeta, pixels: np.ndarray) -> bool:
+    """A 1-bit input whose result is gray: kept 1-bit (thresholded at half scale)."""
+    return meta.source_mode == "1" and pixels.shape[-1] == 1 and pixels.dtype == np.uint8
 
 
 def resized_alpha(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -61,12 +68,31 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
         alpha = resized_alpha(alpha, pixels.shape[:2])
     path, output_sha256 = output_path(s, meta.image_id), None
     if s.write_images:
-        data = images.encode(pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile)
+        data = images.encode(pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile,
+                             metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]),
+                             bilevel=is_bilevel(meta, pixels))
         output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
         write_atomically(path, data, s.run_id)
-    crop = crop_path(s, meta.image_id)
+    crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
     write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
     return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
+                output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
+
+
+def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
+    """Writes an image no model touched: its input bytes when they can be copied as they are
+    (bit-exact, metadata and all), else its pixels in the output format; its crop; its row."""
+    meta, pixels = image.meta, image.pixels
+    path, output_sha256 = output_path(s, meta.image_id), None
+    if s.write_images:
+        data = image.data if image.data is not None else images.encode(
+            pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile, metadata=meta.metadata,
+            bilevel=is_bilevel(meta, pixels))
+        output_sha256 = hashlib.sha256(data).hexdigest()
+        write_atomically(path, data, s.run_id)
+    crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    return _row(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 
 
@@ -75,14 +101,33 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
              **quality.no_reference(pixels, role="restored")}
     recorded = meta.recorded
     return ScoreRow(
-        image_id=meta.image_id, source=meta.source, status="restored", run_id=s.run_id, settings_key=s.key,
-        model_id=s.model_id, task=s.task, content_sha256=recorded.content_sha256,
+        image_id=meta.image_id, source=meta.source, status="restored", run_id=s.run_id,
+        settings_key=meta.chosen.settings_key, model_id=meta.chosen.model_id, task=s.task,
+        content_sha256=recorded.content_sha256, **choice_columns(meta.chosen, s),
         mask_sha256=recorded.mask_sha256, redone=recorded.redone, note=recorded.note,
         width_in=meta.size_in[1], height_in=meta.size_in[0], width_out=pixels.shape[1], height_out=pixels.shape[0],
-        channels=pixels.shape[-1], bit_depth=16 if pixels.dtype == np.uint16 else 8, source_mode=meta.source_mode,
+        channels=pixels.shape[-1], bit_depth=_bit_depth(meta, pixels), source_mode=meta.source_mode,
         format_in=meta.format_in, format_out=meta.out_format, reference=meta.reference_kind,
         seconds=round(time.time() - meta.started, 4), **written, **meta.before, **after,
     )
+
+
+class WriteUnchanged(beam.DoFn):
+    """Unchanged -> ScoreRow (see finish_unchanged)."""
+
+    def __init__(self, settings: Settings):
+        self._s = settings
+        self._unchanged = Metrics.counter("restoreflow", "images_unchanged")
+
+    def process(self, image: Unchanged):
+        row = finish_unchanged(image, self._s)
+        self._unchanged.inc()
+        yield row
+
+
+def _bit_depth(meta: ImageMeta, pixels: np.ndarray) -> int:
+    one_bit = is_bilevel(meta, pixels) and meta.out_format in images.BILEVEL_FORMATS
+    return 16 if pixels.dtype == np.uint16 else 1 if one_bit else 8
 
 
 class WriteAndScore(beam.DoFn):

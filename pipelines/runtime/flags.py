@@ -55,8 +55,12 @@ def switch(text: str) -> bool:
 
 def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--model", default=None,
-                        help="A bundled model by name (see restoreflow models) or a model directory, local or "
-                        "gs:// (default: the bundled default model).")
+                        help="A bundled model by name (see restoreflow models), a model directory, local or "
+                        "gs://, or auto: each image diagnosed and sent to the bundled model for its damage, "
+                        "undamaged ones copied unchanged (default: the bundled default model).")
+    parser.add_argument("--strength", type=float, default=1.0,
+                        help="0..1: how much of the restoration to apply (output = input + strength x change); "
+                        "0 writes every input unchanged.")
     parser.add_argument("--reference", default=None,
                         help="Folder of clean references for PSNR/SSIM, matched by relative path and file stem "
                         "(a/b.jpg <-> REF/a/b.png).")
@@ -90,6 +94,12 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="Write restored images (none = scores only, e.g. benchmarks).")
 
 
+def add_diagnose_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    # Not --model: Beam parses every job's options together, and restore owns that name.
+    parser.add_argument("--diagnosis_model", default="diagnose",
+                        help="The damage-diagnosis model: the bundled one (diagnose) or a model directory.")
+
+
 SHARDS_DESCRIPTION = """\
 Job 1: clean images -> seeded degradations (a recipe) -> TFRecord shards of
 (clean, degraded) patch pairs for training, with manifest.json, index/ and
@@ -103,10 +113,17 @@ sharpness, blockiness) always. Writes OUT/restored/, OUT/scores/,
 OUT/report.html and OUT/errors/ (rejected inputs, with reasons). A rerun into
 the same --output skips what is already done."""
 
+DIAGNOSE_DESCRIPTION = """\
+Diagnose the damage of every image under --input (noise level and kind, JPEG
+quality, blur, effective resolution, undamaged or not) without restoring it:
+the triage of an archive. Writes OUT/diagnosis/<run>/*.parquet (one row per
+image, with the model --model auto would pick) and a summary of the counts."""
+
 # job -> (its flags, description, required flags)
 JOBS = {
     "shards": (add_shards_args, SHARDS_DESCRIPTION, ("input", "output", "recipe")),
     "restore": (add_restore_args, RESTORE_DESCRIPTION, ("input", "output")),
+    "diagnose": (add_diagnose_args, DIAGNOSE_DESCRIPTION, ("input", "output")),
 }
 
 

@@ -51,6 +51,14 @@ class RestoreOptions(PipelineOptions):
         flags.add_restore_args(parser)
 
 
+class DiagnoseOptions(PipelineOptions):
+    """Flags of ``restoreflow diagnose``."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        flags.add_diagnose_args(parser)
+
+
 # Beam's own option classes: every flag they define passes through to the runner.
 def _beam_option_classes():
     return [cls for cls in _all_subclasses(PipelineOptions) if cls.__module__.startswith("apache_beam")]

@@ -196,6 +196,7 @@ SAMPLES = {
         "tf_threads": ("2", 2),
         "engine": ("openvino", "openvino"),
         "precision": ("bf16", "bf16"),
+        "strength": ("0.5", 0.5),
     },
     "shards": {
         "input": ("gs://b/clean", ["gs://b/clean"]),
@@ -846,7 +847,9 @@ def test_systemd_units_verify(tmp_path):
 
 def test_nightly_example_config_is_valid():
     config = yaml.safe_load((SCHEDULING / "nightly.example.yaml").read_text())
-    assert set(config) == {"input", "output", "model", "reference", "tile_size", "batch_size", "format", "beam_args"}
+    assert set(config) == {"input", "output", "model", "strength", "reference", "tile_size", "batch_size", "format",
+                           "beam_args"}
+    assert config["model"] == "auto"
     assert isinstance(config["input"], list) and config["tile_size"] == 512
     from pipelines.runtime import options
 
@@ -857,7 +860,7 @@ def test_nightly_example_config_is_valid():
 
         argv = nightly.load(str(SCHEDULING / "nightly.example.yaml")).restore_argv()
     parsed = options.parse(argv, options.RestoreOptions).get_all_options()
-    assert parsed["runner"] == "DataflowRunner"
+    assert parsed["runner"] == "DataflowRunner" and parsed["model"] == "auto" and parsed["strength"] == 1.0
     assert parsed["dataflow_service_options"] == ["worker_accelerator=type:nvidia-tesla-t4;count:1;install-nvidia-driver"]
     assert parsed["sdk_container_image"].endswith("restoreflow-worker-gpu:latest")
 

@@ -102,6 +102,40 @@ def test_encode_refuses_what_a_format_cannot_hold():
         images.encode(np.zeros((4, 4, 1), np.uint16), format="JPEG")
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_alpha_in_bmp_is_refused_before_pillow_writes_what_readers_show_opaque(channels):
+    pixels = photo("astronaut", (4, 4))[..., :channels]
+    alpha = np.full((4, 4, 1), 128, np.uint8)
+    with pytest.raises(images.ImageError, match=r"^BMP would lose the alpha channel .*choose --format PNG or TIFF$"):
+        images.check_writable("BMP", dtype=np.uint8, has_alpha=True)
+    with pytest.raises(images.ImageError, match="BMP would lose the alpha channel"):
+        images.encode(pixels, format="BMP", alpha=alpha)
+    images.check_writable("PNG", dtype=np.uint8, has_alpha=True)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF", "BMP"])
+def test_a_bilevel_scan_stays_one_bit(fmt):
+    scan = Image.fromarray(photo("text", (16, 24))[..., 0]).convert("1", dither=Image.Dither.NONE)
+    decoded = images.decode(save(scan, fmt))
+    assert decoded.source_mode == "1" and set(np.unique(decoded.pixels)) <= {0, 255}
+    restored = np.clip(decoded.pixels.astype(int) + np.arange(-60, 60, 5)[None, :24, None], 0, 255).astype(np.uint8)
+    thresholded = images.threshold(restored)
+    assert set(np.unique(thresholded)) == {0, 255}
+    written = Image.open(io.BytesIO(images.encode(thresholded, format=fmt, bilevel=True)))
+    assert written.mode == "1"
+    assert np.array_equal(np.asarray(written.convert("L"))[..., None], thresholded)
+
+
+@pytest.mark.parametrize("shape, photometric", [((6, 5, 3), "rgb"), ((6, 5), "minisblack")])
+def test_floating_point_tiffs_are_refused_with_the_reason(shape, photometric):
+    import tifffile
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.random.default_rng(0).random(shape, np.float32) * 4, photometric=photometric)
+    with pytest.raises(images.ImageError, match=r"^32-bit floating-point image: not restored.*16-bit TIFF or PNG"):
+        images.decode(buffer.getvalue())
+
+
 def test_limit_messages_name_the_flag_and_small_sizes_in_pixels():
     data = save(Image.new("L", (30, 20)))
     with pytest.raises(images.ImageError, match=r"= 600 pixels, over the limit of 599 pixels \(raise --max_pixels"):

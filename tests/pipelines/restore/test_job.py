@@ -31,7 +31,9 @@ EXPECTED_COLUMNS = [
     "psnr_db_degraded", "psnr_db_restored", "ssim_degraded", "ssim_restored", "ms_ssim_degraded",
     "ms_ssim_restored", "noise_sigma_degraded", "noise_sigma_restored", "sharpness_degraded",
     "sharpness_restored", "blockiness_degraded", "blockiness_restored", "output_sha256", "mask_sha256",
-    "redone", "note",
+    "redone", "note", "chosen_model", "choice_reason", "strength", "diagnosis_label", "diagnosis_noise_sigma",
+    "diagnosis_noise_kind", "diagnosis_jpeg_quality", "diagnosis_blur_sigma", "diagnosis_resolution",
+    "diagnosis_undamaged", "diagnosis_undamaged_probability", "diagnosis_estimator", "diagnosis_version",
 ]
 
 

@@ -1,6 +1,7 @@
 """--masks: inpainting masks matched to inputs by relative path and file stem."""
 
 import hashlib
+import json
 import zipfile
 
 import numpy as np
@@ -9,6 +10,7 @@ from PIL import Image
 
 from pipelines import restore
 from pipelines.imaging import images
+from pipelines.restore import companions
 from tests.helpers.images import photo, png_bytes, stroke_mask, write_image
 from tests.helpers.restore import (
     UNET,
@@ -103,3 +105,46 @@ def test_mask_flag_mistakes_are_one_line(tmp_path, inpaint_model, capsys):
     assert "--masks" in capsys.readouterr().err
     assert restore.main([*base, f"--model={inpaint_model}", "--degrade=inpaint", f"--masks={tmp_path / 'in'}"]) == 2
     assert "drop --masks" in capsys.readouterr().err
+
+
+def rgba_mask(strokes: np.ndarray, *, in_alpha: bool) -> np.ndarray:
+    """An RGBA mask: black paint whose strokes are only in alpha (a painted transparent layer),
+    or white strokes on opaque black."""
+    holes = strokes.astype(bool)
+    rgba = np.zeros(strokes.shape[:2] + (4,), np.uint8)
+    if in_alpha:
+        rgba[..., 3] = np.where(holes[..., 0], 255, 0)
+        rgba[..., :3] = 0
+    else:
+        rgba[..., :3] = np.where(holes, 255, 0)
+        rgba[..., 3] = 255
+    return rgba
+
+
+@pytest.mark.parametrize("in_alpha", [True, False])
+def test_a_mask_with_alpha_masks_where_it_is_painted_or_by_colour_when_opaque(in_alpha):
+    strokes = stroke_mask((12, 14), [((0, 6), (14, 6))], width=2)
+    data = png_bytes(rgba_mask(strokes, in_alpha=in_alpha))
+    missing = companions.decode_mask("m.png", data, (12, 14, 1), max_pixels=10_000)
+    assert np.array_equal(missing, (strokes != 0).astype(np.uint8))
+    gray_alpha = np.concatenate([np.zeros_like(strokes), strokes], axis=-1)  # LA, strokes in alpha
+    missing = companions.decode_mask("m.png", png_bytes(gray_alpha, mode="LA"), (12, 14, 1), max_pixels=10_000)
+    assert np.array_equal(missing, (strokes != 0).astype(np.uint8))
+
+
+def test_alpha_strokes_are_filled_and_a_mask_without_image_is_listed_unused(tmp_path, inpaint_model, capsys):
+    pixels = photo("camera", (32, 40))
+    strokes = stroke_mask((32, 40), [((0, 16), (40, 16))], width=4)
+    write_image(tmp_path / "in" / "x.png", pixels)
+    write_image(tmp_path / "masks" / "x.png", rgba_mask(strokes, in_alpha=True))
+    write_image(tmp_path / "masks" / "gone" / "y.png", strokes)  # its image is not among the inputs
+    out = tmp_path / "out"
+    argv = [f"--input={tmp_path / 'in'}", f"--output={out}", f"--model={inpaint_model}",
+            f"--masks={tmp_path / 'masks'}"]
+    assert restore.main(argv) == 0
+    restored = images.decode((out / "restored" / "x.png").read_bytes()).pixels
+    assert np.array_equal(restored, whole_image(inpaint_model, pixels, strokes)), "alpha strokes are holes"
+    assert not np.array_equal(restored, pixels)
+    unused = str(tmp_path / "masks" / "gone" / "y.png")
+    assert json.loads((out / "summary.json").read_text())["unused_masks"] == [unused]
+    assert f"1 mask matched no input (e.g. {unused}; all in {out}/summary.json)" in capsys.readouterr().out

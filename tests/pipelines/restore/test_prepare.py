@@ -41,14 +41,17 @@ def test_images_smaller_than_the_models_border_are_rejected(tmp_path, models):
     image = photo("camera", (3, 9))
     decoded = images.decode(item("dot.png", image).data)
     with pytest.raises(errors.Rejected, match="image is 9x3, too small to restore"):
-        prepare.prepare(item("dot.png", image), decoded, pixels_of(image), None, 0.0, settings)
+        prepare.prepare(item("dot.png", image), decoded, pixels_of(image), None, 0.0,
+                        prepare.chosen_for(settings, None), settings)
 
 
 def test_the_meta_holds_the_before_scores_and_the_crop_and_the_model_input_travels_apart(tmp_path, models):
     image = photo("camera", (20, 24))
     recorded = prepare.Recorded("sha", None)
+    settings = settings_for(tmp_path, models["gray"])
     out = prepare.prepare(item("a.png", image), images.decode(item("a.png", image).data), pixels_of(image), recorded,
-                          0.0, settings_for(tmp_path, models["gray"]))
+                          0.0, prepare.chosen_for(settings, None), settings)
+    assert out.meta.chosen.model_id == settings.model_id and out.meta.chosen.settings_key == settings.key
     assert out.meta.channel_plan.model_input is None and out.model_input.shape == (20, 24, 1)
     assert out.meta.before["psnr_db_degraded"] is None and out.meta.before["noise_sigma_degraded"] > 0
     assert np.array_equal(out.meta.crop_before, image) and out.meta.crop_box == (0, 0, 20, 24)

@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines.imaging import channels, images
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.tiles import Canvas, StitchTiles, cut
-from pipelines.restore.values import ImageMeta, Prepared, Recorded
+from pipelines.restore.values import Chosen, ImageMeta, Prepared, Recorded
 from tests.helpers.beam import local_pipeline
 from tests.helpers.images import photo
 from tests.helpers.restore import UNET, ids_and_stages, make_model, random_tail
@@ -27,7 +27,7 @@ def prepared(image_id: str, model_input: np.ndarray, out_dtype=np.float32) -> Pr
         size_in=(height, width), format_in="PNG", source_mode="L",
         channel_plan=channels.ChannelPlan(None, "same"), out_dtype=np.dtype(out_dtype), out_format="PNG", alpha=None,
         icc_profile=None, reference=None, reference_kind=None, before={}, crop_box=(0, 0, 1, 1),
-        crop_before=np.zeros((1, 1, 1), np.uint8),
+        crop_before=np.zeros((1, 1, 1), np.uint8), chosen=Chosen("m", "m-id", "key"),
     )
     return Prepared(meta, model_input)
 

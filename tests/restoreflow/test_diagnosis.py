@@ -1,0 +1,102 @@
+"""The Diagnosis contract: targets made from records, outputs read back, stored and routed."""
+
+import math
+
+import numpy as np
+import pytest
+
+from restoreflow import diagnosis, routing
+from restoreflow.diagnosis import INDEX, OUTPUTS, Diagnosis
+
+SCALES = np.array([scale for _, _, scale in OUTPUTS])
+
+
+def record(*steps):
+    return {"recipe": "diagnose", "steps": list(steps)}
+
+
+def test_targets_carry_each_steps_parameters_on_their_scale():
+    target = diagnosis.targets(record(
+        {"op": "gaussian_noise", "noise_sigma": 25.0, "color": True},
+        {"op": "jpeg", "quality": 40},
+        {"op": "gaussian_blur", "sigma_x": 1.0, "sigma_y": 4.0, "theta": 0.3},
+        {"op": "resize", "scale_factor": 0.75},
+    )) * SCALES
+    assert target[INDEX["noise_sigma"]] == pytest.approx(25.0)
+    assert target[INDEX["noise_color"]] == 1.0
+    assert target[INDEX["jpeg"]] == 1.0 and target[INDEX["jpeg_quality"]] == pytest.approx(40)
+    assert target[INDEX["blur_sigma"]] == pytest.approx(2.0)  # geometric mean of the axes
+    assert target[INDEX["resolution_loss"]] == pytest.approx(0.25)
+    assert target[INDEX["undamaged"]] == 0.0
+
+
+def test_a_record_without_steps_is_undamaged_and_nothing_else():
+    target = diagnosis.targets(record())
+    assert target[INDEX["undamaged"]] == 1.0
+    assert np.count_nonzero(target) == 1
+
+
+def test_a_step_the_diagnosis_cannot_learn_is_refused_by_name():
+    with pytest.raises(ValueError, match="poisson_noise"):
+        diagnosis.targets(record({"op": "poisson_noise", "peak": 30.0}))
+
+
+def logits(**values):
+    """A network output row: regressions given on their physical scale, logits as given."""
+    row = np.zeros(len(OUTPUTS))
+    row[INDEX["undamaged"]] = -5.0
+    row[INDEX["jpeg"]] = -5.0
+    for name, value in values.items():
+        row[INDEX[name]] = value / SCALES[INDEX[name]]
+    return row
+
+
+def test_outputs_read_back_as_units_and_decisions():
+    found = Diagnosis.from_outputs(logits(noise_sigma=20.0, noise_color=3.0, jpeg=4.0, jpeg_quality=35.4), "est")
+    assert found.noise_sigma == pytest.approx(20.0) and found.noise_kind == "color"
+    assert found.jpeg_quality == 35
+    assert not found.undamaged and found.estimator == "est"
+    assert found.damage() == ("noise", "jpeg") and found.label() == "mixed"
+
+
+def test_faint_damage_is_neither_undamaged_nor_a_kind():
+    found = Diagnosis.from_outputs(logits(noise_sigma=1.0, blur_sigma=0.2), "est")
+    assert found.noise_kind == "none" and found.damage() == () and found.label() == "faint"
+
+
+def test_aggregate_is_the_median_of_the_crops():
+    rows = np.zeros((5, len(OUTPUTS)))
+    rows[:, 0] = [0.1, 0.2, 0.3, 5.0, 0.25]  # one crop far off (texture) does not move it
+    assert diagnosis.aggregate(rows)[0] == pytest.approx(0.25)
+    with pytest.raises(ValueError):
+        diagnosis.aggregate(np.zeros((0, len(OUTPUTS))))
+
+
+def test_columns_round_trip_and_other_versions_are_not_reused():
+    found = Diagnosis.from_outputs(logits(noise_sigma=12.0), "est")
+    columns = found.to_columns()
+    assert columns["diagnosis_label"] == "noise"
+    assert Diagnosis.from_columns(columns) == found
+    assert Diagnosis.from_columns({**columns, "diagnosis_version": 99}) is None
+    assert Diagnosis.from_columns({}) is None
+
+
+@pytest.mark.parametrize(("values", "model"), [
+    ({"undamaged": 5.0}, routing.COPY),
+    ({"noise_sigma": 1.0}, routing.COPY),
+    ({"noise_sigma": 20.0}, "denoise-color"),
+    ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
+    ({"blur_sigma": 1.5}, "deblur"),
+    ({"resolution_loss": 0.4}, "deblur"),
+    ({"noise_sigma": 20.0, "jpeg": 5.0, "jpeg_quality": 30.0}, "restore"),
+])
+def test_routing_sends_each_damage_to_its_model(values, model):
+    choice = routing.choose(Diagnosis.from_outputs(logits(**values), "est"))
+    assert choice.model == model and choice.reason
+    assert model in (*routing.AUTO_MODELS, routing.COPY)
+
+
+def test_high_jpeg_quality_is_not_worth_a_model():
+    found = Diagnosis.from_outputs(logits(jpeg=5.0, jpeg_quality=97.0), "est")
+    assert found.jpeg_quality == 97 and routing.choose(found).model == routing.COPY
+    assert not math.isnan(found.resolution)

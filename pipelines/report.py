@@ -61,6 +61,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
         gains[name] = stats([a - b for a, b in pairs if a is not None and b is not None])
     redone = [reason for reason in columns.get("redone", []) if reason]
+    chosen = [model for status, model in zip(statuses, columns.get("chosen_model", [])) if model and status == "restored"]
     sizes = zip(statuses, columns.get("width_in", []), columns.get("height_in", []))
     megapixels = sum(w * h for status, w, h in sizes if status == "restored" and w and h) / 1e6
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -72,6 +73,8 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         "created_utc": now.isoformat(timespec="seconds"),
         "counts": counts,
         "redone": {reason: redone.count(reason) for reason in sorted(set(redone))},
+        # --model auto / --strength: images restored per chosen model ("copy": written unchanged)
+        "by_model": {model: chosen.count(model) for model in sorted(set(chosen))},
         "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
         "megapixels_restored": round(megapixels, 4),
         "seconds": stats(columns.get("seconds", [])),
@@ -143,6 +146,12 @@ def summary_line(summary: dict, output: str) -> str:
     redone = sum(summary.get("redone", {}).values())
     if redone:
         parts.append(f"{redone} redone: missing or changed output")
+    by_model = dict(summary.get("by_model") or {})
+    if by_model:
+        copied = by_model.pop("copy", 0)
+        models = ", ".join(f"{count} {model}" for model, count in sorted(by_model.items(), key=lambda kv: -kv[1]))
+        parts.append(" and ".join(part for part in (models and f"by model: {models}",
+                                                    copied and f"{copied} written unchanged") if part))
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")

@@ -110,6 +110,8 @@ def cards(data: ReportData) -> list[tuple[str, list[tuple[str, object]]]]:
         ("model", ", ".join(sorted({r["model_id"] or "?" for r in latest_rows})) or "\u2013"),
         ("task", ", ".join(sorted({r["task"] or "?" for r in latest_rows})) or "\u2013"),
         ("restored", count(latest_rows, "restored")),
+        *([("by model", ", ".join(f"{n} {m}" for m, n in sorted(summary["by_model"].items(), key=lambda kv: -kv[1])))]
+          if summary and summary.get("by_model") else []),
         ("skipped (done before)", count(latest_rows, "skipped")),
         (errors_label, len(data.errors)),
     ]
@@ -195,7 +197,18 @@ def table_data(data: ReportData, order: crops.Ranking) -> dict:
         {"key": "status", "label": "status", "type": "text", "title": "in the newest run that saw the image"},
         {"key": "run_id", "label": "scores from run", "type": "text", "title": "the newest run that restored it"},
     ]
-    if len({r["model_id"] for r in scored}) > 1:
+    if any(r.get("chosen_model") for r in scored):  # --model auto: what it found and chose
+        columns += [
+            {"key": "diagnosis_label", "label": "damage found", "type": "text",
+             "title": "the diagnosis: undamaged, noise, jpeg, blur, soft, mixed or faint"},
+            {"key": "diagnosis_noise_sigma", "label": "noise σ found", "type": "num", "digits": 1,
+             "title": "estimated Gaussian noise sigma, 0-255"},
+            {"key": "diagnosis_jpeg_quality", "label": "JPEG quality found", "type": "num", "digits": 0,
+             "title": "estimated quality; empty when no JPEG blocking was found"},
+            {"key": "chosen_model", "label": "model chosen", "type": "text",
+             "title": "copy: written unchanged"},
+        ]
+    elif len({r["model_id"] for r in scored}) > 1:
         columns.append({"key": "model_id", "label": "model", "type": "text"})
     for m in shown:
         columns += [

@@ -17,7 +17,7 @@ import logging
 import sys
 
 from pipelines import flags, options as job_options, report, restore, sources
-from pipelines.restore import lock
+from pipelines import lock
 from restoreflow import commands
 from restoreflow.configs import ConfigError, parse_yaml, suggest
 from restoreflow.console import setup_logging, user_errors

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines import images, report, restore
-from pipelines.restore import lock, rerun
+from pipelines import images, lock, report, restore
+from pipelines.restore import rerun
 from tests.conftest import photo, write_image
 from tests.pipelines.restore.helpers import (
     assert_accounted_once,

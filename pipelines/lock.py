@@ -96,6 +96,23 @@ def held(output: str, run_id: str):
         lock.release()
 
 
+def check_free(output: str) -> None:
+    """Raises OutputLocked when a run holds the local folder ``output`` right now: a probe for
+    a job that refuses a folder that is not empty, so that a busy one is named as such."""
+    path = os.path.join(output, LOCK_FILE)
+    if "://" in output or not os.path.lexists(path):
+        return
+    import fcntl
+
+    fd = _open_regular(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the close below
+    except BlockingIOError:
+        raise _locked(output, _parse(os.pread(fd, 1 << 16, 0).decode(errors="replace"))) from None
+    finally:
+        os.close(fd)
+
+
 class FileLock:
     def __init__(self, path: str, run_id: str):
         self._path, self._run_id, self._fd = path, run_id, None

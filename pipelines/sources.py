@@ -39,6 +39,7 @@ class InputSpec:
     given: str
     pattern: str
     root: str
+    exclude: tuple[str, ...] = ()  # folders never listed: the job's --output when it lies inside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +97,46 @@ def resolve(given: str) -> InputSpec:
     return InputSpec(given, text, posixpath.dirname(text) if "://" in text else os.path.dirname(text))
 
 
+def _real(path: str) -> str:
+    return path.rstrip("/") if "://" in path else os.path.realpath(path)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def apart_from_output(specs: list[InputSpec], output: str) -> tuple[list[InputSpec], list[str]]:
+    """The inputs listed once each and never reading the job's own output (what it wrote
+    would come back as inputs on every rerun): an input given twice is listed once; an
+    --output inside an input is left out of that input's listing; an input that is the
+    --output or lies inside it is a mistake (InputError). Returns (specs, notes to show)."""
+    out, kept, notes, seen = _real(output), [], [], set()
+    for spec in specs:
+        key = _real(spec.pattern)
+        if key in seen:
+            notes.append(f"--input {spec.given} is given more than once: listed once")
+            continue
+        seen.add(key)
+        root = _real(spec.root)
+        if root == out or _inside(root, out):
+            raise InputError(f"--input {spec.given} is inside --output {output}: the job's outputs would be read "
+                             f"back as inputs; choose an --output outside every --input")
+        if _inside(out, root):
+            notes.append(f"--output {output} lies inside --input {spec.given}: it is left out of the listing")
+            spec = dataclasses.replace(spec, exclude=(out,))
+        kept.append(spec)
+    return kept, notes
+
+
+def resolve_inputs(given: list[str], output: str) -> list[InputSpec]:
+    """The --input flags resolved and kept apart from ``output`` (see apart_from_output),
+    with a note on stderr for each adjustment."""
+    specs, notes = apart_from_output([resolve(text) for text in given], output)
+    for note in notes:
+        logging.getLogger("restoreflow").warning("note: %s", note)
+    return specs
+
+
 def _object_exists(path: str) -> bool:
     try:
         return FileSystems.exists(path)
@@ -110,6 +151,7 @@ class Listing:
 
     files: list[InputFile]
     problems: list[dict]
+    left_out: list[str] = dataclasses.field(default_factory=list)  # restoreflow output folders met inside
 
 
 def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entry]:
@@ -118,10 +160,12 @@ def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entr
     if "://" not in spec.pattern:
         if not any(c in spec.pattern for c in _GLOB_CHARS) and not os.path.isdir(spec.pattern):
             return [local_files.single(spec.pattern)] if os.path.lexists(spec.pattern) else []
-        return list(itertools.islice(local_files.matching(spec.root, spec.pattern), limit))
+        entries = local_files.matching(spec.root, spec.pattern, exclude=spec.exclude)
+        return list(itertools.islice((e for e in entries if not (limit and e.left_out)), limit))
     found = FileSystems.match([spec.pattern], limits=[limit] if limit else None)[0].metadata_list
     # A "folder/" placeholder object some tools create is not a file.
-    return [local_files.Entry(m.path, m.size_in_bytes) for m in found if not m.path.endswith("/")]
+    return [local_files.Entry(m.path, m.size_in_bytes) for m in found
+            if not m.path.endswith("/") and not any(_inside(m.path, folder) for folder in spec.exclude)]
 
 
 def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
@@ -132,15 +176,17 @@ def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not entries:
         raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
-    files, problems = [], []
+    files, problems, left_out = [], [], []
     for entry in entries:
         relative = entry.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
         image_id = relative or os.path.basename(entry.path)
-        if entry.problem:
+        if entry.left_out:
+            left_out.append(entry.path)
+        elif entry.problem:
             problems.append(error_record(source=entry.path, image_id=image_id, stage="list", reason=entry.problem))
         else:
             files.append(InputFile(entry.path, image_id, entry.size_bytes, input_index))
-    return Listing(sorted(files, key=lambda f: f.image_id), problems)
+    return Listing(sorted(files, key=lambda f: f.image_id), problems, left_out)
 
 
 def check_exists(spec: InputSpec) -> None:
@@ -167,6 +213,11 @@ class ListInputFiles(beam.DoFn):
             )
             return
         yield from listing.files
+        for folder in listing.left_out:
+            if _real(folder) not in spec.exclude:  # the job's own --output was noted when it started
+                logging.getLogger("restoreflow").warning(
+                    "--input %s: left out %s, the output folder of another restoreflow run (it holds %s)",
+                    spec.given, folder, local_files.OUTPUT_MARK)
         for problem in listing.problems:
             yield beam.pvalue.TaggedOutput(ERRORS_TAG, problem)
 

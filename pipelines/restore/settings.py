@@ -140,8 +140,9 @@ def resolve_settings(options) -> Settings:
 
 
 def input_specs(options) -> list[sources.InputSpec]:
-    """The --input flags, each checked to exist."""
-    specs = [sources.resolve(given) for given in options.view_as(job_options.InputOptions).input]
+    """The --input flags, each checked to exist, listed once and never reading --output."""
+    common = options.view_as(job_options.InputOptions)
+    specs = sources.resolve_inputs(common.input, common.output)
     for spec in specs:
         sources.check_exists(spec)
     return specs

@@ -29,7 +29,8 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings = resolve_settings(options)
     specs = input_specs(options)
-    log.info("restore: model %s (%s)%s", settings.model_dir, settings.model_id,
+    log.info("restore: model %s (%s, weights sha256 %s)%s", settings.model_dir, settings.model_id,
+             settings.weights_sha256[:12],
              f": {settings.purpose}" if settings.purpose else "")
     log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
 

@@ -43,6 +43,7 @@ class Settings:
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
     precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
 
     # --- the model card -------------------------------------------------------------------
     @property
@@ -94,7 +95,8 @@ class Settings:
         from restoreflow.configs import to_plain
 
         parts = {
-            "model_id": self.model_id,
+            "model_id": self.model_id,  # the card's: a copied card does not vouch for other weights
+            "weights_sha256": self.weights_sha256,
             "tile_size": self.tile_size,
             "overlap": self.overlap,
             "format": self.output_format,
@@ -122,7 +124,7 @@ def resolve_settings(options) -> Settings:
     model_dir = flags.model or zoo.DEFAULT
     degrade = recipes.load(flags.degrade) if flags.degrade else None
     settings = Settings(
-        model_dir=model_dir, card=_read_card(model_dir), output=common.output.rstrip("/"), run_id=new_run_id(),
+        model_dir=model_dir, card=_read_card(model_dir), weights_sha256=_weights_sha256(model_dir), output=common.output.rstrip("/"), run_id=new_run_id(),
         tile_size=flags.tile_size, overlap=flags.overlap, batch_size=flags.batch_size, tf_threads=flags.tf_threads,
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
@@ -157,6 +159,20 @@ def _read_card(model_dir: str) -> dict:
     except ConfigError as e:
         raise ConfigError(f"--model: {e}") from None
     return card
+
+
+def _weights_sha256(model_dir: str) -> str:
+    """The SHA-256 of the model's weights file as it is now (a few MB, read once per run; the
+    bundled models' too): part of what makes an image done."""
+    import tensorflow as tf
+
+    from model.export import MODEL_FILE
+
+    digest = hashlib.sha256()
+    with tf.io.gfile.GFile(f"{zoo.resolve(model_dir).rstrip('/')}/{MODEL_FILE}", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _output_format(given: str) -> str:

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from tests.conftest import photo, write_image
 from tests.pipelines.restore.helpers import (
     assert_accounted_once,
     assert_outputs_match_newest_rows,
+    make_model,
     run_restore,
 )
 
@@ -145,3 +147,23 @@ def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
     assert decide(row) == (False, rerun.CHANGED)
     output.unlink()
     assert decide(row) == (False, rerun.MISSING)
+
+
+def test_new_weights_beside_an_unchanged_card_redo_every_image(tmp_path, gray_model):
+    """Issue 21 item 5: a model.keras replaced under the old model.json must not serve the
+    outputs of the old weights."""
+    ids = colour_folder(tmp_path / "in", 3)
+    model, out = tmp_path / "model", tmp_path / "out"
+    shutil.copytree(gray_model, model)
+    first = run_restore([tmp_path / "in"], out, model)
+    assert first["counts"] == {"error": 0, "restored": 3}
+    before = {i: (out / "restored" / i).read_bytes() for i in ids}
+    other = make_model(tmp_path / "other", seed=7)  # the same architecture, other weights
+    shutil.copy(Path(other) / "model.keras", model / "model.keras")
+
+    again = run_restore([tmp_path / "in"], out, model)
+    assert again["counts"] == {"error": 0, "restored": 3}, "not '0 restored, 3 skipped'"
+    assert all((out / "restored" / i).read_bytes() != before[i] for i in ids)
+    assert_accounted_once(out, again, ids)
+    assert_outputs_match_newest_rows(out)
+    assert run_restore([tmp_path / "in"], out, model)["counts"] == {"error": 0, "skipped": 3}

@@ -139,9 +139,12 @@ def summary_line(summary: dict, output: str) -> str:
         _, mp_per_s = throughput(summary)
         head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
     parts = [head]
-    redone = sum(summary.get("redone", {}).values())
+    redone = dict(summary.get("redone", {}))
+    replaced = redone.pop(scores.REPLACED, 0)
     if redone:
-        parts.append(f"{redone} redone: missing or changed output")
+        parts.append(f"{sum(redone.values())} redone: missing or changed output")
+    if replaced:
+        parts.append(f"{replaced} earlier outputs overwritten: new images under names restored before")
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")

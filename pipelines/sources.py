@@ -29,7 +29,7 @@ from pipelines.archives import is_archive
 
 ERRORS_TAG = "errors"
 MEMBERS_TAG = "members"
-_GLOB_CHARS = "*?["
+GLOB_CHARS = "*?["
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +61,10 @@ class InputError(ValueError):
     """An --input that does not exist or cannot be listed (stops the job before it starts)."""
 
 
+class NoFiles(InputError):
+    """An --input that names no file (a typo, or an empty folder: see holds_nothing)."""
+
+
 def error_record(*, source: str, image_id: str | None, stage: str, reason: str) -> dict:
     """The one shape of an errors/*.jsonl line."""
     return {"source": source, "image_id": image_id, "stage": stage, "reason": reason}
@@ -80,10 +84,10 @@ def _is_local_dir(path: str) -> bool:
 def resolve(given: str) -> InputSpec:
     """Turns an --input into a pattern to match and the root that image ids are relative to."""
     text = given.rstrip("/") if given not in ("/",) else given
-    if any(c in text for c in _GLOB_CHARS):
+    if any(c in text for c in GLOB_CHARS):
         head = []
         for part in text.split("/"):
-            if any(c in part for c in _GLOB_CHARS):
+            if any(c in part for c in GLOB_CHARS):
                 break
             head.append(part)
         if not head and "://" not in text:  # a glob relative to the current folder
@@ -97,44 +101,8 @@ def resolve(given: str) -> InputSpec:
     return InputSpec(given, text, posixpath.dirname(text) if "://" in text else os.path.dirname(text))
 
 
-def _real(path: str) -> str:
-    return path.rstrip("/") if "://" in path else os.path.realpath(path)
-
-
 def _inside(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip("/") + "/")
-
-
-def apart_from_output(specs: list[InputSpec], output: str) -> tuple[list[InputSpec], list[str]]:
-    """The inputs listed once each and never reading the job's own output (what it wrote
-    would come back as inputs on every rerun): an input given twice is listed once; an
-    --output inside an input is left out of that input's listing; an input that is the
-    --output or lies inside it is a mistake (InputError). Returns (specs, notes to show)."""
-    out, kept, notes, seen = _real(output), [], [], set()
-    for spec in specs:
-        key = _real(spec.pattern)
-        if key in seen:
-            notes.append(f"--input {spec.given} is given more than once: listed once")
-            continue
-        seen.add(key)
-        root = _real(spec.root)
-        if root == out or _inside(root, out):
-            raise InputError(f"--input {spec.given} is inside --output {output}: the job's outputs would be read "
-                             f"back as inputs; choose an --output outside every --input")
-        if _inside(out, root):
-            notes.append(f"--output {output} lies inside --input {spec.given}: it is left out of the listing")
-            spec = dataclasses.replace(spec, exclude=(out,))
-        kept.append(spec)
-    return kept, notes
-
-
-def resolve_inputs(given: list[str], output: str) -> list[InputSpec]:
-    """The --input flags resolved and kept apart from ``output`` (see apart_from_output),
-    with a note on stderr for each adjustment."""
-    specs, notes = apart_from_output([resolve(text) for text in given], output)
-    for note in notes:
-        logging.getLogger("restoreflow").warning("note: %s", note)
-    return specs
 
 
 def _object_exists(path: str) -> bool:
@@ -158,7 +126,7 @@ def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entr
     """Local inputs are walked by local_files (every entry, links never followed); buckets are
     matched through Beam FileSystems (objects only: no links or special files there)."""
     if "://" not in spec.pattern:
-        if not any(c in spec.pattern for c in _GLOB_CHARS) and not os.path.isdir(spec.pattern):
+        if not any(c in spec.pattern for c in GLOB_CHARS) and not os.path.isdir(spec.pattern):
             return [local_files.single(spec.pattern)] if os.path.lexists(spec.pattern) else []
         entries = local_files.matching(spec.root, spec.pattern, exclude=spec.exclude)
         return list(itertools.islice((e for e in entries if not (limit and e.left_out)), limit))
@@ -175,7 +143,7 @@ def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
     except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not entries:
-        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+        raise NoFiles(f"--input {spec.given}: no files found (pattern {spec.pattern})")
     files, problems, left_out = [], [], []
     for entry in entries:
         relative = entry.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
@@ -196,7 +164,7 @@ def check_exists(spec: InputSpec) -> None:
     except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not found:
-        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+        raise NoFiles(f"--input {spec.given}: no files found (pattern {spec.pattern})")
 
 
 class ListInputFiles(beam.DoFn):
@@ -214,7 +182,7 @@ class ListInputFiles(beam.DoFn):
             return
         yield from listing.files
         for folder in listing.left_out:
-            if _real(folder) not in spec.exclude:  # the job's own --output was noted when it started
+            if os.path.realpath(folder) not in spec.exclude:  # the job's own --output was noted at its start
                 logging.getLogger("restoreflow").warning(
                     "--input %s: left out %s, the output folder of another restoreflow run (it holds %s)",
                     spec.given, folder, local_files.OUTPUT_MARK)

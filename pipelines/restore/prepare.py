@@ -52,6 +52,7 @@ class PrepareImages(beam.DoFn):
         self._s = settings
         self._skipped = Metrics.counter("restoreflow", "images_skipped")
         self._redone = Metrics.counter("restoreflow", "images_redone")
+        self._replaced = Metrics.counter("restoreflow", "images_replaced")
         self._prepared = Metrics.counter("restoreflow", "images_prepared")
 
     def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
@@ -75,7 +76,8 @@ class PrepareImages(beam.DoFn):
         recorded = dataclasses.replace(recorded, redone=redone, note=pixels.note)
         prepared = prepare(item, decoded, pixels, recorded, started, s)
         self._prepared.inc()
-        self._redone.inc(1 if redone else 0)
+        self._redone.inc(1 if redone in (rerun.MISSING, rerun.CHANGED) else 0)
+        self._replaced.inc(1 if redone == rerun.REPLACED else 0)
         yield prepared
 
     def _mask_file(self, image_id: str, masks) -> tuple[str | None, bytes | None]:

@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 
-from pipelines import images, options as job_options, outputs, sources
+from pipelines import images, input_scope, options as job_options, outputs, sources
 from pipelines.degrade import recipe as recipes
 from restoreflow import zoo
 from restoreflow.configs import ConfigError
@@ -144,7 +144,7 @@ def resolve_settings(options) -> Settings:
 def input_specs(options) -> list[sources.InputSpec]:
     """The --input flags, each checked to exist, listed once and never reading --output."""
     common = options.view_as(job_options.InputOptions)
-    specs = sources.resolve_inputs(common.input, common.output)
+    specs = input_scope.resolve_inputs(common.input, common.output)
     for spec in specs:
         sources.check_exists(spec)
     return specs

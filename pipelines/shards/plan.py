@@ -12,7 +12,7 @@ import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import lock, options as job_options, sources
+from pipelines import input_scope, lock, options as job_options, sources
 from pipelines.degrade import pairs, recipe as recipes
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
@@ -76,7 +76,7 @@ def plan_job(options) -> tuple[ShardsPlan, list[sources.InputFile]]:
     if not 0.0 <= flags.val_fraction < 1.0:
         raise ConfigError("--val_fraction must lie within [0, 1)")
     output = checked_output(common.output)
-    specs = tuple(sources.resolve_inputs(common.input, output))
+    specs = tuple(input_scope.resolve_inputs(common.input, output))
     files = [f for spec in specs for f in sources.list_files(spec).files]
     sharding = choose_sharding(files, settings, recipe, flags.num_shards, job_options.worker_count(options))
     log.info("shards: %d input files, about %d shards per split, recipe %s",

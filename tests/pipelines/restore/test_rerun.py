@@ -139,7 +139,8 @@ def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
         return rerun.decide(previous, content_sha256=content, mask_sha256=None, settings_key=key)
 
     assert decide(row) == (True, None)
-    assert decide(None) == (False, None) and decide(row, content="d") == (False, None)
+    assert decide(None) == (False, None)
+    assert decide(row, content="d") == (False, rerun.REPLACED), "other bytes under the name: its output is overwritten"
     assert decide(row, key="other settings") == (False, None), "another model or settings: new work"
     assert decide({**row, "output_path": None}) == (True, None), "--write_images none: scores only"
     assert decide({**row, "output_sha256": None}) == (False, rerun.CHANGED), "rows without a hash vouch for nothing"
@@ -147,6 +148,7 @@ def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
     assert decide(row) == (False, rerun.CHANGED)
     output.unlink()
     assert decide(row) == (False, rerun.MISSING)
+    assert decide(row, content="d") == (False, None), "nothing left to overwrite: new work"
 
 
 def test_new_weights_beside_an_unchanged_card_redo_every_image(tmp_path, gray_model):

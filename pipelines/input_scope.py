@@ -13,17 +13,13 @@ import dataclasses
 import logging
 import os
 
-from pipelines.sources import GLOB_CHARS, InputError, InputSpec, NoFiles, check_exists, resolve
+from pipelines.sources import GLOB_CHARS, InputError, InputSpec, NoFiles, check_exists, inside_folder, resolve
 
 log = logging.getLogger("restoreflow")
 
 
 def _real(path: str) -> str:
     return path.rstrip("/") if "://" in path else os.path.realpath(path)
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path.startswith(folder.rstrip("/") + "/")
 
 
 def apart_from_output(specs: list[InputSpec], output: str) -> tuple[list[InputSpec], list[str]]:
@@ -39,10 +35,10 @@ def apart_from_output(specs: list[InputSpec], output: str) -> tuple[list[InputSp
             continue
         seen.add(key)
         root = _real(spec.root)
-        if root == out or _inside(root, out):
+        if root == out or inside_folder(root, out):
             raise InputError(f"--input {spec.given} is inside --output {output}: the job's outputs would be read "
                              f"back as inputs; choose an --output outside every --input")
-        if _inside(out, root):
+        if inside_folder(out, root):
             notes.append(f"--output {output} lies inside --input {spec.given}: it is left out of the listing")
             spec = dataclasses.replace(spec, exclude=(out,))
         kept.append(spec)

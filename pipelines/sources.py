@@ -101,7 +101,7 @@ def resolve(given: str) -> InputSpec:
     return InputSpec(given, text, posixpath.dirname(text) if "://" in text else os.path.dirname(text))
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside_folder(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip("/") + "/")
 
 
@@ -133,7 +133,7 @@ def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entr
     found = FileSystems.match([spec.pattern], limits=[limit] if limit else None)[0].metadata_list
     # A "folder/" placeholder object some tools create is not a file.
     return [local_files.Entry(m.path, m.size_in_bytes) for m in found
-            if not m.path.endswith("/") and not any(_inside(m.path, folder) for folder in spec.exclude)]
+            if not m.path.endswith("/") and not any(inside_folder(m.path, folder) for folder in spec.exclude)]
 
 
 def list_files(spec: InputSpec, input_index: int = 0) -> Listing:

@@ -61,8 +61,8 @@ def write_atomically(path: str, data: bytes, *, root: str, temporary: str | None
             f.write(data)
         FileSystems.rename([temporary], [path])
         return
+    check_no_links(path, root)  # before makedirs, which would create folders through a link
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    check_no_links(path, root)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(temporary, flags, 0o644)
     try:

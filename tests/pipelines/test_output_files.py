@@ -40,7 +40,9 @@ def test_a_linked_folder_on_the_way_is_refused(tmp_path):
     (out / "restored" / "sub").symlink_to(elsewhere)
     with pytest.raises(output_files.LinkedPath, match=r"restored/sub is a symbolic link"):
         output_files.write_atomically(str(out / "restored" / "sub" / "x.png"), b"data", root=str(out))
-    assert list(elsewhere.iterdir()) == []
+    with pytest.raises(output_files.LinkedPath, match=r"restored/sub is a symbolic link"):
+        output_files.write_atomically(str(out / "restored" / "sub" / "deeper" / "x.png"), b"data", root=str(out))
+    assert list(elsewhere.iterdir()) == [], "not even a folder is made through the link"
     # The output root itself may be a link: the user named it.
     (tmp_path / "named").symlink_to(out)
     output_files.write_atomically(str(tmp_path / "named" / "restored" / "y.png"), b"data", root=str(tmp_path / "named"))

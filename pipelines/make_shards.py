@@ -12,13 +12,14 @@ written last, once every shard is final. The transforms are in ``pipelines.shard
 from __future__ import annotations
 
 import sys
+import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import flags, options as job_options, progress, sources
+from pipelines import flags, lock, options as job_options, progress, sources
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tags
-from pipelines.shards.plan import ShardsPlan, plan_job
+from pipelines.shards.plan import ShardsPlan, checked_output, plan_job
 from pipelines.shards.summary import WriteManifest, read_manifest
 from pipelines.shards.write import WriteJsonLines, WriteShards
 from restoreflow.console import user_errors
@@ -57,15 +58,18 @@ def _clean_megapixels(index_line_or_error: dict) -> float:
 
 
 def run(argv=None) -> ShardManifest:
-    """Runs job 1 to completion and returns its manifest."""
+    """Runs job 1 to completion, holding the output's lock (as restore does: two runs into one
+    --output would mix their shards and lose one manifest), and returns its manifest."""
     tracker = progress.Tracker("shards")
     pipeline, plan = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
-    with tracker:
+    with lock.held(plan.output, f"shards-{uuid.uuid4().hex[:8]}"), tracker:
+        # Again under the lock: a run that finished since the first check wrote there.
+        checked_output(plan.output, name_a_holder=False)
         pipeline.run().wait_until_finish()
     return read_manifest(plan.output)
 
 
-@user_errors("restoreflow shards", job_options.FlagError, sources.InputError)
+@user_errors("restoreflow shards", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
 def main(argv: list[str]) -> int:
     argv = flags.start_job("shards", argv)
     if argv is None:

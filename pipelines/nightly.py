@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 
-from pipelines import flags, options as job_options, report, restore, sources
-from pipelines.restore import lock
-from restoreflow import commands
+from pipelines import flags, input_scope, lock, options as job_options, report, restore, sources
+from pipelines.degrade import recipe as recipes
+from restoreflow import commands, zoo
 from restoreflow.configs import ConfigError, parse_yaml, suggest
 from restoreflow.console import setup_logging, user_errors
 
@@ -38,6 +39,14 @@ class NightlyConfig:
     def output(self) -> str:
         return dict(self.flags)["output"]
 
+    @property
+    def inputs(self) -> list[str]:
+        return [value for name, value in self.flags if name == "input"]
+
+    def without_inputs(self, left_out: list[str]) -> NightlyConfig:
+        kept = tuple(pair for pair in self.flags if not (pair[0] == "input" and pair[1] in left_out))
+        return dataclasses.replace(self, flags=kept)
+
     def restore_argv(self) -> list[str]:
         return [f"--{name}={value}" for name, value in self.flags] + list(self.beam_args)
 
@@ -51,7 +60,27 @@ def load(path: str) -> NightlyConfig:
     data = parse_yaml(text, path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    return from_mapping(data)
+    return from_mapping(relative_to(data, os.path.dirname(os.path.abspath(path))))
+
+
+PATH_KEYS = ("input", "output", "reference", "masks")
+NAMED_KEYS = {"model": zoo.names, "degrade": recipes.builtin_names}  # a bundled name, or else a path
+
+
+def relative_to(data: dict, folder: str) -> dict:
+    """The file's relative paths made the config file's folder's: a scheduler starts the
+    command from any current folder. Bundled model and recipe names stay names."""
+    def place(value, names=()):
+        if not isinstance(value, str) or not value or "://" in value or os.path.isabs(value) or value in names:
+            return value
+        return os.path.join(folder, value)
+
+    placed = dict(data)
+    for key in [*PATH_KEYS, *NAMED_KEYS]:
+        names = NAMED_KEYS[key]() if key in NAMED_KEYS and placed.get(key) else ()
+        value = placed.get(key)
+        placed[key] = [place(item, names) for item in value] if isinstance(value, list) else place(value, names)
+    return {key: value for key, value in placed.items() if key in data}
 
 
 def from_mapping(data: dict) -> NightlyConfig:
@@ -97,6 +126,13 @@ def main(argv: list[str]) -> int:
     args = commands.nightly().parse_args(argv)
     setup_logging(args.verbose)
     config = load(args.config)
+    config, empty = _without_empty_inputs(config)
+    if config is None:
+        print(f"nightly: nothing to restore: {', '.join(empty)} holds no files (an empty night is normal); "
+              f"nothing was run")
+        return 0
+    for given in empty:
+        print(f"nightly: note: --input {given} holds no files tonight")
     try:
         summary = restore.run(config.restore_argv())
     except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked):
@@ -111,6 +147,16 @@ def main(argv: list[str]) -> int:
     for advice in summary.get("guidance", []):
         print(f"nightly: note: {advice}")
     return restore.exit_status(summary)
+
+
+def _without_empty_inputs(config: NightlyConfig) -> tuple[NightlyConfig | None, list[str]]:
+    """(the config without its inputs that exist but hold no file, or None when that is all
+    of them; those inputs). An input that does not exist stays, for the job to refuse."""
+    specs, _ = input_scope.apart_from_output([sources.resolve(given) for given in config.inputs], config.output)
+    empty = [spec.given for spec in specs if input_scope.holds_nothing(spec)]
+    if len(empty) == len(specs):
+        return None, empty
+    return config.without_inputs(empty), empty
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines import output_files
 from restoreflow import commands, scores
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
@@ -83,9 +84,9 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
     }
 
 
-def _write_json(path: str, value) -> None:
-    with FileSystems.create(path) as f:
-        f.write((json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+def _write_json(output: str, path: str, value) -> None:
+    data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    output_files.write_atomically(path, data, root=output)
 
 
 def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None, extra=None) -> dict:
@@ -97,8 +98,8 @@ def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None, e
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
     summary["guidance"] = advise(summary) if advise else []
     summary.update(extra or {})
-    _write_json(FileSystems.join(output, "runs", run_id, "summary.json"), summary)
-    _write_json(FileSystems.join(output, "summary.json"), summary)
+    _write_json(output, FileSystems.join(output, "runs", run_id, "summary.json"), summary)
+    _write_json(output, FileSystems.join(output, "summary.json"), summary)
     try:
         build_report(output)
     except Exception:  # the run's results are written: a report problem must not fail the run
@@ -143,9 +144,12 @@ def summary_line(summary: dict, output: str) -> str:
         _, mp_per_s = throughput(summary)
         head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
     parts = [head]
-    redone = sum(summary.get("redone", {}).values())
+    redone = dict(summary.get("redone", {}))
+    replaced = redone.pop(scores.REPLACED, 0)
     if redone:
-        parts.append(f"{redone} redone: missing or changed output")
+        parts.append(f"{sum(redone.values())} redone: missing or changed output")
+    if replaced:
+        parts.append(f"{replaced} earlier outputs overwritten: new images under names restored before")
     by_model = dict(summary.get("by_model") or {})
     if by_model:
         copied = by_model.pop("copy", 0)
@@ -177,8 +181,7 @@ def build_report(output: str) -> str:
 
     page = report_page.render_html(report_data.collect(output))
     path = FileSystems.join(output, REPORT_FILE)
-    with FileSystems.create(path, mime_type="text/html") as f:
-        f.write(page.encode("utf-8"))
+    output_files.write_atomically(path, page.encode("utf-8"), root=output)
     return path
 
 

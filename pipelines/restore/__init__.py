@@ -11,7 +11,7 @@ Output: ``OUT/restored/<image_id>``, ``OUT/crops/``, ``OUT/scores/<run>/*.parque
 Modules, in the order an image meets them:
 
 - ``job``: ``run(argv)`` and ``main(argv)``: read inputs | RestoreImages | write scores |
-  write errors | summary, under the output's ``lock``;
+  write errors | summary, under the output's lock (``pipelines.lock``, shared with job 1);
 - ``settings``: the flags checked against the model (the one reader of the model card);
 - ``transform``: ``RestoreImages``, the composite transform over the steps below;
 - ``prepare`` (with ``rerun``: what is already done, ``companions``: masks and references),

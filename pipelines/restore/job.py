@@ -12,14 +12,15 @@ import sys
 
 import apache_beam as beam
 
-from pipelines import flags, options as job_options, progress, report, sources
-from pipelines.restore import companions, lock, rerun
+from pipelines import flags, lock, options as job_options, output_files, progress, report, sources
+from pipelines.restore import companions, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
 from pipelines.restore.transform import RestoreImages
 from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.restore")
+OUTPUT_FOLDERS = ("restored", "crops", "scores", "errors", "runs")  # what the job writes under --output
 
 
 def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
@@ -28,7 +29,8 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings = resolve_settings(options)
     specs = input_specs(options)
-    log.info("restore: model %s (%s)%s", settings.model_dir, settings.model_id,
+    log.info("restore: model %s (%s, weights sha256 %s)%s", settings.model_dir, settings.model_id,
+             settings.weights_sha256[:12],
              f": {settings.purpose}" if settings.purpose else "")
     log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
 
@@ -67,6 +69,7 @@ def run(argv=None) -> dict:
     tracker = progress.Tracker("restore")
     pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
     with lock.held(settings.output, settings.run_id), tracker:
+        output_files.refuse_linked_folders(settings.output, OUTPUT_FOLDERS)
         if rerun.remove_partials(settings.output):
             log.info("removed the temporary files of a run killed before it finished")
         result = pipeline.run()

@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 
-from pipelines import images, options as job_options, outputs, sources
+from pipelines import images, input_scope, options as job_options, outputs, sources
 from pipelines.degrade import recipe as recipes
 from restoreflow import routing, zoo
 from restoreflow.configs import ConfigError
@@ -43,8 +43,10 @@ class Settings:
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
     precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
-    auto_models: dict = dataclasses.field(default_factory=dict)  # --model auto: name -> model_id
+    # --model auto: name -> (model_id, weights_sha256) of each model it may pick
+    auto_models: dict = dataclasses.field(default_factory=dict)
 
     @property
     def auto(self) -> bool:
@@ -98,15 +100,16 @@ class Settings:
     @functools.cached_property  # computed once per process, not once per image
     def key(self) -> str:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
-        return self.key_for(self.model_id)
+        return self.key_for(self.model_id, self.weights_sha256)
 
-    def key_for(self, model_id: str) -> str:
-        """The key of an image restored by ``model_id`` (with --model auto, each image's own;
-        "copy" for an image written unchanged)."""
+    def key_for(self, model_id: str, weights_sha256: str = "") -> str:
+        """The key of an image restored by ``model_id`` with these weights (with --model auto,
+        each image's own; "copy" for an image written unchanged)."""
         from restoreflow.configs import to_plain
 
         parts = {
-            "model_id": model_id,
+            "model_id": model_id,  # the card's: a copied card does not vouch for other weights
+            "weights_sha256": weights_sha256,
             "tile_size": self.tile_size,
             "overlap": self.overlap,
             "format": self.output_format,
@@ -143,7 +146,8 @@ def resolve_settings(options) -> Settings:
     auto_models = _auto_models() if model_dir == routing.AUTO else {}
     settings = Settings(
         model_dir=model_dir, card=_read_card(zoo.DEFAULT if auto_models else model_dir),
-        strength=flags.strength, auto_models=auto_models, output=common.output.rstrip("/"), run_id=new_run_id(),
+        weights_sha256="" if auto_models else _weights_sha256(model_dir), strength=flags.strength,
+        auto_models=auto_models, output=common.output.rstrip("/"), run_id=new_run_id(),
         tile_size=flags.tile_size, overlap=flags.overlap, batch_size=flags.batch_size, tf_threads=flags.tf_threads,
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
@@ -161,8 +165,9 @@ def resolve_settings(options) -> Settings:
 
 
 def input_specs(options) -> list[sources.InputSpec]:
-    """The --input flags, each checked to exist."""
-    specs = [sources.resolve(given) for given in options.view_as(job_options.InputOptions).input]
+    """The --input flags, each checked to exist, listed once and never reading --output."""
+    common = options.view_as(job_options.InputOptions)
+    specs = input_scope.resolve_inputs(common.input, common.output)
     for spec in specs:
         sources.check_exists(spec)
     return specs
@@ -187,7 +192,7 @@ def _auto_models() -> dict:
         if [cards[name][k] for k in geometry] != reference:
             raise ConfigError(f"--model auto: the bundled {name!r} differs from {zoo.DEFAULT!r} in shape "
                               f"({', '.join(geometry)}); the package is inconsistent")
-    return {name: cards[name]["model_id"] for name in routing.AUTO_MODELS}
+    return {name: (cards[name]["model_id"], _weights_sha256(name)) for name in routing.AUTO_MODELS}
 
 
 def _read_card(model_dir: str) -> dict:
@@ -199,6 +204,20 @@ def _read_card(model_dir: str) -> dict:
     except ConfigError as e:
         raise ConfigError(f"--model: {e}") from None
     return card
+
+
+def _weights_sha256(model_dir: str) -> str:
+    """The SHA-256 of the model's weights file as it is now (a few MB, read once per run; the
+    bundled models' too): part of what makes an image done."""
+    import tensorflow as tf
+
+    from model.export import MODEL_FILE
+
+    digest = hashlib.sha256()
+    with tf.io.gfile.GFile(f"{zoo.resolve(model_dir).rstrip('/')}/{MODEL_FILE}", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _output_format(given: str) -> str:

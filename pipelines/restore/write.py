@@ -2,7 +2,8 @@
 file and the report's crop written, the scores row.
 
 Files are written under a temporary name and renamed over the final one, so a killed run
-never leaves a partial file under the final name nor removes the previous one.
+never leaves a partial file under the final name nor removes the previous one; no link inside
+the output folder is followed (``pipelines.output_files``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import channels, images, metadata, outputs
+from pipelines import channels, images, metadata, output_files, outputs
 from pipelines.restore import quality, rerun
 from pipelines.restore.prepare import choice_columns
 from pipelines.restore.settings import Settings
@@ -34,11 +35,9 @@ def crop_path(settings: Settings, image_id: str, settings_key: str) -> str:
     return FileSystems.join(settings.output, "crops", settings_key, image_id + ".png")
 
 
-def write_atomically(path: str, data: bytes, run_id: str) -> None:
-    temporary = rerun.partial_name(path, run_id)
-    with FileSystems.create(temporary) as f:
-        f.write(data)
-    FileSystems.rename([temporary], [path])
+def write_atomically(path: str, data: bytes, s: Settings) -> None:
+    """Under the run's temporary name, renamed; never through a link (see output_files)."""
+    output_files.write_atomically(path, data, root=s.output, temporary=rerun.partial_name(path, s.run_id))
 
 
 def output_pixels(stitched: Stitched, scale: int) -> np.ndarray:
@@ -77,9 +76,9 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
                              metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]),
                              bilevel=is_bilevel(meta, pixels))
         output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
-        write_atomically(path, data, s.run_id)
+        write_atomically(path, data, s)
     crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
-    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
     return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 
@@ -94,9 +93,9 @@ def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
             pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile, metadata=meta.metadata,
             bilevel=is_bilevel(meta, pixels))
         output_sha256 = hashlib.sha256(data).hexdigest()
-        write_atomically(path, data, s.run_id)
+        write_atomically(path, data, s)
     crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
-    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
     return _row(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 

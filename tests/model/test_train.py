@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -303,3 +304,18 @@ def test_command_line_mistakes_are_one_line_each(shards, tmp_path, capsys):
         assert train.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_train_prints_no_tensorflow_cpp_lines(shards, tmp_path):
+    """Issue 21: TensorFlow's C++ INFO lines come after start-up too (reading the shards logs
+    "TFRecordDataset `buffer_size` is unspecified"); a plain `restoreflow train` shows none."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
+    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=2, eval_every=2))
+    result = subprocess.run([sys.executable, "-m", "restoreflow.cli", "train", "--config", config,
+                             "--workdir", str(tmp_path / "run")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours = re.compile(r"^\d\d:\d\d:\d\d INFO restoreflow\.train: ")
+    foreign = [line for line in result.stderr.splitlines() if not ours.match(line)]
+    assert foreign == [], "\n".join(foreign)
+    assert any("val at step 2" in line for line in result.stderr.splitlines())  # the shards were read

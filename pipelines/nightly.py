@@ -19,7 +19,7 @@ import sys
 from pipelines import flags, options as job_options, report, restore, sources
 from pipelines.restore import lock
 from restoreflow import commands
-from restoreflow.configs import ConfigError, parse_yaml, suggest
+from restoreflow.configs import ConfigError, parse_yaml, shown, suggest
 from restoreflow.console import setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.nightly")
@@ -44,7 +44,7 @@ class NightlyConfig:
 
 def load(path: str) -> NightlyConfig:
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:  # bytes: parse_yaml names a file that is not UTF-8
             text = f.read()
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
@@ -78,16 +78,16 @@ def _flag_texts(key: str, value, action: argparse.Action) -> list[str]:
     texts = []
     for item in value if repeatable and isinstance(value, list) else [value]:
         if isinstance(item, (dict, list)):
-            raise ConfigError(f"{key}: expected {'one value or a list' if repeatable else 'one value'}, got {item!r}")
+            raise ConfigError(f"{key}: expected {'one value or a list' if repeatable else 'one value'}, got {shown(item)}")
         text = str(item).lower() if isinstance(item, bool) else str(item)
         try:
             converted = action.type(text) if action.type else text
         except argparse.ArgumentTypeError as e:
             raise ConfigError(f"{key}: {e}") from None
         except ValueError:
-            raise ConfigError(f"{key}: expected {action.type.__name__}, got {item!r}") from None
+            raise ConfigError(f"{key}: expected {action.type.__name__}, got {shown(item)}") from None
         if action.choices and converted not in action.choices:
-            raise ConfigError(f"{key}: {item!r} is not one of {', '.join(action.choices)}")
+            raise ConfigError(f"{key}: {shown(item)} is not one of {', '.join(action.choices)}")
         texts.append(text)
     return texts
 

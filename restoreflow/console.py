@@ -90,6 +90,20 @@ def take_verbose_flag(argv: list[str]) -> tuple[bool, list[str]]:
     return len(rest) != len(argv), rest
 
 
+MAX_ERROR_CHARS = 400  # one readable line, whatever a message echoes
+
+
+def error_line(prog: str, error: BaseException) -> str:
+    """``PROG: error: MESSAGE`` for stderr; a message over ``MAX_ERROR_CHARS`` keeps its start and
+    end (where the advice is). Values are cut where they are echoed (``configs.shown``); this is
+    the backstop for everything else (a file name, a library's message)."""
+    message = str(error)
+    if len(message) > MAX_ERROR_CHARS:
+        head = MAX_ERROR_CHARS * 3 // 4
+        message = f"{message[:head]} … {message[head - MAX_ERROR_CHARS + 3:]}"
+    return f"{prog}: error: {message}"
+
+
 def user_errors(prog: str, *extra_errors, failures: tuple = ()):
     """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2; one of
     ``failures`` (a run that could not happen, e.g. its output is in use) one line and 1;
@@ -101,10 +115,10 @@ def user_errors(prog: str, *extra_errors, failures: tuple = ()):
             try:
                 return fn(list(sys.argv[1:] if argv is None else argv))
             except (ConfigError, *extra_errors) as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
+                print(error_line(prog, e), file=sys.stderr)
                 return 2
             except failures as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
+                print(error_line(prog, e), file=sys.stderr)
                 return 1
             except SystemExit as e:  # ArgumentParser.error raises ConfigError: this is --help
                 return int(e.code or 0)

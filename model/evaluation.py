@@ -18,18 +18,23 @@ class Evaluation:
     tag: str  # "val", or "val_ema" for the EMA weights at the end
     psnr_db: float
     ssim: float
+    records: int  # validation records scored: the manifest's val count (or data.max_val_records)
 
     def scores(self) -> dict:
         """What the model card records."""
-        return {"psnr_db": self.psnr_db, "ssim": self.ssim}
+        return {"psnr_db": self.psnr_db, "ssim": self.ssim, "records": self.records}
 
 
 Evaluator = Callable[..., Evaluation]
 
 
 def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool, batch_size: int,
-                   max_records: int, image_summaries: int, compression: str) -> Evaluator:
-    """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` over the val shards."""
+                   max_records: int, image_summaries: int, compression: str, expected_records: int,
+                   manifest: str = "the manifest") -> Evaluator:
+    """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` over the val shards. A pass
+    that reads another number of records than ``expected_records`` (what ``manifest`` lists,
+    capped by ``max_records``) is a TrainingError: a val shard cut at a record boundary, or
+    emptied, reads without any error, and its score would be computed on fewer records."""
     import tensorflow as tf
 
     from model import data, metrics
@@ -48,7 +53,16 @@ def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool,
             psnr.append(metrics.psnr_db(clean, restored, quantize=True).numpy())
             ssim.append(metrics.ssim(clean, restored, quantize=True).numpy())
             first = first if first is not None else (inputs, restored, clean)
-        result = Evaluation(step, tag, float(np.mean(np.concatenate(psnr))), float(np.mean(np.concatenate(ssim))))
+        records = sum(len(batch) for batch in psnr)
+        if records != expected_records:
+            from model.train_loop import TrainingError  # imported here: train_loop imports this module
+
+            raise TrainingError(
+                f"the val shards ({len(val_files)} files) hold {records} records but {manifest} lists "
+                f"{expected_records}: a val shard is truncated or was replaced; make the shards again with "
+                "`restoreflow shards` (the checkpoints in the workdir are kept)")
+        result = Evaluation(step, tag, float(np.mean(np.concatenate(psnr))), float(np.mean(np.concatenate(ssim))),
+                            records)
         with writer.as_default(step=step):
             tf.summary.scalar(f"{tag}/psnr_db", result.psnr_db)
             tf.summary.scalar(f"{tag}/ssim", result.ssim)

@@ -121,10 +121,13 @@ def validation(setup: Setup, state: TrainState):
                         "validation scores; make shards with a larger --val_fraction to get them")
         return None
     data = setup.config.data
+    listed = setup.manifest.counts.records.val
     return make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
                           takes_mask=setup.info["takes_mask"], batch_size=data.val_batch_size,
                           max_records=data.max_val_records, image_summaries=setup.config.train.image_summaries,
-                          compression=setup.manifest.tfrecord_compression)
+                          compression=setup.manifest.tfrecord_compression,
+                          expected_records=min(listed, data.max_val_records) if data.max_val_records else listed,
+                          manifest=posixpath.join(data.shards, MANIFEST_FILE))
 
 
 def finish(setup: Setup, state: TrainState, history: History, evaluate, writer) -> None:

@@ -60,6 +60,8 @@ def test_one_step_smoke_training_exports_a_loadable_model(shards, tmp_path):
     assert card["training"]["steps"] == 1 and card["task"] == "denoise" and card["channels"] == 1
     assert card["data"]["recipe"]["name"] == "denoise-gray-s25" and len(card["data"]["manifest_sha256"]) == 64
     assert card["validation"]["final"]["psnr_db"] > 0
+    manifest = json.loads((Path(shards) / "manifest.json").read_text())
+    assert card["validation"]["final"]["records"] == manifest["counts"]["records"]["val"] == card["data"]["records"]["val"]
     assert model(np.zeros((1, 13, 17, 1), np.float32)).shape == (1, 13, 17, 1)
     assert (tmp_path / "run" / "config.yaml").exists() and (Path(model_dir) / "config.yaml").exists()
     assert list((tmp_path / "run" / "logs").iterdir()), "TensorBoard event files"
@@ -274,6 +276,44 @@ def test_a_damaged_shard_is_one_line_naming_the_file(shards, tmp_path, capsys):
     assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"shard {damaged} is damaged" in err
+
+
+def test_a_val_shard_cut_at_a_record_boundary_is_one_line_and_no_model_is_exported(shards, tmp_path, capsys):
+    """Issue 21: a val shard that lost records but still reads cleanly (cut after a record, or
+    emptied) gave exit 0 and a card whose validation score covered fewer records."""
+    import shutil
+
+    import tensorflow as tf
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    cut = sorted((copy / "val").glob("*.tfrecord.gz"))[0]
+    records = list(tf.data.TFRecordDataset(str(cut), compression_type="GZIP").as_numpy_iterator())
+    kept = records[: len(records) // 2]
+    with tf.io.TFRecordWriter(str(cut), options="GZIP") as writer:
+        for record in kept:
+            writer.write(record)
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy), steps=2, eval_every=1))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    listed = json.loads((copy / "manifest.json").read_text())["counts"]["records"]["val"]
+    assert len(err.splitlines()) == 1, err
+    read = listed - (len(records) - len(kept))
+    assert f"hold {read} records but {copy / 'manifest.json'} lists {listed}: a val shard is truncated" in err, err
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_a_shard_listed_in_the_manifest_but_missing_is_one_line(shards, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    missing = sorted((copy / "train").glob("*.tfrecord.gz"))[-1]
+    missing.unlink()
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy)))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{missing} is listed in {copy / 'manifest.json'} but missing" in err, err
 
 
 def test_shards_of_another_manifest_version_are_one_line_naming_the_manifest(shards, tmp_path, capsys):

@@ -23,7 +23,7 @@ from model.config import Config, load_config, write_resolved_config
 from model.train_loop import History, Setup, TrainingError, TrainState
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, to_plain
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import Interrupted, setup_logging, user_errors
 from restoreflow.manifest import MANIFEST_FILE, ShardManifest
 from restoreflow.provenance import hardware_description
 
@@ -222,9 +222,23 @@ def main(argv: list[str]) -> int:
         raise ConfigError(f"--workdir {args.workdir} is a file; give a folder (it is created when missing)")
     setup_logging(args.verbose)
     config = load_config(args.config, args.overrides)
-    model_dir = train(config, args.workdir)
+    try:
+        model_dir = train(config, args.workdir)
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted_note(args.workdir)) from None
     print(f"train: model directory {model_dir}")
     return 0
+
+
+def interrupted_note(workdir: str) -> str:
+    """What a Ctrl-C left: the last checkpoint, from which the same command continues."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(posixpath.join(workdir.rstrip("/"), "checkpoints"))
+    if latest is None:
+        return f"interrupted (Ctrl-C) before the first checkpoint; the same command run again starts afresh in {workdir}"
+    return (f"interrupted (Ctrl-C): the checkpoint of step {latest.rsplit('-', 1)[1]} ({latest}) is kept; "
+            "the same command run again continues from it")
 
 
 if __name__ == "__main__":

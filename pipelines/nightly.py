@@ -16,11 +16,11 @@ import dataclasses
 import logging
 import sys
 
-from pipelines import flags, options as job_options, report, restore, sources
+from pipelines import failures, flags, options as job_options, report, restore, sources
 from pipelines.restore import lock
 from restoreflow import commands
 from restoreflow.configs import ConfigError, parse_yaml, shown, suggest
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import Interrupted, setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.nightly")
 BEAM_ARGS = "beam_args"  # the one key that is not a restore flag: Beam's own flags, passed through
@@ -92,15 +92,16 @@ def _flag_texts(key: str, value, action: argparse.Action) -> list[str]:
     return texts
 
 
-@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
+@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError,
+             failures=(lock.OutputLocked, failures.RunFailed))
 def main(argv: list[str]) -> int:
     args = commands.nightly().parse_args(argv)
     setup_logging(args.verbose)
     config = load(args.config)
     try:
         summary = restore.run(config.restore_argv())
-    except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked):
-        raise
+    except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked, failures.RunFailed, Interrupted):
+        raise  # one line each (a full disk and Ctrl-C say what was finished)
     except Exception:  # noqa: BLE001 - any failure of the run itself is the scheduler's business
         log.exception("nightly: the restore run failed")
         print("nightly: FAILED (see the log above); nothing was marked as done for the failed run")

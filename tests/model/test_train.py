@@ -117,6 +117,34 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(shards, tmp_path):
     assert resumed.card["training"]["steps"] == saved + 20 and resumed.card["training"]["steps_this_run"] == 20
 
 
+def test_ctrl_c_is_one_line_naming_the_checkpoint_a_rerun_continues_from(shards, tmp_path):
+    import tensorflow as tf
+
+    config = config_dict(shards, steps=10**7, checkpoint_every=5, log_every=1000)
+    workdir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
+    process = subprocess.Popen([sys.executable, "-m", "restoreflow.cli", "train", "--config",
+                                write_config(tmp_path / "c.yaml", config), "--workdir", str(workdir)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not tf.train.latest_checkpoint(str(workdir / "checkpoints")):
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if " INFO restoreflow.train: " not in line]
+    assert len(lines) == 1, "\n".join(lines)
+    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    step = int(latest.rsplit("-", 1)[1])
+    assert lines[0] == (f"restoreflow train: interrupted (Ctrl-C): the checkpoint of step {step} ({latest}) is kept; "
+                        "the same command run again continues from it")
+    resumed = train.train_model(load_config(None, [f"train.steps={step + 2}"], base=config), str(workdir))
+    assert resumed.history.started_step == step
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

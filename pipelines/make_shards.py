@@ -16,7 +16,7 @@ import sys
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import flags, options as job_options, progress, sources
+from pipelines import failures, flags, options as job_options, progress, sources
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tags
 from pipelines.shards.plan import ShardsPlan, plan_job
 from pipelines.shards.summary import WriteManifest, read_manifest
@@ -60,12 +60,19 @@ def run(argv=None) -> ShardManifest:
     """Runs job 1 to completion and returns its manifest."""
     tracker = progress.Tracker("shards")
     pipeline, plan = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
-    with tracker:
+    temps = [FileSystems.join(plan.output, folder) for folder in ("train", "val", "errors", "index")]
+    with tracker, failures.ends_in_one_line("shards", plan.output, temps, finished=lambda: _finished(tracker)):
         pipeline.run().wait_until_finish()
     return read_manifest(plan.output)
 
 
-@user_errors("restoreflow shards", job_options.FlagError, sources.InputError)
+def _finished(tracker: progress.Tracker) -> str:
+    done, total = tracker.finished()
+    return (f"{done} of {total} images were sharded but nothing is final before manifest.json is written; "
+            "the same command run again makes the shards afresh")
+
+
+@user_errors("restoreflow shards", job_options.FlagError, sources.InputError, failures=(failures.RunFailed,))
 def main(argv: list[str]) -> int:
     argv = flags.start_job("shards", argv)
     if argv is None:

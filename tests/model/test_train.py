@@ -17,6 +17,7 @@ from model.config import load_config
 from pipelines import make_shards
 from restoreflow.configs import ConfigError
 from restoreflow.provenance import cpu_flags
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"architecture": "dncnn", "args": {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}}
@@ -122,18 +123,9 @@ def test_ctrl_c_is_one_line_naming_the_checkpoint_a_rerun_continues_from(shards,
 
     config = config_dict(shards, steps=10**7, checkpoint_every=5, log_every=1000)
     workdir = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
-    process = subprocess.Popen([sys.executable, "-m", "restoreflow.cli", "train", "--config",
-                                write_config(tmp_path / "c.yaml", config), "--workdir", str(workdir)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and not tf.train.latest_checkpoint(str(workdir / "checkpoints")):
-            time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    process = processes.start([sys.executable, "-m", "restoreflow.cli", "train", "--config",
+                               write_config(tmp_path / "c.yaml", config), "--workdir", str(workdir)])
+    stderr = processes.interrupt_when(process, lambda: tf.train.latest_checkpoint(str(workdir / "checkpoints")))
     assert process.returncode == 130, stderr[-3000:]
     lines = [line for line in stderr.splitlines() if " INFO restoreflow.train: " not in line]
     assert len(lines) == 1, "\n".join(lines)
@@ -377,11 +369,10 @@ def test_command_line_mistakes_are_one_line_each(shards, tmp_path, capsys):
 def test_train_prints_no_tensorflow_cpp_lines(shards, tmp_path):
     """Issue 21: TensorFlow's C++ INFO lines come after start-up too (reading the shards logs
     "TFRecordDataset `buffer_size` is unspecified"); a plain `restoreflow train` shows none."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
     config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=2, eval_every=2))
     result = subprocess.run([sys.executable, "-m", "restoreflow.cli", "train", "--config", config,
                              "--workdir", str(tmp_path / "run")],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, env=processes.user_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     ours = re.compile(r"^\d\d:\d\d:\d\d INFO restoreflow\.train: ")
     foreign = [line for line in result.stderr.splitlines() if not ours.match(line)]

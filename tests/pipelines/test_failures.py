@@ -2,21 +2,15 @@
 reruns, are in tests/pipelines/restore/test_failures.py)."""
 
 import errno
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from pipelines import failures, make_shards
 from restoreflow.console import Interrupted
+from tests import processes
 from tests.conftest import photo, write_image
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_full_disk_is_found_along_the_chain_and_beam_temps_of_the_run_go(tmp_path):
@@ -52,18 +46,8 @@ def test_ctrl_c_while_sharding_is_one_line_and_the_same_command_runs_again(tmp_p
     argv = [f"--input={tmp_path / 'clean'}", f"--output={tmp_path / 'shards'}", "--recipe=denoise-gray-s25",
             "--patch_size=24", "--stride=12"]
     marker = tmp_path / "holding"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
-    process = subprocess.Popen([sys.executable, "-m", "tests.pipelines.shards_with_fault", "2", str(marker), *argv],
-                               cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and not marker.exists():
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    process = processes.start([sys.executable, "-m", "tests.pipelines.shards_with_fault", "2", str(marker), *argv])
+    stderr = processes.interrupt_when(process, marker.exists)
     assert process.returncode == 130, stderr[-3000:]
     ours = re.compile(r"^(\d\d:\d\d:\d\d INFO restoreflow\.|shards: \d+/\d+ images)")
     lines = [line for line in stderr.splitlines() if not ours.match(line)]

@@ -2,25 +2,17 @@
 scores table is written (exit 1) and Ctrl-C (exit 130), each in a real subprocess; Beam's
 temporary sink folders go, and the next run completes."""
 
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
+from tests import processes
 from tests.pipelines.restore.helpers import assert_accounted_once, run_restore
 from tests.pipelines.restore.test_rerun import colour_folder
 
-ROOT = Path(__file__).resolve().parents[3]
-
 
 def restore_with_fault(mode: str, value: str, argv: list[str]) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "RESTOREFLOW_VERBOSE"))}
-    return subprocess.Popen([sys.executable, "-m", "tests.pipelines.restore.with_fault", mode, value, *argv],
-                            cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return processes.start([sys.executable, "-m", "tests.pipelines.restore.with_fault", mode, value, *argv])
 
 
 def error_lines(stderr: str, prog: str = "restoreflow restore: ") -> list[str]:
@@ -53,15 +45,7 @@ def test_ctrl_c_is_one_line_saying_what_was_finished_and_the_rerun_completes(tmp
     out = tmp_path / "out"
     argv = [f"--input={tmp_path / 'in'}", f"--output={out}", f"--model={gray_model}", "--batch_size=1"]
     process = restore_with_fault("hold-after", "2", argv)  # busy after two images, until interrupted
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and len(list(out.glob("restored/*.png"))) < 2:
-            time.sleep(0.1)
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    stderr = processes.interrupt_when(process, lambda: len(list(out.glob("restored/*.png"))) >= 2)
     assert process.returncode == 130, stderr[-3000:]
     lines = error_lines(stderr)
     assert len(lines) == 1, "\n".join(lines)

@@ -17,11 +17,11 @@ import logging
 import os
 import sys
 
-from pipelines import flags, input_scope, lock, options as job_options, report, restore, sources
+from pipelines import failures, flags, input_scope, lock, options as job_options, report, restore, sources
 from pipelines.degrade import recipe as recipes
 from restoreflow import commands, zoo
-from restoreflow.configs import ConfigError, parse_yaml, suggest
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.configs import ConfigError, parse_yaml, shown, suggest
+from restoreflow.console import Interrupted, setup_logging, user_errors
 
 log = logging.getLogger("restoreflow.nightly")
 BEAM_ARGS = "beam_args"  # the one key that is not a restore flag: Beam's own flags, passed through
@@ -53,7 +53,7 @@ class NightlyConfig:
 
 def load(path: str) -> NightlyConfig:
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:  # bytes: parse_yaml names a file that is not UTF-8
             text = f.read()
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}") from None
@@ -107,21 +107,22 @@ def _flag_texts(key: str, value, action: argparse.Action) -> list[str]:
     texts = []
     for item in value if repeatable and isinstance(value, list) else [value]:
         if isinstance(item, (dict, list)):
-            raise ConfigError(f"{key}: expected {'one value or a list' if repeatable else 'one value'}, got {item!r}")
+            raise ConfigError(f"{key}: expected {'one value or a list' if repeatable else 'one value'}, got {shown(item)}")
         text = str(item).lower() if isinstance(item, bool) else str(item)
         try:
             converted = action.type(text) if action.type else text
         except argparse.ArgumentTypeError as e:
             raise ConfigError(f"{key}: {e}") from None
         except ValueError:
-            raise ConfigError(f"{key}: expected {action.type.__name__}, got {item!r}") from None
+            raise ConfigError(f"{key}: expected {action.type.__name__}, got {shown(item)}") from None
         if action.choices and converted not in action.choices:
-            raise ConfigError(f"{key}: {item!r} is not one of {', '.join(action.choices)}")
+            raise ConfigError(f"{key}: {shown(item)} is not one of {', '.join(action.choices)}")
         texts.append(text)
     return texts
 
 
-@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
+@user_errors("restoreflow nightly", job_options.FlagError, sources.InputError,
+             failures=(lock.OutputLocked, failures.RunFailed))
 def main(argv: list[str]) -> int:
     args = commands.nightly().parse_args(argv)
     setup_logging(args.verbose)
@@ -135,8 +136,8 @@ def main(argv: list[str]) -> int:
         print(f"nightly: note: --input {given} holds no files tonight")
     try:
         summary = restore.run(config.restore_argv())
-    except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked):
-        raise
+    except (ConfigError, job_options.FlagError, sources.InputError, lock.OutputLocked, failures.RunFailed, Interrupted):
+        raise  # one line each (a full disk and Ctrl-C say what was finished)
     except Exception:  # noqa: BLE001 - any failure of the run itself is the scheduler's business
         log.exception("nightly: the restore run failed")
         print("nightly: FAILED (see the log above); nothing was marked as done for the failed run")

@@ -11,8 +11,9 @@ import logging
 import sys
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
-from pipelines import flags, lock, options as job_options, output_files, progress, report, sources
+from pipelines import failures, flags, lock, options as job_options, output_files, progress, report, sources
 from pipelines.restore import companions, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
@@ -68,15 +69,23 @@ def run(argv=None) -> dict:
     and "warnings"."""
     tracker = progress.Tracker("restore")
     pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    temps = [FileSystems.join(settings.output, folder, settings.run_id) for folder in ("scores", "errors")]
     with lock.held(settings.output, settings.run_id), tracker:
         output_files.refuse_linked_folders(settings.output, OUTPUT_FOLDERS)
         if rerun.remove_partials(settings.output):
             log.info("removed the temporary files of a run killed before it finished")
-        result = pipeline.run()
-        result.wait_until_finish()
+        with failures.ends_in_one_line("restore", settings.output, temps, finished=lambda: _finished(tracker)):
+            result = pipeline.run()
+            result.wait_until_finish()
     summary = report.read_run_summary(settings.output, settings.run_id)
     counters = _counters(result)
     return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
+
+
+def _finished(tracker: progress.Tracker) -> str:
+    done, total = tracker.finished()
+    return (f"{done} of {total} images were finished but none is recorded as done (a run records its work when it "
+            "completes), so the same command run again does them all")
 
 
 def _warnings(settings: Settings, counters: dict) -> list[str]:
@@ -102,7 +111,7 @@ def exit_status(summary: dict) -> int:
     return 1 if counts.get("error") and not counts.get("restored") and not counts.get("skipped") else 0
 
 
-@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
+@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked, failures.RunFailed))
 def main(argv: list[str]) -> int:
     argv = flags.start_job("restore", argv)
     if argv is None:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import uuid
 
 from pipelines import images, input_scope, options as job_options, outputs, sources
@@ -161,6 +162,8 @@ def resolve_settings(options) -> Settings:
     _check_against_model(settings)
     _check_companions(settings)
     _check_precision(settings, here=job_options.is_local(options))
+    if not settings.auto:  # the bundled models auto picks from are checked by their own tests
+        _check_model_loads(settings, here=job_options.is_local(options))
     return settings
 
 
@@ -218,6 +221,25 @@ def _weights_sha256(model_dir: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _check_model_loads(s: Settings, *, here: bool) -> None:
+    """Loads the model once before the pipeline is built, so that one that cannot load (a
+    Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback."""
+    from model.export import load_model
+    from pipelines.restore.inference import local_model_dir, set_tf_threads
+
+    if here:  # in-process workers share this process: its thread pools are set before TF first runs
+        set_tf_threads(s.tf_threads)
+    source = zoo.resolve(s.model_dir)
+    local = local_model_dir(source)
+    try:
+        load_model(local)
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
+    finally:
+        if local != source:
+            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
 
 
 def _output_format(given: str) -> str:

@@ -109,7 +109,7 @@ def load_config(path: str | None, overrides: list[str] = (), base: dict | None =
     data = dict(base or {})
     if path:
         try:
-            with open(path) as f:
+            with open(path, "rb") as f:  # bytes: parse_yaml names a file that is not UTF-8
                 text = f.read()
         except OSError as e:
             raise ConfigError(f"--config {path}: cannot read it ({e.strerror})") from None
@@ -128,7 +128,7 @@ def write_resolved_config(config: Config, workdir: str) -> None:
     resolved = to_plain(config)
     if tf.io.gfile.exists(path):
         with tf.io.gfile.GFile(path) as f:
-            previous = yaml.safe_load(f.read())
+            previous = parse_yaml(f.read(), path)
         changed = sorted(k for k in _differences(previous, resolved) - {"train.steps"} if not _new_at_default(k, previous, resolved))
         if changed:
             raise ConfigError(

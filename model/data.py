@@ -28,9 +28,16 @@ def read_manifest(shards_dir: str) -> ShardManifest:
 
 
 def shard_files(shards_dir: str, manifest: ShardManifest, split: str) -> list[str]:
+    """The split's shard files as the manifest lists them, each checked to exist (tf.data would
+    fail on a missing one only when it reaches it, in a 50-line traceback)."""
     files = [posixpath.join(shards_dir, name) for name in manifest.shards.of(split)]
     if not files:
         raise ValueError(f"{shards_dir} has no {split} shards")
+    missing = [path for path in files if not tf.io.gfile.exists(path)]
+    if missing:
+        raise ManifestError(f"{missing[0]} is listed in {posixpath.join(shards_dir, MANIFEST_FILE)} but missing"
+                            f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: copy the whole "
+                            "shards folder, or make the shards again with `restoreflow shards`")
     return files
 
 

@@ -12,6 +12,10 @@ import numpy as np
 log = logging.getLogger("restoreflow.train")
 
 
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message says what to do."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
     step: int
@@ -34,9 +38,23 @@ class Evaluation:
 Evaluator = Callable[..., Evaluation]
 
 
+def check_records(records: int, expected_records: int, val_files, manifest: str) -> None:
+    """A pass that read another number of records than the manifest lists is a TrainingError:
+    a val shard cut at a record boundary, or emptied, reads without any error, and its score
+    would be computed on fewer records."""
+    if records != expected_records:
+
+        raise TrainingError(
+            f"the val shards ({len(val_files)} files) hold {records} records but {manifest} lists "
+            f"{expected_records}: a val shard is truncated or was replaced; make the shards again with "
+            "`restoreflow shards` (the checkpoints in the workdir are kept)")
+
+
 def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool, batch_size: int,
-                   max_records: int, image_summaries: int, compression: str) -> Evaluator:
-    """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` over the val shards."""
+                   max_records: int, image_summaries: int, compression: str, expected_records: int,
+                   manifest: str = "the manifest") -> Evaluator:
+    """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` over the val shards; a pass
+    must read ``expected_records`` (what ``manifest`` lists, capped by ``max_records``)."""
     import tensorflow as tf
 
     from model import data, metrics
@@ -55,8 +73,10 @@ def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool,
             psnr.append(metrics.psnr_db(clean, restored, quantize=True).numpy())
             ssim.append(metrics.ssim(clean, restored, quantize=True).numpy())
             first = first if first is not None else (inputs, restored, clean)
+        records = sum(len(batch) for batch in psnr)
+        check_records(records, expected_records, val_files, manifest)
         result = Evaluation(step, tag, {"psnr_db": float(np.mean(np.concatenate(psnr))),
-                                        "ssim": float(np.mean(np.concatenate(ssim)))})
+                                        "ssim": float(np.mean(np.concatenate(ssim))), "records": records})
         with writer.as_default(step=step):
             tf.summary.scalar(f"{tag}/psnr_db", result.values["psnr_db"])
             tf.summary.scalar(f"{tag}/ssim", result.values["ssim"])
@@ -69,7 +89,7 @@ def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool,
 
 
 def make_diagnosis_evaluator(model, val_files, *, shapes, batch_size: int, max_records: int,
-                             compression: str) -> Evaluator:
+                             compression: str, expected_records: int, manifest: str = "the manifest") -> Evaluator:
     """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` of a diagnosis model: its
     validation loss (which ranks the evaluations) and the scores of ``validation_scores``."""
     import tensorflow as tf
@@ -90,7 +110,9 @@ def make_diagnosis_evaluator(model, val_files, *, shapes, batch_size: int, max_r
             outputs.append(predict(inputs).numpy())
             targets.append(target.numpy())
         target, output = np.concatenate(targets), np.concatenate(outputs)
-        values = {"loss": float(np.mean(diagnosis_loss(target, output).numpy())), **validation_scores(target, output)}
+        check_records(len(target), expected_records, val_files, manifest)
+        values = {"loss": float(np.mean(diagnosis_loss(target, output).numpy())), **validation_scores(target, output),
+                  "records": len(target)}
         result = Evaluation(step, tag, values, rank_key="loss", higher_is_better=False)
         with writer.as_default(step=step):
             for name, value in values.items():

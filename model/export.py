@@ -111,6 +111,26 @@ def load_model(model_dir):
     check_model_file(model_dir)
     path = Path(model_dir) / MODEL_FILE
     try:
-        return keras.saving.load_model(path, compile=False), card
+        model = keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, KeyError, TypeError) as e:
+        if "`Lambda` layer" in str(e):  # Keras' own advice (safe_mode=False) is not ours to take
+            raise ModelDirError(f"{path} holds a Lambda layer (Python code inside the file), which is never loaded: "
+                                "rebuild the model with registered Keras layers instead") from None
         raise ModelDirError(f"{path} cannot be loaded: {e}") from None
+    check_matches_card(model, card, path)
+    return model, card
+
+
+def check_matches_card(model, card: dict, path) -> None:
+    """The model must take and give the channels its card says: consumers size their inputs by
+    the card, and a mismatch fails deep inside the first forward pass."""
+    expected = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+    shapes = (model.input_shape, model.output_shape)
+    if not all(isinstance(shape, tuple) and len(shape) == 4 for shape in shapes):
+        raise ModelDirError(f"{path} is not an image model of one input and one output "
+                            f"(inputs {model.input_shape}, outputs {model.output_shape})")
+    found = (shapes[0][-1], shapes[1][-1])
+    if found != expected:
+        raise ModelDirError(f"{path} takes {found[0]} and gives {found[1]} channels, but its {CARD_FILE} says "
+                            f"{expected[0]} and {expected[1]} (channels {card['channels']}, takes_mask "
+                            f"{str(card['takes_mask']).lower()}): export the model again, or fix the card")

@@ -21,11 +21,12 @@ import sys
 
 from model import evaluation, strategy, train_loop
 from model.config import Config, load_config, write_resolved_config
+from model.evaluation import TrainingError
 from model.export import CARD_FILE, export_model
-from model.train_loop import History, Setup, TrainingError, TrainState, naming_damaged_shards
+from model.train_loop import History, Setup, TrainState, naming_damaged_shards
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, to_plain
-from restoreflow.console import setup_logging, user_errors
+from restoreflow.console import Interrupted, setup_logging, user_errors
 from restoreflow.manifest import MANIFEST_FILE, ShardManifest
 from restoreflow.provenance import hardware_description
 
@@ -121,14 +122,16 @@ def validation(setup: Setup, state: TrainState):
                         "validation scores; make shards with a larger --val_fraction to get them")
         return None
     data = setup.config.data
+    listed = setup.manifest.counts.records.val
+    counted = {"max_records": data.max_val_records, "compression": setup.manifest.tfrecord_compression,
+               "expected_records": min(listed, data.max_val_records) if data.max_val_records else listed,
+               "manifest": posixpath.join(data.shards, MANIFEST_FILE)}
     if setup.info.get("outputs") == "diagnosis":
         return evaluation.make_diagnosis_evaluator(state.model, setup.val_files, shapes=setup.shapes,
-                                                   batch_size=data.val_batch_size, max_records=data.max_val_records,
-                                                   compression=setup.manifest.tfrecord_compression)
+                                                   batch_size=data.val_batch_size, **counted)
     return evaluation.make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
                           takes_mask=setup.info["takes_mask"], batch_size=data.val_batch_size,
-                          max_records=data.max_val_records, image_summaries=setup.config.train.image_summaries,
-                          compression=setup.manifest.tfrecord_compression)
+                          image_summaries=setup.config.train.image_summaries, **counted)
 
 
 def finish(setup: Setup, state: TrainState, history: History, evaluate, writer) -> None:
@@ -221,9 +224,23 @@ def main(argv: list[str]) -> int:
         raise ConfigError(f"--workdir {args.workdir} is a file; give a folder (it is created when missing)")
     setup_logging(args.verbose)
     config = load_config(args.config, args.overrides)
-    model_dir = train(config, args.workdir)
+    try:
+        model_dir = train(config, args.workdir)
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted_note(args.workdir)) from None
     print(f"train: model directory {model_dir}")
     return 0
+
+
+def interrupted_note(workdir: str) -> str:
+    """What a Ctrl-C left: the last checkpoint, from which the same command continues."""
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(posixpath.join(workdir.rstrip("/"), "checkpoints"))
+    if latest is None:
+        return f"interrupted (Ctrl-C) before the first checkpoint; the same command run again starts afresh in {workdir}"
+    return (f"interrupted (Ctrl-C): the checkpoint of step {latest.rsplit('-', 1)[1]} ({latest}) is kept; "
+            "the same command run again continues from it")
 
 
 if __name__ == "__main__":

@@ -21,15 +21,11 @@ import time
 
 from model import optimizers
 from model.config import Config
-from model.evaluation import Evaluation, Evaluator
+from model.evaluation import Evaluation, Evaluator, TrainingError
 from model.warm_start import warm_start
 from restoreflow.manifest import ShardManifest
 
 log = logging.getLogger("restoreflow.train")
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (e.g. a non-finite loss); the message says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)

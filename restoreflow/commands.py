@@ -64,11 +64,13 @@ Incremental restore + report, for schedulers (cron, systemd, Airflow, Cloud
 Scheduler): only new or changed images are restored (everything when the
 model or settings changed, or whose output on disk is missing or changed).
 Exit code 0 when the run completed (rejected inputs are listed in
-OUT/errors/, not fatal), 1 when it failed, rejected every input, or found
-its output in use by another run, 2 for a configuration mistake.
+OUT/errors/, not fatal) or the inputs hold no files tonight, 1 when it
+failed, rejected every input, or found its output in use by another run, 2
+for a configuration mistake.
 
 The --config file is YAML; only input and output are required, unknown keys
-are errors. The other keys are the restore job's flags of the same names
+are errors. Relative paths are relative to the config file's folder. The
+other keys are the restore job's flags of the same names
 (restoreflow restore --help), with the same defaults:
 
   # folders, globs, gs:// or s3:// prefixes, archives: one, or a list

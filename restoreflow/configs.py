@@ -32,10 +32,40 @@ def suggest(name: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text -> data; malformed YAML is a one-line ConfigError naming ``source`` and where."""
+SHOWN_CHARS = 80  # an echoed value is cut to this many characters in an error message
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for an error message, cut to a short prefix: a value can be megabytes
+    (a long string, a huge list) and a message must stay one readable line."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * SHOWN_CHARS else repr(value[: 4 * SHOWN_CHARS])
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without aliases: nested anchors (a "billion laughs" file of a few hundred bytes)
+    expand to gigabytes in memory, so no file a user gives may use them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"uses the alias *{shown(event.anchor)[1:-1]}: anchors and aliases are not accepted "
+                "(they can expand without bound); write the values out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str | bytes, source: str) -> Any:
+    """YAML text (or UTF-8 bytes) -> data; malformed YAML, text that is not UTF-8 and aliases
+    are one-line ConfigErrors naming ``source`` and where."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{source} is not UTF-8 text (byte 0x{text[e.start]:02x} at offset {e.start}); "
+                              "save it as UTF-8") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -59,7 +89,7 @@ def from_mapping(cls, data: Any, path: str = ""):
     for key in data:
         if key not in fields:
             raise ConfigError(
-                f"unknown key '{_join(path, str(key))}'{suggest(str(key), fields)}; "
+                f"unknown key {shown(_join(path, str(key)))}{suggest(str(key)[:SHOWN_CHARS], fields)}; "
                 f"allowed: {', '.join(sorted(fields))}"
             )
     kwargs = {}
@@ -104,18 +134,18 @@ def _union(args, value, key):
             return coerce(arg, value, key)
         except ConfigError as e:
             errors.append(str(e))
-    raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {args}")
+    raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {shown(value)} fits none of {args}")
 
 
 def _literal(args, value, key):
     if value not in args:
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}{suggest(str(value), map(str, args))}")
+        raise ConfigError(f"{key}: {shown(value)} is not one of {', '.join(map(repr, args))}{suggest(str(value)[:SHOWN_CHARS], map(str, args))}")
     return value
 
 
 def _tuple(args, value, key):
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{key}: expected a list, got {value!r}")
+        raise ConfigError(f"{key}: expected a list, got {shown(value)}")
     if len(args) == 2 and args[1] is Ellipsis:
         return tuple(coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
     if len(value) != len(args):
@@ -125,32 +155,32 @@ def _tuple(args, value, key):
 
 def _dict(args, value, key):
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        raise ConfigError(f"{key}: expected a mapping, got {shown(value)}")
     key_type, value_type = args
     return {coerce(key_type, k, key): coerce(value_type, v, _join(key, str(k))) for k, v in value.items()}
 
 
 def _bool(value, key):
     if not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        raise ConfigError(f"{key}: expected true or false, got {shown(value)}")
     return value
 
 
 def _int(value, key):
     if isinstance(value, bool) or not isinstance(value, int):  # True is an int in Python, not a count
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        raise ConfigError(f"{key}: expected an integer, got {shown(value)}")
     return value
 
 
 def _float(value, key):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+        raise ConfigError(f"{key}: expected a number, got {shown(value)}")
     return float(value)
 
 
 def _str(value, key):
     if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
+        raise ConfigError(f"{key}: expected a string, got {shown(value)}")
     return value
 
 
@@ -167,7 +197,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     result = _deep_copy(data)
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected key=value")
+            raise ConfigError(f"--set {shown(item)}: expected key=value")
         dotted, raw = item.split("=", 1)
         value = parse_yaml(raw, f"--set {dotted}") if raw.strip() else ""
         node = result

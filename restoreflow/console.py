@@ -30,9 +30,17 @@ EXPECTED_NOISE = (
 )
 
 
+# Beam's local runner logs a transform's exception with its traceback ("... [while running
+# 'STEP']") just before raising it again to the launcher, which reports it (one line for the
+# causes the jobs name, the whole traceback otherwise): the logged copy is a duplicate.
+_RERAISED_BY = "apache_beam.runners.common"
+
+
 class DropExpectedNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.name == _RERAISED_BY and record.exc_info and "[while running '" in message:
+            return False
         return not any(text in message for text in EXPECTED_NOISE)
 
 
@@ -94,10 +102,48 @@ def take_verbose_flag(argv: list[str]) -> tuple[bool, list[str]]:
     return len(rest) != len(argv), rest
 
 
+INTERRUPTED_EXIT = 130  # the shell's code for a command stopped by SIGINT (128 + 2)
+
+
+class Interrupted(Exception):
+    """Ctrl-C, with what the run had finished and what a rerun does (one line, exit 130)."""
+
+
+def in_chain(error: BaseException, match) -> BaseException | None:
+    """The first exception in ``error``'s cause/context chain (``error`` included) for which
+    ``match(exception)`` is true. Beam's local runner re-raises a transform's exception wrapped
+    (a KeyboardInterrupt becomes a RuntimeError), so causes are found along the chain."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if match(error):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _is_ctrl_c(error: BaseException) -> bool:
+    return isinstance(error, KeyboardInterrupt)
+
+
+MAX_ERROR_CHARS = 400  # one readable line, whatever a message echoes
+
+
+def error_line(prog: str, error: BaseException) -> str:
+    """``PROG: error: MESSAGE`` for stderr; a message over ``MAX_ERROR_CHARS`` keeps its start and
+    end (where the advice is). Values are cut where they are echoed (``configs.shown``); this is
+    the backstop for everything else (a file name, a library's message)."""
+    message = str(error)
+    if len(message) > MAX_ERROR_CHARS:
+        head = MAX_ERROR_CHARS * 3 // 4
+        message = f"{message[:head]} … {message[head - MAX_ERROR_CHARS + 3:]}"
+    return f"{prog}: error: {message}"
+
+
 def user_errors(prog: str, *extra_errors, failures: tuple = ()):
     """Decorator for ``main(argv)``: a user's mistake prints one line and exits with 2; one of
     ``failures`` (a run that could not happen, e.g. its output is in use) one line and 1;
-    --help (argparse exits after printing it) returns 0."""
+    Ctrl-C one line and 130; --help (argparse exits after printing it) returns 0."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -105,13 +151,21 @@ def user_errors(prog: str, *extra_errors, failures: tuple = ()):
             try:
                 return fn(list(sys.argv[1:] if argv is None else argv))
             except (ConfigError, *extra_errors) as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
+                print(error_line(prog, e), file=sys.stderr)
                 return 2
             except failures as e:
-                print(f"{prog}: error: {e}", file=sys.stderr)
+                print(error_line(prog, e), file=sys.stderr)
                 return 1
             except SystemExit as e:  # ArgumentParser.error raises ConfigError: this is --help
                 return int(e.code or 0)
+            except (Interrupted, KeyboardInterrupt) as e:
+                print(f"{prog}: {e if isinstance(e, Interrupted) else 'interrupted (Ctrl-C)'}", file=sys.stderr)
+                return INTERRUPTED_EXIT
+            except Exception as e:  # Ctrl-C inside a Beam transform arrives wrapped
+                if in_chain(e, _is_ctrl_c) is None:
+                    raise
+                print(f"{prog}: interrupted (Ctrl-C)", file=sys.stderr)
+                return INTERRUPTED_EXIT
 
         return run
 

@@ -9,6 +9,11 @@ them (see the design page's traps). On a CPU machine they read like a failure on
 run with fd 2 sent to a temporary file; then every captured line that is not one of those
 start-up lines is written back to stderr, so a real problem still shows. Nothing is captured
 when ``RESTOREFLOW_VERBOSE=1`` (set by ``--verbose``, inherited by local worker processes).
+
+Once absl logging is up, TensorFlow's C++ INFO lines come later too, while a job runs (e.g.
+"TFRecordDataset `buffer_size` is unspecified" when training reads its shards); those obey
+``TF_CPP_MIN_LOG_LEVEL``, which the same first import sets to 1 (warnings and errors still
+show) unless the user set it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ VERBOSE_ENV = "RESTOREFLOW_VERBOSE"
 _GLOG = re.compile(r"^(?P<level>[IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ (?P<file>[\w.]+):\d+\]")
 _NOISE_FILES = {"cuda_platform.cc", "cuda_diagnostics.cc", "cuda_executor.cc", "cudart_stub.cc", "port.cc",
                 "cpu_feature_guard.cc"}
+QUIET_LEVEL = "1"  # TF_CPP_MIN_LOG_LEVEL: no C++ INFO lines; warnings and errors still show
 _NOISE_TEXT = (
     "All log messages before absl::InitializeLog() is called",
     "rebuild TensorFlow with the appropriate compiler flags",  # cpu_feature_guard's second line
@@ -90,6 +96,7 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)  # once per process; find_spec below must not come back here
         if verbose():  # decided now, not at install: --verbose is read after the imports
             return None
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)  # read by TF's C++ logging as it loads
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from restoreflow.configs import ConfigError
 
+REPLACED = "replaced output"  # a ``redone`` value: see ScoreRow.redone
 SCHEMA_VERSION = 3  # 1: the first table; 2: output_sha256, mask_sha256, redone, note; 3: --model auto's
 # choice and the damage diagnosis (chosen_model ... diagnosis_version)
 VERSION_KEY = b"restoreflow.schema_version"
@@ -79,7 +80,9 @@ class ScoreRow:
     blockiness_restored: float | None = _column(_FLOAT)
     output_sha256: str | None = _column(_STR)  # what a rerun checks OUT/restored/... against
     mask_sha256: str | None = _column(_STR)  # the --masks mask's bytes (inpainting)
-    redone: str | None = _column(_STR)  # why a done image was redone: "missing output" or "changed output"
+    # Why an image with an earlier output was written again: "missing output" or "changed output"
+    # (redone), or REPLACED (other input bytes under a name restored before: its output is overwritten).
+    redone: str | None = _column(_STR)
     note: str | None = _column(_STR)  # something a person should know, e.g. why a reference was not used
     # --model auto: the model chosen (a bundled name, or "copy": written unchanged), why, the
     # --strength, and the diagnosis it was chosen from (restoreflow.diagnosis.Diagnosis's

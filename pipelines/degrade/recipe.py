@@ -23,7 +23,7 @@ import numpy as np
 
 from pipelines.degrade.steps import STEP_TYPES, Downscale, InpaintMask, Step
 from restoreflow import commands
-from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml
+from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml, shown
 from restoreflow.console import user_errors
 
 
@@ -32,7 +32,7 @@ def _step_from_config(value, key: str) -> Step:
         raise ConfigError(f"{key}: each step needs an 'op' (one of {', '.join(STEP_TYPES)})")
     name = value["op"]
     if name not in STEP_TYPES:
-        raise ConfigError(f"{key}.op: unknown operation {name!r}; known: {', '.join(STEP_TYPES)}")
+        raise ConfigError(f"{key}.op: unknown operation {shown(name)}; known: {', '.join(STEP_TYPES)}")
     fields = {k: v for k, v in value.items() if k != "op"}
     return from_mapping(STEP_TYPES[name], fields, f"{key}({name})")
 
@@ -164,7 +164,7 @@ def load(name_or_path: str) -> Recipe:
     elif path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
             raise ConfigError(f"recipe file {name_or_path} does not exist")
-        text = path.read_text()
+        text = path.read_bytes()  # parse_yaml names a file that is not UTF-8
     else:
         names = builtin_names()
         if name_or_path not in names:
@@ -176,12 +176,12 @@ def load(name_or_path: str) -> Recipe:
     return parse(parse_yaml(text, f"recipe {name_or_path}"))
 
 
-def _read_remote(url: str) -> str:
+def _read_remote(url: str) -> bytes:
     from apache_beam.io.filesystems import FileSystems
 
     try:
         with FileSystems.open(url) as f:
-            return f.read().decode("utf-8")
+            return f.read()
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own error types
         raise ConfigError(f"cannot read recipe file {url}: {e}") from None
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from restoreflow.configs import ConfigError, check
+from restoreflow.configs import ConfigError, check, shown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Span:
     @classmethod
     def from_config(cls, value, key: str) -> Span:
         if isinstance(value, bool):
-            raise ConfigError(f"{key}: expected a number or [lo, hi], got {value!r}")
+            raise ConfigError(f"{key}: expected a number or [lo, hi], got {shown(value)}")
         if isinstance(value, (int, float)):
             return cls(float(value), float(value))
         if isinstance(value, (list, tuple)) and len(value) == 2 and all(
@@ -30,7 +30,7 @@ class Span:
             lo, hi = float(value[0]), float(value[1])
             check(lo <= hi, key, f"range [{lo}, {hi}] has lo > hi")
             return cls(lo, hi)
-        raise ConfigError(f"{key}: expected a number or [lo, hi], got {value!r}")
+        raise ConfigError(f"{key}: expected a number or [lo, hi], got {shown(value)}")
 
     def to_config(self):
         return self.lo if self.lo == self.hi else [self.lo, self.hi]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from model import engines
+from model.export import load_model
 from pipelines.imaging import channels, images
+from restoreflow import zoo
 from restoreflow.diagnosis import Diagnosis, aggregate
 
 DIAGNOSIS_MODEL = "diagnose"  # the bundled model's name
@@ -51,10 +54,6 @@ class Diagnoser:
     """The diagnosis model on this worker's engine; ``diagnose(pixels) -> Diagnosis``."""
 
     def __init__(self, model_ref: str = DIAGNOSIS_MODEL, *, engine: str = "auto", threads: int = 0):
-        from model import engines
-        from model.export import load_model
-        from restoreflow import zoo
-
         model, card = load_model(zoo.resolve(model_ref))
         if card.get("task") != "diagnose":
             raise ValueError(f"{model_ref} is not a damage-diagnosis model (its task is {card.get('task')})")

@@ -21,13 +21,13 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from model.export import read_card
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL, Diagnoser
 from pipelines.imaging import images
-from pipelines.inputs import sources
-from pipelines.restore import lock
+from pipelines.inputs import scope as input_scope, sources
 from pipelines.restore.settings import new_run_id
-from pipelines.runtime import errors, flags, options as job_options
-from restoreflow import routing, scores
+from pipelines.runtime import errors, files as output_files, flags, lock, options as job_options
+from restoreflow import routing, scores, zoo
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
 
@@ -70,7 +70,7 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, str, str]:
     job_options.check_output_folder(common.output)
     own = options.view_as(job_options.DiagnoseOptions)
     _check_model(own.diagnosis_model)
-    specs = [sources.resolve(given) for given in common.input]
+    specs = input_scope.resolve_inputs(common.input, common.output)  # never reads --output
     for spec in specs:
         sources.check_exists(spec)
     output, run_id = common.output.rstrip("/"), new_run_id()
@@ -89,9 +89,6 @@ def build_pipeline(argv: list[str]) -> tuple[beam.Pipeline, str, str]:
 
 
 def _check_model(model: str) -> None:
-    from model.export import read_card
-    from restoreflow import zoo
-
     try:
         task = read_card(zoo.resolve(model))["task"]
     except ConfigError as e:
@@ -117,10 +114,8 @@ def summarize(output: str, run_id: str, seconds: float) -> dict:
         "by_damage": dict(collections.Counter(r["diagnosis_label"] for r in rows).most_common()),
         "by_model": dict(collections.Counter(r["chosen_model"] for r in rows).most_common()),
     }
-    path = FileSystems.join(folder, "summary.json")
-    with FileSystems.create(path + ".partial") as f:
-        f.write(json.dumps(summary, indent=2).encode())
-    FileSystems.rename([path + ".partial"], [path])
+    output_files.write_atomically(FileSystems.join(folder, "summary.json"), json.dumps(summary, indent=2).encode(),
+                                  root=output)
     return summary
 
 

@@ -9,6 +9,10 @@ The rule for links, the same as for archive members (buckets have none): a symbo
 inside an input is never followed, whatever it points to. It is listed as an error naming its
 target, so nothing is read from outside the inputs, nothing is read twice, and a link cycle
 cannot trap the walk. An ``--input`` that is itself a link is followed: the user named it.
+
+Output folders are never read as input: the job's own ``--output`` (``exclude``) and any
+folder below the input root that holds a ``restoreflow.lock`` (another run's output) are left
+out, reported as ``left_out`` entries rather than walked.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import stat
 from collections.abc import Iterator
 
 from apache_beam.io.filesystem import FileSystem
+
+from pipelines.runtime.lock import LOCK_FILE as OUTPUT_MARK
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -36,6 +42,7 @@ class Entry:
     path: str
     size_bytes: int
     problem: str | None = None
+    left_out: bool = False  # a folder not walked: a restoreflow output (see the module's docstring)
 
 
 def special_file_problem(mode: int) -> str | None:
@@ -67,9 +74,14 @@ def link_problem(path: str, root: str) -> str:
             f"give its target as an --input of its own")
 
 
-def walk(root: str) -> Iterator[Entry]:
-    """Every entry under the folder ``root``, depth first in name order. Raises OSError when
-    ``root`` itself cannot be listed."""
+def _is_output(folder: str, exclude: tuple[str, ...]) -> bool:
+    return os.path.realpath(folder) in exclude or os.path.lexists(os.path.join(folder, OUTPUT_MARK))
+
+
+def walk(root: str, exclude: tuple[str, ...] = ()) -> Iterator[Entry]:
+    """Every entry under the folder ``root``, depth first in name order, except the output
+    folders below it (``exclude``: real paths; or holding a lock file), which are yielded as
+    ``left_out``. Raises OSError when ``root`` itself cannot be listed."""
     pending = [root]
     while pending:
         folder = pending.pop()
@@ -86,20 +98,23 @@ def walk(root: str) -> Iterator[Entry]:
             if entry.is_symlink():
                 yield Entry(entry.path, 0, link_problem(entry.path, root))
             elif entry.is_dir(follow_symlinks=False):
-                below.append(entry.path)
+                if _is_output(entry.path, exclude):
+                    yield Entry(entry.path, 0, left_out=True)
+                else:
+                    below.append(entry.path)
             else:
                 info = entry.stat(follow_symlinks=False)
                 yield Entry(entry.path, info.st_size, special_file_problem(info.st_mode))
         pending.extend(reversed(below))
 
 
-def matching(root: str, pattern: str) -> Iterator[Entry]:
+def matching(root: str, pattern: str, exclude: tuple[str, ...] = ()) -> Iterator[Entry]:
     """The entries under ``root`` that ``pattern`` (Beam's glob syntax: ``*`` within a folder,
     ``**`` across folders) matches, plus every folder that could not be listed (it might
-    hold matches)."""
+    hold matches) or was left out."""
     matches = re.compile(FileSystem.translate_pattern(pattern)).match
-    for entry in walk(root):
-        if matches(entry.path) or entry.problem and entry.problem.startswith("cannot list folder"):
+    for entry in walk(root, exclude):
+        if matches(entry.path) or entry.left_out or entry.problem and entry.problem.startswith("cannot list folder"):
             yield entry
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import os
 import posixpath
 import tarfile
@@ -29,7 +30,7 @@ from pipelines.inputs.archives import is_archive
 from pipelines.runtime.errors import ERRORS_TAG, error_record, unexpected
 
 MEMBERS_TAG = "members"
-_GLOB_CHARS = "*?["
+GLOB_CHARS = "*?["
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ class InputSpec:
     given: str
     pattern: str
     root: str
+    exclude: tuple[str, ...] = ()  # folders never listed: the job's --output when it lies inside
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,10 @@ class InputError(ValueError):
     """An --input that does not exist or cannot be listed (stops the job before it starts)."""
 
 
+class NoFiles(InputError):
+    """An --input that names no file (a typo, or an empty folder: see holds_nothing)."""
+
+
 def _is_local_dir(path: str) -> bool:
     return "://" not in path and os.path.isdir(path)
 
@@ -67,10 +73,10 @@ def _is_local_dir(path: str) -> bool:
 def resolve(given: str) -> InputSpec:
     """Turns an --input into a pattern to match and the root that image ids are relative to."""
     text = given.rstrip("/") if given not in ("/",) else given
-    if any(c in text for c in _GLOB_CHARS):
+    if any(c in text for c in GLOB_CHARS):
         head = []
         for part in text.split("/"):
-            if any(c in part for c in _GLOB_CHARS):
+            if any(c in part for c in GLOB_CHARS):
                 break
             head.append(part)
         if not head and "://" not in text:  # a glob relative to the current folder
@@ -82,6 +88,10 @@ def resolve(given: str) -> InputSpec:
         # A bucket prefix names no object of its own.
         return InputSpec(given, text + "/**", text)
     return InputSpec(given, text, posixpath.dirname(text) if "://" in text else os.path.dirname(text))
+
+
+def inside_folder(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
 
 
 def _object_exists(path: str) -> bool:
@@ -98,18 +108,21 @@ class Listing:
 
     files: list[InputFile]
     problems: list[dict]
+    left_out: list[str] = dataclasses.field(default_factory=list)  # restoreflow output folders met inside
 
 
 def _entries(spec: InputSpec, limit: int | None = None) -> list[local_files.Entry]:
     """Local inputs are walked by local_files (every entry, links never followed); buckets are
     matched through Beam FileSystems (objects only: no links or special files there)."""
     if "://" not in spec.pattern:
-        if not any(c in spec.pattern for c in _GLOB_CHARS) and not os.path.isdir(spec.pattern):
+        if not any(c in spec.pattern for c in GLOB_CHARS) and not os.path.isdir(spec.pattern):
             return [local_files.single(spec.pattern)] if os.path.lexists(spec.pattern) else []
-        return list(itertools.islice(local_files.matching(spec.root, spec.pattern), limit))
+        entries = local_files.matching(spec.root, spec.pattern, exclude=spec.exclude)
+        return list(itertools.islice((e for e in entries if not (limit and e.left_out)), limit))
     found = FileSystems.match([spec.pattern], limits=[limit] if limit else None)[0].metadata_list
     # A "folder/" placeholder object some tools create is not a file.
-    return [local_files.Entry(m.path, m.size_in_bytes) for m in found if not m.path.endswith("/")]
+    return [local_files.Entry(m.path, m.size_in_bytes) for m in found
+            if not m.path.endswith("/") and not any(inside_folder(m.path, folder) for folder in spec.exclude)]
 
 
 def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
@@ -119,24 +132,32 @@ def list_files(spec: InputSpec, input_index: int = 0) -> Listing:
     except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not entries:
-        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
-    files, problems = [], []
+        raise NoFiles(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+    files, problems, left_out = [], [], []
     for entry in entries:
         relative = entry.path[len(spec.root) :].lstrip("/\\").replace(os.sep, "/")
         image_id = relative or os.path.basename(entry.path)
-        if entry.problem:
+        if entry.left_out:
+            left_out.append(entry.path)
+        elif entry.problem:
             problems.append(error_record(source=entry.path, image_id=image_id, stage="list", reason=entry.problem))
         else:
             files.append(InputFile(entry.path, image_id, entry.size_bytes, input_index))
-    return Listing(sorted(files, key=lambda f: f.image_id), problems)
+    return Listing(sorted(files, key=lambda f: f.image_id), problems, left_out)
 
 
 def _listed(index: int, spec: InputSpec) -> Listing:
     """One input's listing; an input that names nothing is one error record, not a failure."""
     try:
-        return list_files(spec, index)
+        listing = list_files(spec, index)
     except InputError as e:
         return Listing([], [error_record(source=spec.given, image_id=None, stage="list", reason=str(e))])
+    for folder in listing.left_out:
+        if os.path.realpath(folder) not in spec.exclude:  # the job's own --output was noted at its start
+            logging.getLogger("restoreflow").warning(
+                "--input %s: left out %s, the output folder of another restoreflow run (it holds %s)",
+                spec.given, folder, local_files.OUTPUT_MARK)
+    return listing
 
 
 def list_inputs(specs: list[InputSpec]) -> Listing:
@@ -153,7 +174,7 @@ def check_exists(spec: InputSpec) -> None:
     except Exception as e:  # noqa: BLE001 - OSError locally; BeamIOError, IOError, ... per filesystem
         raise InputError(f"--input {spec.given}: cannot list it ({e})") from None
     if not found:
-        raise InputError(f"--input {spec.given}: no files found (pattern {spec.pattern})")
+        raise NoFiles(f"--input {spec.given}: no files found (pattern {spec.pattern})")
 
 
 class ListInputFiles(beam.DoFn):

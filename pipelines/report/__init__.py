@@ -6,7 +6,8 @@ Modules, in data-flow order (each imports only those above it):
 - ``history``: the trend over the runs' summaries (``restoreflow history OUT``);
 - ``data``: what the page shows, collected from every run's rows, errors and summaries;
 - ``metrics``, ``charts``, ``crops``: the page's metric definitions, SVG charts and image crops;
-- ``page``: the values rendered through ``template.html`` (Jinja2, autoescaped);
+- ``template``: ``template.html`` and its Content-Security-Policy;
+- ``page``: the values rendered through the template (Jinja2, autoescaped);
 - ``build``: ``build_report(OUT)``, the one builder (``restoreflow report OUT``, and the restore
   job once its pipeline has finished).
 """

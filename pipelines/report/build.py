@@ -14,7 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.report import data as report_data, page as report_page
 from pipelines.report.summaries import REPORT_FILE
-from pipelines.runtime.files import write_atomically
+from pipelines.runtime.files import partial_name, write_atomically
 from restoreflow import commands
 from restoreflow.configs import ConfigError
 from restoreflow.console import user_errors
@@ -29,7 +29,7 @@ def build_report(output: str) -> str:
     path = FileSystems.join(output, REPORT_FILE)
     # The temporary name is shaped like a run's, so the next run's clean-up finds a killed one.
     tag = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ-report")
-    write_atomically(path, page.encode("utf-8"), tag, mime_type="text/html")
+    write_atomically(path, page.encode("utf-8"), root=output, temporary=partial_name(path, tag))
     return path
 
 

@@ -10,10 +10,7 @@ each image to its full-size output, and the newest run's errors. Sizes stay boun
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
-import importlib.resources
 import json
 import math
 import os
@@ -24,11 +21,10 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from pipelines.report import charts, crops, history, summaries
+from pipelines.report import charts, crops, history, summaries, template
 from pipelines.report.data import ImageState, ReportData, gain
 from pipelines.report.metrics import METRICS
 
-TEMPLATE = "template.html"
 """Package data beside this module: the page's HTML, CSS and JavaScript."""
 
 MAX_TABLE_ROWS = 5000
@@ -110,6 +106,8 @@ def cards(data: ReportData) -> list[tuple[str, list[tuple[str, object]]]]:
         ("model", ", ".join(sorted({r["model_id"] or "?" for r in latest_rows})) or "\u2013"),
         ("task", ", ".join(sorted({r["task"] or "?" for r in latest_rows})) or "\u2013"),
         ("restored", count(latest_rows, "restored")),
+        *([("by model", ", ".join(f"{n} {m}" for m, n in sorted(summary["by_model"].items(), key=lambda kv: -kv[1])))]
+          if summary and summary.get("by_model") else []),
         ("skipped (done before)", count(latest_rows, "skipped")),
         (errors_label, len(data.errors)),
     ]
@@ -195,7 +193,18 @@ def table_data(data: ReportData, order: crops.Ranking) -> dict:
         {"key": "status", "label": "status", "type": "text", "title": "in the newest run that saw the image"},
         {"key": "run_id", "label": "scores from run", "type": "text", "title": "the newest run that restored it"},
     ]
-    if len({r["model_id"] for r in scored}) > 1:
+    if any(r.get("chosen_model") for r in scored):  # --model auto: what it found and chose
+        columns += [
+            {"key": "diagnosis_label", "label": "damage found", "type": "text",
+             "title": "the diagnosis: undamaged, noise, jpeg, blur, soft, mixed or faint"},
+            {"key": "diagnosis_noise_sigma", "label": "noise σ found", "type": "num", "digits": 1,
+             "title": "estimated Gaussian noise sigma, 0-255"},
+            {"key": "diagnosis_jpeg_quality", "label": "JPEG quality found", "type": "num", "digits": 0,
+             "title": "estimated quality; empty when no JPEG blocking was found"},
+            {"key": "chosen_model", "label": "model chosen", "type": "text",
+             "title": "copy: written unchanged"},
+        ]
+    elif len({r["model_id"] for r in scored}) > 1:
         columns.append({"key": "model_id", "label": "model", "type": "text"})
     for m in shown:
         columns += [
@@ -237,28 +246,8 @@ def errors(data: ReportData) -> dict:
 # --- the page --------------------------------------------------------------------------------
 
 
-def _template_source() -> str:
-    return importlib.resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
-
-
-def _bodies(tag: str, text: str) -> list[str]:
-    return re.findall(rf"<{tag}>(.*?)</{tag}>", text, re.S)
-
-
-def content_security_policy(template: str) -> str:
-    """Allows only the template's own scripts and styles (by hash, so text from the data can
-    never run even if it escaped escaping) and data: images: no fetch of any kind."""
-
-    def hashes(tag):
-        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'"
-                        for b in _bodies(tag, template))
-
-    return (f"default-src 'none'; img-src data:; script-src {hashes('script')}; style-src {hashes('style')}; "
-            "base-uri 'none'; form-action 'none'")
-
-
 def render_html(data: ReportData) -> str:
-    source = _template_source()
+    source = template.source()
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
                                      lstrip_blocks=True)
     order = crops.ranking(data)
@@ -266,7 +255,7 @@ def render_html(data: ReportData) -> str:
     scored = [i.scores for i in data.images if i.scores]
     page = environment.from_string(source).render(
         number=charts.number,
-        csp=content_security_policy(source),
+        csp=template.content_security_policy(source),
         data=data,
         latest_date=run_date(data.latest_run),
         built=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -286,6 +275,6 @@ def render_html(data: ReportData) -> str:
         max_errors=MAX_ERRORS,
     )
     for tag in ("script", "style"):  # the policy allows exactly the template's own: same text
-        if _bodies(tag, page) != _bodies(tag, source):
-            raise RuntimeError(f"{TEMPLATE}: a <{tag}> changed while rendering; its hash would not match")
+        if template.bodies(tag, page) != template.bodies(tag, source):
+            raise RuntimeError(f"{template.TEMPLATE}: a <{tag}> changed while rendering; its hash would not match")
     return page

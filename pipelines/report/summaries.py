@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.runtime.files import write_atomically
+from pipelines.runtime.files import partial_name, write_atomically
 from restoreflow import scores
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         pairs = zip(columns.get(f"{name}_restored", []), columns.get(f"{name}_degraded", []))
         gains[name] = stats([a - b for a, b in pairs if a is not None and b is not None])
     redone = [reason for reason in columns.get("redone", []) if reason]
+    chosen = [model for status, model in zip(statuses, columns.get("chosen_model", [])) if model and status == "restored"]
     sizes = zip(statuses, columns.get("width_in", []), columns.get("height_in", []))
     megapixels = sum(w * h for status, w, h in sizes if status == "restored" and w and h) / 1e6
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -71,6 +72,8 @@ def summarize(table: pa.Table, errors: list[dict], *, run_id: str, model_id: str
         "created_utc": now.isoformat(timespec="seconds"),
         "counts": counts,
         "redone": {reason: redone.count(reason) for reason in sorted(set(redone))},
+        # --model auto / --strength: images restored per chosen model ("copy": written unchanged)
+        "by_model": {model: chosen.count(model) for model in sorted(set(chosen))},
         "wall_seconds": round((now - started).total_seconds(), 1) if started else None,
         "megapixels_restored": round(megapixels, 4),
         "seconds": stats(columns.get("seconds", [])),
@@ -84,9 +87,9 @@ SUMMARY_FILE = "summary.json"
 SUMMARY_KEYS = {"run_id": str, "counts": dict, "scores": dict, "gains": dict}
 
 
-def _write_json(path: str, value, run_id: str) -> None:
+def _write_json(output: str, path: str, value, run_id: str) -> None:
     data = (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
-    write_atomically(path, data, run_id, mime_type="application/json")
+    write_atomically(path, data, root=output, temporary=partial_name(path, run_id))
 
 
 def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None, extra=None) -> dict:
@@ -98,8 +101,8 @@ def write_run_summary(output: str, run_id: str, model_id: str, *, advise=None, e
     summary = summarize(table, errors, run_id=run_id, model_id=model_id)
     summary["guidance"] = advise(summary) if advise else []
     summary.update(extra or {})
-    _write_json(FileSystems.join(output, "runs", run_id, SUMMARY_FILE), summary, run_id)
-    _write_json(FileSystems.join(output, SUMMARY_FILE), summary, run_id)
+    _write_json(output, FileSystems.join(output, "runs", run_id, SUMMARY_FILE), summary, run_id)
+    _write_json(output, FileSystems.join(output, SUMMARY_FILE), summary, run_id)
     return summary
 
 
@@ -177,9 +180,18 @@ def summary_line(summary: dict, output: str) -> str:
         _, mp_per_s = throughput(summary)
         head += f" in {wall:.1f} s" + (f" ({mp_per_s:.3g} MP/s)" if mp_per_s else "")
     parts = [head]
-    redone = sum(summary.get("redone", {}).values())
+    redone = dict(summary.get("redone", {}))
+    replaced = redone.pop(scores.REPLACED, 0)
     if redone:
-        parts.append(f"{redone} redone: missing or changed output")
+        parts.append(f"{sum(redone.values())} redone: missing or changed output")
+    if replaced:
+        parts.append(f"{replaced} earlier outputs overwritten: new images under names restored before")
+    by_model = dict(summary.get("by_model") or {})
+    if by_model:
+        copied = by_model.pop("copy", 0)
+        models = ", ".join(f"{count} {model}" for model, count in sorted(by_model.items(), key=lambda kv: -kv[1]))
+        parts.append(" and ".join(part for part in (models and f"by model: {models}",
+                                                    copied and f"{copied} written unchanged") if part))
     psnr = summary["scores"].get("psnr_db_restored")
     if psnr:
         gain = summary["gains"].get("psnr_db")

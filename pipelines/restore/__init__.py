@@ -11,7 +11,8 @@ Output: ``OUT/restored/<image_id>``, ``OUT/crops/``, ``OUT/scores/<run>/*.parque
 Modules, in the order an image meets them:
 
 - ``job``: ``run(argv)`` and ``main(argv)``: read inputs | RestoreImages | write scores |
-  write errors | summary, under the output's ``lock``; then the page (``pipelines.report.build``);
+  write errors | summary, under the output's lock (``pipelines.runtime.lock``, shared with job 1);
+  then the page (``pipelines.report.build``);
 - ``settings``: the flags checked against the model (the one reader of the model card);
 - ``transform``: ``RestoreImages``, the composite transform over the steps below;
 - ``prepare`` (with ``rerun``: what is already done, ``companions``: masks and references),

@@ -12,17 +12,19 @@ import logging
 import sys
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from pipelines.inputs import sources
 from pipelines.report import build, summaries
-from pipelines.restore import companions, lock, rerun
+from pipelines.restore import companions, rerun
 from pipelines.restore.results import WriteErrors, WriteScores, WriteSummary
 from pipelines.restore.settings import Settings, input_specs, resolve_settings
 from pipelines.restore.transform import RestoreImages
-from pipelines.runtime import flags, options as job_options, progress
+from pipelines.runtime import failures, files as output_files, flags, lock, options as job_options, progress
 from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.restore")
+OUTPUT_FOLDERS = ("restored", "crops", "scores", "errors", "runs")  # what the job writes under --output
 
 
 def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
@@ -31,7 +33,8 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) 
     options = job_options.parse(argv, job_options.RestoreOptions)
     settings = resolve_settings(options)
     specs = input_specs(options)
-    log.info("restore: model %s (%s)%s", settings.model_dir, settings.model_id,
+    log.info("restore: model %s (%s, weights sha256 %s)%s", settings.model_dir, settings.model_id,
+             settings.weights_sha256[:12],
              f": {settings.purpose}" if settings.purpose else "")
     log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
 
@@ -66,20 +69,29 @@ def _input_megapixels(row_or_error) -> float:
 
 def run(argv=None) -> dict:
     """Runs job 3 to completion (with a progress line on local runners), holding the output's
-    lock, then builds ``OUT/report.html``; returns the run's summary, its "output" folder, the Beam counters of the run under
-    "counters" (e.g. images_restored, images_skipped, images_redone, tiles, num_inferences)
-    and "warnings"."""
+    lock, then builds ``OUT/report.html``; returns the run's summary, its "output" folder, the
+    Beam counters of the run under "counters" (e.g. images_restored, images_skipped,
+    images_redone, tiles, num_inferences) and "warnings"."""
     tracker = progress.Tracker("restore")
     pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    temps = [FileSystems.join(settings.output, folder, settings.run_id) for folder in ("scores", "errors")]
     with lock.held(settings.output, settings.run_id), tracker:
+        output_files.refuse_linked_folders(settings.output, OUTPUT_FOLDERS)
         if rerun.remove_partials(settings.output):
             log.info("removed the temporary files of a run killed before it finished")
-        result = pipeline.run()
-        result.wait_until_finish()
+        with failures.ends_in_one_line("restore", settings.output, temps, finished=lambda: _finished(tracker)):
+            result = pipeline.run()
+            result.wait_until_finish()
         build.try_build_report(settings.output)
     summary = summaries.read_run_summary(settings.output, settings.run_id)
     counters = _counters(result)
     return {**summary, "output": settings.output, "counters": counters, "warnings": _warnings(settings, counters)}
+
+
+def _finished(tracker: progress.Tracker) -> str:
+    done, total = tracker.finished()
+    return (f"{done} of {total} images were finished but none is recorded as done (a run records its work when it "
+            "completes), so the same command run again does them all")
 
 
 def _warnings(settings: Settings, counters: dict) -> list[str]:
@@ -105,7 +117,7 @@ def exit_status(summary: dict) -> int:
     return 1 if counts.get("error") and not counts.get("restored") and not counts.get("skipped") else 0
 
 
-@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked,))
+@user_errors("restoreflow restore", job_options.FlagError, sources.InputError, failures=(lock.OutputLocked, failures.RunFailed))
 def main(argv: list[str]) -> int:
     argv = flags.start_job("restore", argv)
     if argv is None:

@@ -17,6 +17,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from pipelines.degrade import pairs
+from pipelines.diagnose.diagnoser import Diagnoser
 from pipelines.imaging import channels, images
 from pipelines.inputs import outputs, sources
 from pipelines.restore import companions, quality, rerun
@@ -57,13 +58,12 @@ class PrepareImages(beam.DoFn):
         self._s = settings
         self._skipped = Metrics.counter("restoreflow", "images_skipped")
         self._redone = Metrics.counter("restoreflow", "images_redone")
+        self._replaced = Metrics.counter("restoreflow", "images_replaced")
         self._prepared = Metrics.counter("restoreflow", "images_prepared")
         self._diagnoser = None
 
     def setup(self):
         if self._s.auto:
-            from pipelines.diagnose.diagnoser import Diagnoser
-
             self._diagnoser = Diagnoser(engine=self._s.engine, threads=self._s.tf_threads)
 
     def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
@@ -88,7 +88,8 @@ class PrepareImages(beam.DoFn):
         recorded = dataclasses.replace(recorded, redone=redone, note=note)
         prepared = prepare(item, decoded, pixels, recorded, started, chosen, s)
         self._prepared.inc()
-        self._redone.inc(1 if redone else 0)
+        self._redone.inc(1 if redone in (rerun.MISSING, rerun.CHANGED) else 0)
+        self._replaced.inc(1 if redone == rerun.REPLACED else 0)
         if chosen.model == routing.COPY:
             yield beam.pvalue.TaggedOutput(UNCHANGED, unchanged(item, decoded, pixels, prepared.meta, s))
         else:
@@ -133,8 +134,8 @@ def chosen_for(s: Settings, diagnosis: Diagnosis | None) -> Chosen:
     if not s.auto:
         return Chosen(s.model_dir, s.model_id, s.key)
     choice = routing.choose(diagnosis)
-    model_id = s.auto_models.get(choice.model, routing.COPY)
-    return Chosen(choice.model, model_id, s.key_for(model_id), choice.reason, diagnosis)
+    model_id, weights_sha256 = s.auto_models.get(choice.model, (routing.COPY, ""))
+    return Chosen(choice.model, model_id, s.key_for(model_id, weights_sha256), choice.reason, diagnosis)
 
 
 def _sha256(data: bytes) -> str:

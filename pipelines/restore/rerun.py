@@ -31,6 +31,7 @@ STATE_COLUMNS = (
 )
 MISSING = "missing output"
 CHANGED = "changed output"
+REPLACED = scores.REPLACED
 
 
 def sha256_of(path: str) -> str | None:
@@ -47,11 +48,15 @@ def sha256_of(path: str) -> str | None:
 
 def decide(previous: dict | None, *, content_sha256: str, mask_sha256: str | None,
            settings_key: str) -> tuple[bool, str | None]:
-    """(skip?, why the image is redone: MISSING or CHANGED, else None)."""
+    """(skip?, why the image is written again: MISSING or CHANGED (redone), REPLACED (other
+    bytes under a name whose earlier output is still there, e.g. a new scan in a nightly
+    incoming folder: that output is overwritten, and the summary says so), else None)."""
     same_work = previous is not None and (previous["content_sha256"], previous.get("mask_sha256"),
                                           previous["settings_key"]) == (content_sha256, mask_sha256, settings_key)
     if not same_work:
-        return False, None
+        replaced = (previous is not None and previous["content_sha256"] != content_sha256
+                    and previous["output_path"] is not None and FileSystems.exists(previous["output_path"]))
+        return False, REPLACED if replaced else None
     if previous["output_path"] is None:  # --write_images none: scores only, no file to check
         return True, None
     actual = sha256_of(previous["output_path"])

@@ -13,10 +13,10 @@ import os
 import uuid
 
 from model import engines
-from model.export import check_model_file, read_card
 from pipelines.degrade import recipe as recipes
 from pipelines.imaging import images
-from pipelines.inputs import outputs, sources
+from pipelines.inputs import outputs, scope as input_scope, sources
+from pipelines.restore import models
 from pipelines.runtime import options as job_options
 from restoreflow import routing, zoo
 from restoreflow.configs import ConfigError, to_plain
@@ -47,8 +47,10 @@ class Settings:
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
     precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
-    auto_models: dict = dataclasses.field(default_factory=dict)  # --model auto: name -> model_id
+    # --model auto: name -> (model_id, weights_sha256) of each model it may pick
+    auto_models: dict = dataclasses.field(default_factory=dict)
 
     @property
     def auto(self) -> bool:
@@ -102,13 +104,14 @@ class Settings:
     @functools.cached_property  # computed once per process, not once per image
     def key(self) -> str:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
-        return self.key_for(self.model_id)
+        return self.key_for(self.model_id, self.weights_sha256)
 
-    def key_for(self, model_id: str) -> str:
-        """The key of an image restored by ``model_id`` (with --model auto, each image's own;
-        "copy" for an image written unchanged)."""
+    def key_for(self, model_id: str, weights_sha256: str = "") -> str:
+        """The key of an image restored by ``model_id`` with these weights (with --model auto,
+        each image's own; "copy" for an image written unchanged)."""
         parts = {
-            "model_id": model_id,
+            "model_id": model_id,  # the card's: a copied card does not vouch for other weights
+            "weights_sha256": weights_sha256,
             "tile_size": self.tile_size,
             "overlap": self.overlap,
             "format": self.output_format,
@@ -142,10 +145,11 @@ def resolve_settings(options) -> Settings:
                           "folder pass --model ./auto")
     if not 0.0 <= flags.strength <= 1.0:
         raise ConfigError(f"--strength {flags.strength}: must lie within 0..1 (0 = inputs unchanged, 1 = full)")
-    auto_models = _auto_models() if model_dir == routing.AUTO else {}
+    auto_models = models.auto_models() if model_dir == routing.AUTO else {}
     settings = Settings(
-        model_dir=model_dir, card=_read_card(zoo.DEFAULT if auto_models else model_dir),
-        strength=flags.strength, auto_models=auto_models, output=common.output.rstrip("/"), run_id=new_run_id(),
+        model_dir=model_dir, card=models.read_card(zoo.DEFAULT if auto_models else model_dir),
+        weights_sha256="" if auto_models else models.weights_sha256(model_dir), strength=flags.strength,
+        auto_models=auto_models, output=common.output.rstrip("/"), run_id=new_run_id(),
         tile_size=flags.tile_size, overlap=flags.overlap, batch_size=flags.batch_size, tf_threads=flags.tf_threads,
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
@@ -159,47 +163,18 @@ def resolve_settings(options) -> Settings:
     _check_against_model(settings)
     _check_companions(settings)
     _check_precision(settings, here=job_options.is_local(options))
+    if not settings.auto:  # the bundled models auto picks from are checked by their own tests
+        models.check_model_loads(settings.model_dir, settings.tf_threads, here=job_options.is_local(options))
     return settings
 
 
 def input_specs(options) -> list[sources.InputSpec]:
-    """The --input flags, each checked to exist."""
-    specs = [sources.resolve(given) for given in options.view_as(job_options.InputOptions).input]
+    """The --input flags, each checked to exist, listed once and never reading --output."""
+    common = options.view_as(job_options.InputOptions)
+    specs = input_scope.resolve_inputs(common.input, common.output)
     for spec in specs:
         sources.check_exists(spec)
     return specs
-
-
-def _auto_models() -> dict:
-    """--model auto's models (name -> model_id), checked to be bundled, to share the default
-    model's geometry (tiles are cut once for all of them), and the diagnosis model present."""
-    from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
-
-    cards = {}
-    for name in (*routing.AUTO_MODELS, DIAGNOSIS_MODEL):
-        if name not in zoo.names():
-            raise ConfigError(f"--model auto needs the bundled model {name!r}, which this installation lacks "
-                              f"(bundled: {', '.join(zoo.names())})")
-        cards[name] = _read_card(name)
-    if cards[DIAGNOSIS_MODEL]["task"] != "diagnose":
-        raise ConfigError(f"--model auto: the bundled {DIAGNOSIS_MODEL!r} is not a damage-diagnosis model")
-    geometry = ("channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple")
-    reference = [cards[zoo.DEFAULT][k] for k in geometry]
-    for name in routing.AUTO_MODELS:
-        if [cards[name][k] for k in geometry] != reference:
-            raise ConfigError(f"--model auto: the bundled {name!r} differs from {zoo.DEFAULT!r} in shape "
-                              f"({', '.join(geometry)}); the package is inconsistent")
-    return {name: cards[name]["model_id"] for name in routing.AUTO_MODELS}
-
-
-def _read_card(model_dir: str) -> dict:
-
-    try:
-        card = read_card(zoo.resolve(model_dir))
-        check_model_file(zoo.resolve(model_dir))
-    except ConfigError as e:
-        raise ConfigError(f"--model: {e}") from None
-    return card
 
 
 def _output_format(given: str) -> str:
@@ -234,7 +209,6 @@ def _check_against_model(s: Settings) -> None:
 def _check_precision(s: Settings, *, here: bool) -> None:
     if s.precision == "f32":
         return
-
     refusal = engines.bf16_refusal(s.card, s.engine, here=here)
     if refusal:
         raise ConfigError(f"--precision {s.precision}: {refusal}")

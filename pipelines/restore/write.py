@@ -2,7 +2,8 @@
 file and the report's crop written, the scores row.
 
 Files are written under a temporary name and renamed over the final one, so a killed run
-never leaves a partial file under the final name nor removes the previous one.
+never leaves a partial file under the final name nor removes the previous one; no link inside
+the output folder is followed (``pipelines.runtime.files``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pipelines.restore import quality
 from pipelines.restore.prepare import choice_columns
 from pipelines.restore.settings import Settings
 from pipelines.restore.values import ImageMeta, Stitched, Unchanged
-from pipelines.runtime.files import write_atomically
+from pipelines.runtime import files
 from restoreflow.scores import ScoreRow
 
 FORESEEN = (images.ImageError, OSError, ValueError)  # e.g. an unwritable output: their message is the reason
@@ -34,6 +35,11 @@ def output_path(settings: Settings, image_id: str) -> str:
 
 def crop_path(settings: Settings, image_id: str, settings_key: str) -> str:
     return FileSystems.join(settings.output, "crops", settings_key, image_id + ".png")
+
+
+def write_atomically(path: str, data: bytes, s: Settings) -> None:
+    """Under the run's temporary name, renamed; never through a link (see runtime.files)."""
+    files.write_atomically(path, data, root=s.output, temporary=files.partial_name(path, s.run_id))
 
 
 def output_pixels(stitched: Stitched, scale: int) -> np.ndarray:
@@ -72,9 +78,9 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
                              metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]),
                              bilevel=is_bilevel(meta, pixels))
         output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
-        write_atomically(path, data, s.run_id)
+        write_atomically(path, data, s)
     crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
-    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
     return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 
@@ -89,9 +95,9 @@ def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
             pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile, metadata=meta.metadata,
             bilevel=is_bilevel(meta, pixels))
         output_sha256 = hashlib.sha256(data).hexdigest()
-        write_atomically(path, data, s.run_id)
+        write_atomically(path, data, s)
     crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
-    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s.run_id)
+    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
     return _row(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 

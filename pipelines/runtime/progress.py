@@ -79,6 +79,12 @@ class Tracker:
         for index, pcollection in enumerate(pcollections):
             _ = pcollection | f"Progress {index + 1}" >> beam.ParDo(_Record(self._folder, megapixels))
 
+    def finished(self) -> tuple[int, int]:
+        """(images finished so far, total), while the tracker is entered; (0, 0) when not following."""
+        if self._folder is None or not os.path.isdir(self._folder):
+            return 0, self._total
+        return Counter(self._folder).read()[0], self._total
+
     def __enter__(self):
         if self._folder is not None:
             self._thread = threading.Thread(target=self._show, name="restoreflow-progress", daemon=True)

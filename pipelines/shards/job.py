@@ -12,14 +12,15 @@ written last, once every shard is final. The transforms are in ``pipelines.shard
 from __future__ import annotations
 
 import sys
+import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.inputs import sources
-from pipelines.runtime import flags, options as job_options, progress
+from pipelines.runtime import failures, flags, lock, options as job_options, progress
 from pipelines.shards.degrade import ERRORS, INDEX, DegradeToRecords, writer_tags
-from pipelines.shards.plan import ShardsPlan, plan_job
+from pipelines.shards.plan import ShardsPlan, checked_output, plan_job
 from pipelines.shards.summary import WriteManifest, read_manifest
 from pipelines.shards.write import WriteJsonLines, WriteShards
 from restoreflow.console import user_errors
@@ -58,15 +59,27 @@ def _clean_megapixels(index_line_or_error: dict) -> float:
 
 
 def run(argv=None) -> ShardManifest:
-    """Runs job 1 to completion and returns its manifest."""
+    """Runs job 1 to completion, holding the output's lock (as restore does: two runs into one
+    --output would mix their shards and lose one manifest), and returns its manifest."""
     tracker = progress.Tracker("shards")
     pipeline, plan = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
-    with tracker:
+    temps = [FileSystems.join(plan.output, folder) for folder in ("train", "val", "errors", "index")]
+    with lock.held(plan.output, f"shards-{uuid.uuid4().hex[:8]}"), tracker, \
+            failures.ends_in_one_line("shards", plan.output, temps, finished=lambda: _finished(tracker)):
+        # Again under the lock: a run that finished since the first check wrote there.
+        checked_output(plan.output, name_a_holder=False)
         pipeline.run().wait_until_finish()
     return read_manifest(plan.output)
 
 
-@user_errors("restoreflow shards", job_options.FlagError, sources.InputError)
+def _finished(tracker: progress.Tracker) -> str:
+    done, total = tracker.finished()
+    return (f"{done} of {total} images were sharded but nothing is final before manifest.json is written; "
+            "the same command run again makes the shards afresh")
+
+
+@user_errors("restoreflow shards", job_options.FlagError, sources.InputError,
+             failures=(failures.RunFailed, lock.OutputLocked))
 def main(argv: list[str]) -> int:
     argv = flags.start_job("shards", argv)
     if argv is None:

@@ -7,12 +7,14 @@ import dataclasses
 import datetime
 import logging
 import math
+import os
+import posixpath
 
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.degrade import pairs, recipe as recipes
-from pipelines.inputs import sources
-from pipelines.runtime import options as job_options
+from pipelines.inputs import scope as input_scope, sources
+from pipelines.runtime import lock, options as job_options
 from restoreflow import records
 from restoreflow.configs import ConfigError, to_plain
 from restoreflow.manifest import SPLITS, Counts, Dtypes, Limits, Patches, PerSplit, ShardFiles, Sharding, ShardManifest
@@ -75,7 +77,7 @@ def plan_job(options) -> tuple[ShardsPlan, list[sources.InputFile]]:
     if not 0.0 <= flags.val_fraction < 1.0:
         raise ConfigError("--val_fraction must lie within [0, 1)")
     output = checked_output(common.output)
-    specs = tuple(sources.resolve(given) for given in common.input)
+    specs = tuple(input_scope.resolve_inputs(common.input, output))
     files = [f for spec in specs for f in sources.list_files(spec).files]
     sharding = choose_sharding(files, settings, recipe, flags.num_shards, job_options.worker_count(options))
     log.info("shards: %d input files, about %d shards per split, recipe %s",
@@ -87,12 +89,19 @@ def plan_job(options) -> tuple[ShardsPlan, list[sources.InputFile]]:
     return plan, files
 
 
-def checked_output(output: str) -> str:
-    """--output must be a folder and empty: stale shards, index or error files (even of a run
-    that crashed) would mix with new ones."""
+def checked_output(output: str, *, name_a_holder: bool = True) -> str:
+    """--output must be a folder and empty but for the lock file: stale shards, index or error
+    files (even of a run that crashed), or links planted there, would mix with new ones."""
     job_options.check_output_folder(output)
     output = output.rstrip("/")
-    if FileSystems.match([FileSystems.join(output, "**")], limits=[1])[0].metadata_list:
+    if "://" in output:
+        found = FileSystems.match([FileSystems.join(output, "**")], limits=[2])[0].metadata_list
+        entries = [m.path for m in found]
+    else:
+        entries = os.listdir(output) if os.path.isdir(output) else []
+    if any(posixpath.basename(entry) != lock.LOCK_FILE for entry in entries):
+        if name_a_holder:  # a run still writing there is named as the reason
+            lock.check_free(output)
         raise ConfigError(f"--output {output} is not empty; shards go to a new folder")
     return output
 

@@ -9,6 +9,7 @@ import hashlib
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.runtime import files as output_files
 from restoreflow.manifest import MANIFEST_FILE, SPLITS, ShardManifest
 
 
@@ -69,8 +70,9 @@ class WriteManifest(beam.PTransform):
 
 def write_manifest(_, *, plan, summary: dict, error_count: int, **shard_files) -> ShardManifest:
     manifest = plan.manifest(summary, error_count, shard_files)
-    with FileSystems.create(FileSystems.join(plan.output, MANIFEST_FILE)) as f:
-        f.write(manifest.to_json().encode())
+    # Renamed into place, never through a link: the manifest appears whole or not at all.
+    output_files.write_atomically(FileSystems.join(plan.output, MANIFEST_FILE), manifest.to_json().encode(),
+                                  root=plan.output)
     return manifest
 
 

@@ -16,7 +16,7 @@ from pipelines.imaging import images
 from pipelines.inputs import sources
 from pipelines.runtime import options as job_options
 from restoreflow import scores
-from tests.helpers.images import png_bytes
+from tests.helpers.images import photo, png_bytes, write_image
 
 TINY_DNCNN = {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}
 UNET = {"channels": 1, "width": 4, "levels": 2, "blocks": 1}
@@ -125,3 +125,14 @@ def by_image_id(check):
         check(found)
 
     return matcher
+
+
+COLOUR_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def colour_folder(folder: Path, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        write_image(folder / f"{i:02d}.png", photo(COLOUR_PHOTOS[i % len(COLOUR_PHOTOS)], (20 + i % 3, 24)))
+        ids.append(f"{i:02d}.png")
+    return ids

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from model.config import load_config
 from pipelines.shards import job as make_shards
 from restoreflow.configs import ConfigError
 from restoreflow.provenance import cpu_flags
+from tests.helpers import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = {"architecture": "dncnn", "args": {"channels": 1, "depth": 3, "width": 8, "batch_norm": False}}
@@ -60,6 +62,8 @@ def test_one_step_smoke_training_exports_a_loadable_model(shards, tmp_path):
     assert card["training"]["steps"] == 1 and card["task"] == "denoise" and card["channels"] == 1
     assert card["data"]["recipe"]["name"] == "denoise-gray-s25" and len(card["data"]["manifest_sha256"]) == 64
     assert card["validation"]["final"]["psnr_db"] > 0
+    manifest = json.loads((Path(shards) / "manifest.json").read_text())
+    assert card["validation"]["final"]["records"] == manifest["counts"]["records"]["val"] == card["data"]["records"]["val"]
     assert model(np.zeros((1, 13, 17, 1), np.float32)).shape == (1, 13, 17, 1)
     assert (tmp_path / "run" / "config.yaml").exists() and (Path(model_dir) / "config.yaml").exists()
     assert list((tmp_path / "run" / "logs").iterdir()), "TensorBoard event files"
@@ -116,6 +120,26 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(shards, tmp_path):
     resumed = train.train_model(load_config(None, [f"train.steps={saved + 20}"], base=config), str(workdir))
     assert resumed.history.started_step == saved and resumed.history.step == saved + 20
     assert resumed.card["training"]["steps"] == saved + 20 and resumed.card["training"]["steps_this_run"] == 20
+
+
+@pytest.mark.slow
+def test_ctrl_c_is_one_line_naming_the_checkpoint_a_rerun_continues_from(shards, tmp_path):
+    import tensorflow as tf
+
+    config = config_dict(shards, steps=10**7, checkpoint_every=5, log_every=1000)
+    workdir = tmp_path / "run"
+    process = processes.start([sys.executable, "-m", "restoreflow.cli", "train", "--config",
+                               write_config(tmp_path / "c.yaml", config), "--workdir", str(workdir)])
+    stderr = processes.interrupt_when(process, lambda: tf.train.latest_checkpoint(str(workdir / "checkpoints")))
+    assert process.returncode == 130, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if " INFO restoreflow.train: " not in line]
+    assert len(lines) == 1, "\n".join(lines)
+    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    step = int(latest.rsplit("-", 1)[1])
+    assert lines[0] == (f"restoreflow train: interrupted (Ctrl-C): the checkpoint of step {step} ({latest}) is kept; "
+                        "the same command run again continues from it")
+    resumed = train.train_model(load_config(None, [f"train.steps={step + 2}"], base=config), str(workdir))
+    assert resumed.history.started_step == step
 
 
 def _free_port():
@@ -287,6 +311,44 @@ def test_a_damaged_shard_is_one_line_naming_the_file(shards, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and f"shard {damaged} is damaged" in err
 
 
+def test_a_val_shard_cut_at_a_record_boundary_is_one_line_and_no_model_is_exported(shards, tmp_path, capsys):
+    """Issue 21: a val shard that lost records but still reads cleanly (cut after a record, or
+    emptied) gave exit 0 and a card whose validation score covered fewer records."""
+    import shutil
+
+    import tensorflow as tf
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    cut = sorted((copy / "val").glob("*.tfrecord.gz"))[0]
+    records = list(tf.data.TFRecordDataset(str(cut), compression_type="GZIP").as_numpy_iterator())
+    kept = records[: len(records) // 2]
+    with tf.io.TFRecordWriter(str(cut), options="GZIP") as writer:
+        for record in kept:
+            writer.write(record)
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy), steps=2, eval_every=1))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    listed = json.loads((copy / "manifest.json").read_text())["counts"]["records"]["val"]
+    assert len(err.splitlines()) == 1, err
+    read = listed - (len(records) - len(kept))
+    assert f"hold {read} records but {copy / 'manifest.json'} lists {listed}: a val shard is truncated" in err, err
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_a_shard_listed_in_the_manifest_but_missing_is_one_line(shards, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "shards"
+    shutil.copytree(shards, copy)
+    missing = sorted((copy / "train").glob("*.tfrecord.gz"))[-1]
+    missing.unlink()
+    config = write_config(tmp_path / "c.yaml", config_dict(str(copy)))
+    assert train.main(["--config", config, "--workdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{missing} is listed in {copy / 'manifest.json'} but missing" in err, err
+
+
 def test_shards_of_another_manifest_version_are_one_line_naming_the_manifest(shards, tmp_path, capsys):
     import shutil
 
@@ -315,3 +377,18 @@ def test_command_line_mistakes_are_one_line_each(shards, tmp_path, capsys):
         assert train.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.slow
+def test_train_prints_no_tensorflow_cpp_lines(shards, tmp_path):
+    """Issue 21: TensorFlow's C++ INFO lines come after start-up too (reading the shards logs
+    "TFRecordDataset `buffer_size` is unspecified"); a plain `restoreflow train` shows none."""
+    config = write_config(tmp_path / "c.yaml", config_dict(shards, steps=2, eval_every=2))
+    result = subprocess.run([sys.executable, "-m", "restoreflow.cli", "train", "--config", config,
+                             "--workdir", str(tmp_path / "run")],
+                            cwd=ROOT, env=processes.user_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours = re.compile(r"^\d\d:\d\d:\d\d INFO restoreflow\.train: ")
+    foreign = [line for line in result.stderr.splitlines() if not ours.match(line)]
+    assert foreign == [], "\n".join(foreign)
+    assert any("val at step 2" in line for line in result.stderr.splitlines())  # the shards were read

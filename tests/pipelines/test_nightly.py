@@ -165,3 +165,59 @@ def test_a_killed_run_leaves_nothing_marked_done_and_the_next_run_completes(tmp_
     for i in range(24):
         assert images.decode((output / "restored" / f"{i:02d}.png").read_bytes()).pixels.shape[:2] == (72 + i, 80)
     assert np.all([r["tiles"] > 1 for r in rows])
+
+
+def test_an_empty_night_exits_0_with_a_note(tmp_path, capsys):
+    (tmp_path / "incoming").mkdir()
+    config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "incoming")], output=str(tmp_path / "out"))
+    assert nightly.main(["--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to restore" in out and "holds no files (an empty night is normal)" in out
+    missing = write_config(tmp_path / "m.yaml", input=[str(tmp_path / "typo")], output=str(tmp_path / "out"))
+    assert nightly.main(["--config", missing]) == 2, "an input that does not exist is still a mistake"
+    assert "no files found" in capsys.readouterr().err
+
+
+def test_one_empty_input_of_several_is_noted_and_the_others_restored(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    write_image(tmp_path / "full" / "a.png", photo("camera", (16, 16)))
+    config = write_config(tmp_path / "n.yaml", input=[str(tmp_path / "empty"), str(tmp_path / "full")],
+                          output=str(tmp_path / "out"), model=make_model(tmp_path / "model"))
+    assert nightly.main(["--config", config]) == 0
+    out = capsys.readouterr().out
+    assert f"--input {tmp_path / 'empty'} holds no files tonight" in out and "1 restored" in out
+
+
+def test_relative_paths_are_the_config_files_not_the_current_folders(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "etc"
+    make_model(folder / "models" / "gray")
+    write_image(folder / "incoming" / "a.png", photo("camera", (16, 16)))
+    config = write_config(folder / "nightly.yaml", input=["incoming"], output="restored", model="models/gray")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert nightly.main(["--config", config]) == 0
+    assert "1 restored" in capsys.readouterr().out
+    assert (folder / "restored" / "restored" / "a.png").exists() and list(elsewhere.iterdir()) == []
+    loaded = nightly.load(write_config(folder / "names.yaml", input="in", output="/abs/out", model="denoise-gray",
+                                       degrade="denoise-gray-s25", reference="gs://b/refs"))
+    assert dict(loaded.flags) == {"input": str(folder / "in"), "output": "/abs/out", "model": "denoise-gray",
+                                  "degrade": "denoise-gray-s25", "reference": "gs://b/refs"}
+
+
+def test_a_new_image_under_a_name_restored_before_is_said_to_overwrite_it(tmp_path, capsys):
+    incoming = tmp_path / "incoming"
+    write_image(incoming / "scan.png", photo("camera", (16, 16)))
+    write_image(incoming / "other.png", photo("moon", (16, 16)))
+    config = write_config(tmp_path / "n.yaml", input=[str(incoming)], output=str(tmp_path / "out"),
+                          model=make_model(tmp_path / "model"))
+    assert nightly.main(["--config", config]) == 0
+    first = (tmp_path / "out" / "restored" / "scan.png").read_bytes()
+    capsys.readouterr()
+    write_image(incoming / "scan.png", photo("coins", (16, 16)))  # the next night's scan, same name
+    assert nightly.main(["--config", config]) == 0
+    line = capsys.readouterr().out
+    assert "1 restored, 1 skipped" in line and "1 earlier outputs overwritten: new images under names restored" in line
+    assert (tmp_path / "out" / "restored" / "scan.png").read_bytes() != first
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["redone"] == {"replaced output": 1}

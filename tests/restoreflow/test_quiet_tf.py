@@ -54,3 +54,17 @@ def test_the_first_tensorflow_import_is_quiet_unless_verbose_by_then(monkeypatch
     assert hooks[0] not in sys.meta_path, "it acts on the first import only"
     assert (spec is None) == verbose
     assert verbose or type(spec.loader).__name__ == "_QuietLoader"
+
+
+@pytest.mark.parametrize("preset", [None, "0"])
+def test_the_first_import_hides_later_cpp_info_lines_unless_the_user_chose_a_level(monkeypatch, preset):
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    monkeypatch.delenv(quiet_tf.VERBOSE_ENV, raising=False)
+    if preset is None:
+        monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", preset)
+    quiet_tf.install()
+    next(f for f in sys.meta_path if type(f).__name__ == "_QuietTensorFlowFinder").find_spec("tensorflow")
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == (preset or quiet_tf.QUIET_LEVEL)

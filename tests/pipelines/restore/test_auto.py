@@ -36,8 +36,9 @@ def test_a_noisy_and_a_jpeg_image_go_to_different_models(tmp_path):
         assert rows["noisy.png"].chosen_model == "denoise-color"
         assert rows["blocky.jpg"].chosen_model == "jpeg"
         for row in rows.values():
-            assert row.status == "restored" and row.model_id == settings.auto_models[row.chosen_model]
-            assert row.diagnosis_estimator and row.settings_key == settings.key_for(row.model_id)
+            model_id, weights_sha256 = settings.auto_models[row.chosen_model]
+            assert row.status == "restored" and row.model_id == model_id
+            assert row.diagnosis_estimator and row.settings_key == settings.key_for(model_id, weights_sha256)
         assert rows["noisy.png"].diagnosis_noise_sigma > 15
         assert rows["blocky.jpg"].diagnosis_jpeg_quality is not None
 

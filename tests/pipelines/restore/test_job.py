@@ -172,6 +172,30 @@ def test_usage_mistakes_are_one_line_naming_the_problem(tmp_path, gray_model, ca
     assert not (tmp_path / "out").exists(), "nothing ran"
 
 
+def test_a_model_that_cannot_run_is_one_line_before_the_run(tmp_path, capfd):
+    """Issue 21: a card saying 1 channel for a 3-channel model (397 lines of a worker's traceback)
+    and a model with a Lambda layer (35 lines before the error) are found before the pipeline."""
+    import keras
+
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    miscarded = make_model(tmp_path / "rgb", args={"channels": 3, "depth": 3, "width": 8, "batch_norm": False})
+    card = json.loads((tmp_path / "rgb" / "model.json").read_text())
+    (tmp_path / "rgb" / "model.json").write_text(json.dumps({**card, "channels": 1}))
+    with_lambda = make_model(tmp_path / "lambda")
+    inputs = keras.Input((None, None, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x * 0.5)(inputs)).save(tmp_path / "lambda" / "model.keras")
+    cases = [
+        (miscarded, f"{tmp_path / 'rgb' / 'model.keras'} takes 3 and gives 3 channels, but its model.json says 1 and 1"),
+        (with_lambda, f"{tmp_path / 'lambda' / 'model.keras'} holds a Lambda layer"),
+    ]
+    capfd.readouterr()
+    for model, message in cases:
+        assert restore.main([f"--input={tmp_path / 'in'}", f"--output={tmp_path / 'out'}", f"--model={model}"]) == 2
+        err = capfd.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"--model: {message}" in err, err
+    assert not (tmp_path / "out").exists(), "nothing ran"
+
+
 def test_an_output_written_by_a_newer_restoreflow_is_refused_in_one_line(tmp_path, gray_model, capsys):
     import pyarrow as pa
 

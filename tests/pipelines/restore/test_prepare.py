@@ -74,4 +74,7 @@ def test_a_done_image_is_skipped_only_while_its_output_is_what_was_recorded(tmp_
     [redone] = list(step.process(image, done=done))
     assert redone.meta.recorded.redone == rerun.CHANGED
     [other] = list(step.process(item("a.png", photo("moon", (16, 16))), done=done))
-    assert other.meta.recorded.redone is None, "new content is new work, not a redo"
+    assert other.meta.recorded.redone == rerun.REPLACED, "new content under a done name overwrites its output"
+    output.unlink()
+    [new] = list(step.process(item("a.png", photo("moon", (16, 16))), done=done))
+    assert new.meta.recorded.redone is None, "new content is new work, not a redo"

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,24 +14,17 @@ import pytest
 from pipelines import restore
 from pipelines.imaging import images
 from pipelines.report import summaries
-from pipelines.restore import lock, rerun
-from tests.helpers.images import photo, write_image
+from pipelines.restore import rerun
+from pipelines.runtime import lock
 from tests.helpers.restore import (
     assert_accounted_once,
     assert_outputs_match_newest_rows,
+    colour_folder,
+    make_model,
     run_restore,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-NAMES = ("astronaut", "coffee", "chelsea", "rocket")
-
-
-def colour_folder(folder: Path, count: int) -> list[str]:
-    ids = []
-    for i in range(count):
-        write_image(folder / f"{i:02d}.png", photo(NAMES[i % len(NAMES)], (20 + i % 3, 24)))
-        ids.append(f"{i:02d}.png")
-    return ids
 
 
 def restore_process(mode: str, value: str, argv: list[str]) -> subprocess.Popen:
@@ -145,7 +139,8 @@ def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
         return rerun.decide(previous, content_sha256=content, mask_sha256=None, settings_key=key)
 
     assert decide(row) == (True, None)
-    assert decide(None) == (False, None) and decide(row, content="d") == (False, None)
+    assert decide(None) == (False, None)
+    assert decide(row, content="d") == (False, rerun.REPLACED), "other bytes under the name: its output is overwritten"
     assert decide(row, key="other settings") == (False, None), "another model or settings: new work"
     assert decide({**row, "output_path": None}) == (True, None), "--write_images none: scores only"
     assert decide({**row, "output_sha256": None}) == (False, rerun.CHANGED), "rows without a hash vouch for nothing"
@@ -153,3 +148,25 @@ def test_decide_skips_only_the_same_work_whose_output_is_as_recorded(tmp_path):
     assert decide(row) == (False, rerun.CHANGED)
     output.unlink()
     assert decide(row) == (False, rerun.MISSING)
+    assert decide(row, content="d") == (False, None), "nothing left to overwrite: new work"
+
+
+@pytest.mark.slow
+def test_new_weights_beside_an_unchanged_card_redo_every_image(tmp_path, gray_model):
+    """Issue 21 item 5: a model.keras replaced under the old model.json must not serve the
+    outputs of the old weights."""
+    ids = colour_folder(tmp_path / "in", 3)
+    model, out = tmp_path / "model", tmp_path / "out"
+    shutil.copytree(gray_model, model)
+    first = run_restore([tmp_path / "in"], out, model)
+    assert first["counts"] == {"error": 0, "restored": 3}
+    before = {i: (out / "restored" / i).read_bytes() for i in ids}
+    other = make_model(tmp_path / "other", seed=7)  # the same architecture, other weights
+    shutil.copy(Path(other) / "model.keras", model / "model.keras")
+
+    again = run_restore([tmp_path / "in"], out, model)
+    assert again["counts"] == {"error": 0, "restored": 3}, "not '0 restored, 3 skipped'"
+    assert all((out / "restored" / i).read_bytes() != before[i] for i in ids)
+    assert_accounted_once(out, again, ids)
+    assert_outputs_match_newest_rows(out)
+    assert run_restore([tmp_path / "in"], out, model)["counts"] == {"error": 0, "skipped": 3}

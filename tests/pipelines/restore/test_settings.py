@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 import pytest
 
 from pipelines.degrade import recipe as recipes
+from restoreflow import zoo
 from tests.helpers.restore import settings_for
 
 
@@ -22,7 +25,7 @@ def key_with(settings, **changes) -> str:
 def test_the_key_follows_what_an_output_depends_on(settings):
     other_card = {**settings.card, "model_id": "another-model"}
     assert key_with(settings, card=other_card) != settings.key
-    for change in ({"tile_size": 256}, {"overlap": 9}, {"output_format": "PNG"}, {"reference": "/refs"},
+    for change in ({"weights_sha256": "0" * 64}, {"tile_size": 256}, {"overlap": 9}, {"output_format": "PNG"}, {"reference": "/refs"},
                    {"write_images": False}, {"degrade": recipes.load("denoise-gray-s15")}):
         assert key_with(settings, **change) != settings.key, change
     paired = dataclasses.replace(settings, degrade=recipes.load("denoise-gray-s15"))
@@ -39,3 +42,10 @@ def test_the_flags_defaults_resolve_against_the_model(settings):
     assert settings.overlap == settings.receptive_field_radius == 3  # --overlap -1
     assert settings.tf_threads >= 1 and settings.output_format == "keep" and settings.write_images
     assert (settings.model_channels, settings.scale, settings.takes_mask, settings.task) == (1, 1, False, "denoise")
+
+
+def test_the_weights_hash_is_that_of_the_model_file_bundled_models_included(settings, gray_model, tmp_path):
+    assert settings.weights_sha256 == hashlib.sha256((Path(gray_model) / "model.keras").read_bytes()).hexdigest()
+    bundled = settings_for(tmp_path, "denoise-gray")
+    assert bundled.weights_sha256 == hashlib.sha256((zoo.zoo_dir() / "denoise-gray" / "model.keras").read_bytes()
+                                                    ).hexdigest()

@@ -4,6 +4,8 @@ are tested in memory in tests/pipelines/shards/."""
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -14,11 +16,14 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.degrade import pairs, recipe as recipes
 from pipelines.inputs import sources
+from pipelines.runtime import lock
 from pipelines.shards import job as make_shards
 from pipelines.shards.degrade import DegradeToRecords, writer_tags
 from restoreflow import records
 from tests.helpers.beam import local_pipeline
 from tests.helpers.images import photo, png_bytes
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def read_records(output: Path, split: str) -> list[bytes]:
@@ -34,7 +39,7 @@ def read_jsonl(folder: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_two_worker_processes_write_the_records_an_in_memory_pipeline_makes(tmp_path, gray_folder):
+def test_two_worker_processes_write_the_records_an_local_pipeline_makes(tmp_path, gray_folder):
     with tarfile.open(tmp_path / "more.tar.gz", "w:gz") as archive:
         data = png_bytes(photo("astronaut", (40, 48)))
         info = tarfile.TarInfo("sub/astro.png")
@@ -112,3 +117,41 @@ def test_a_run_that_rejects_every_input_exits_1(tmp_path, capsys):
     assert make_shards.main([f"--input={tmp_path}/junk", f"--output={tmp_path}/o", "--recipe=sr-x2"]) == 1
     out = capsys.readouterr().out
     assert "shards: 0 images -> 0 train and 0 val records; 1 errors" in out and "manifest.json" in out
+
+
+def test_a_busy_output_is_refused_naming_the_run_that_holds_it(tmp_path, gray_folder, capsys):
+    output = tmp_path / "out"
+    argv = [f"--input={gray_folder}", f"--output={output}", "--recipe=sr-x2"]
+    with lock.held(str(output), "shards-first"):
+        assert make_shards.main(argv) == 1
+        assert "--output " + str(output) + " is in use by run shards-first" in capsys.readouterr().err
+        (output / "train").mkdir()  # the first run has begun writing
+        assert make_shards.main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is in use by run shards-first" in err
+
+
+def test_two_runs_started_at_once_into_one_output_never_both_succeed(tmp_path, gray_folder):
+    output = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "pipelines.shards.job", f"--input={gray_folder}", f"--output={output}",
+            "--recipe=sr-x2", "--patch_size=24", "--stride=8"]
+    runs = [subprocess.Popen([*argv, f"--num_shards={n}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for n in (1, 3)]
+    results = [(run.wait(timeout=300), *run.communicate()) for run in runs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes[0] == 0 and codes[1] in (1, 2), results
+    refused = next(err for code, _, err in results if code)
+    assert len(refused.strip().splitlines()[-1:]) == 1 and (
+        "is in use by run shards-" in refused or "is not empty; shards go to a new folder" in refused), refused
+    manifest = json.loads((output / "manifest.json").read_text())
+    for split in ("train", "val"):
+        assert sorted(manifest["shards"][split]) == sorted(str(p.relative_to(output))
+                                                          for p in output.glob(f"{split}/*.tfrecord*"))
+        assert len(read_records(output, split)) == manifest["counts"]["records"][split]
+
+
+def test_an_output_inside_the_input_is_never_read_as_input(tmp_path, gray_folder):
+    for name in ("first", "second"):
+        manifest = make_shards.run([f"--input={gray_folder}", f"--output={gray_folder / name}", "--recipe=sr-x2"])
+        assert manifest.counts.images.total() == 4 and manifest.counts.errors == 0, name

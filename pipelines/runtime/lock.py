@@ -1,4 +1,5 @@
-"""One restore run at a time per output folder: ``OUT/restoreflow.lock``.
+"""One run at a time per output folder: ``OUT/restoreflow.lock``, held by ``restore`` (job 3)
+and ``shards`` (job 1) alike.
 
 Two runs writing into one ``--output`` would interleave their files and rows. The launcher
 (the process that builds and waits for the pipeline) holds a lock for the whole run; a second
@@ -8,7 +9,9 @@ The lock file holds that description as JSON.
 * **Local folders** (and network folders whose locks the kernel honours): ``fcntl.flock`` on
   the lock file. The kernel drops the lock when its process ends, however it ends (kill -9
   included), so a killed run never leaves a stale lock. The file itself stays; its content is
-  only the last holder's description.
+  only the last holder's description. It is opened without following a symbolic link
+  (``O_NOFOLLOW``): a link, folder or other non-regular file planted at its name is refused
+  in one line, so the lock never writes outside the output folder.
 * **Buckets** (``gs://``, ``s3://``: no atomic create or rename through Beam FileSystems): a
   lease. A run writes its description, waits ``SETTLE_S``, and reads it back; the last writer
   wins and any other run stops. The holder rewrites the file every ``HEARTBEAT_S`` seconds;
@@ -27,10 +30,13 @@ import json
 import logging
 import os
 import socket
+import stat
 import threading
 import time
 
 from apache_beam.io.filesystems import FileSystems
+
+from restoreflow.configs import ConfigError
 
 LOCK_FILE = "restoreflow.lock"
 SETTLE_S = 2.0
@@ -42,6 +48,11 @@ log = logging.getLogger("restoreflow.lock")
 
 class OutputLocked(RuntimeError):
     """Another run holds the output folder (the message names it)."""
+
+
+class LockFileError(ConfigError):
+    """The lock's name holds something that is not a regular file (a link, a folder, a FIFO):
+    a mistake in the output folder for its owner to fix, never followed or overwritten."""
 
 
 def _now() -> str:
@@ -85,6 +96,23 @@ def held(output: str, run_id: str):
         lock.release()
 
 
+def check_free(output: str) -> None:
+    """Raises OutputLocked when a run holds the local folder ``output`` right now: a probe for
+    a job that refuses a folder that is not empty, so that a busy one is named as such."""
+    path = os.path.join(output, LOCK_FILE)
+    if "://" in output or not os.path.lexists(path):
+        return
+    import fcntl
+
+    fd = _open_regular(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the close below
+    except BlockingIOError:
+        raise _locked(output, _parse(os.pread(fd, 1 << 16, 0).decode(errors="replace"))) from None
+    finally:
+        os.close(fd)
+
+
 class FileLock:
     def __init__(self, path: str, run_id: str):
         self._path, self._run_id, self._fd = path, run_id, None
@@ -92,7 +120,7 @@ class FileLock:
     def acquire(self, output: str) -> None:
         import fcntl
 
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_regular(self._path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -104,6 +132,25 @@ class FileLock:
 
     def release(self) -> None:
         os.close(self._fd)  # closing drops the flock
+
+
+def _open_regular(path: str) -> int:
+    """The lock file, opened (created when missing) without following a link; LockFileError
+    for anything but a regular file. O_NONBLOCK: opening a planted FIFO must not hang."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as e:
+        if os.path.islink(path):
+            raise LockFileError(f"{path} is a symbolic link (to {os.readlink(path)!r}); restoreflow never "
+                                f"writes through links: remove it") from None
+        if os.path.isdir(path):
+            raise LockFileError(f"{path} is a folder, not the lock file of a run: remove or rename it") from None
+        raise LockFileError(f"cannot open the lock file {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LockFileError(f"{path} is not a regular file (a FIFO, socket or device): remove it")
+    return fd
 
 
 def _parse(text) -> dict | None:

@@ -3,12 +3,13 @@ on a local folder through the same Beam FileSystems calls)."""
 
 import datetime
 import json
+import os
 import threading
 import time
 
 import pytest
 
-from pipelines.restore import lock
+from pipelines.runtime import lock
 
 
 def test_a_local_lock_refuses_a_second_holder_until_released(tmp_path):
@@ -94,3 +95,30 @@ def test_a_lease_holder_renews_its_heartbeat(tmp_path):
             pass
     assert renewed and renewed["heartbeat_utc"] > "2000-01-02"
     lease.release()
+
+
+def test_a_lock_name_planted_as_a_link_is_refused_and_its_target_left_alone(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / lock.LOCK_FILE).symlink_to(target)
+    with pytest.raises(lock.LockFileError, match="is a symbolic link .*never writes through links"):
+        lock.FileLock(str(output / lock.LOCK_FILE), "run-a").acquire(str(output))
+    assert target.read_text() == "keep me"
+    (output / lock.LOCK_FILE).unlink()
+    (output / lock.LOCK_FILE).symlink_to(tmp_path / "missing")  # a dangling link is not created through either
+    with pytest.raises(lock.LockFileError, match="symbolic link"):
+        lock.FileLock(str(output / lock.LOCK_FILE), "run-a").acquire(str(output))
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_lock_name_holding_a_folder_or_fifo_is_one_line(tmp_path):
+    (tmp_path / lock.LOCK_FILE).mkdir()
+    with pytest.raises(lock.LockFileError, match="is a folder, not the lock file"):
+        lock.FileLock(str(tmp_path / lock.LOCK_FILE), "run-a").acquire(str(tmp_path))
+    fifo_folder = tmp_path / "fifo"
+    fifo_folder.mkdir()
+    os.mkfifo(fifo_folder / lock.LOCK_FILE)
+    with pytest.raises(lock.LockFileError, match="not a regular file"):
+        lock.FileLock(str(fifo_folder / lock.LOCK_FILE), "run-a").acquire(str(fifo_folder))

@@ -1,0 +1,70 @@
+"""The model directories a restore run uses: cards read and checked, weights hashed (part of
+what makes an image done), the model loaded once before the pipeline, and --model auto's set."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+from model import export
+from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
+from pipelines.restore.inference import local_model_dir, set_tf_threads
+from restoreflow import routing, zoo
+from restoreflow.configs import ConfigError
+
+
+def auto_models() -> dict:
+    """--model auto's models (name -> model_id), checked to be bundled, to share the default
+    model's geometry (tiles are cut once for all of them), and the diagnosis model present."""
+    cards = {}
+    for name in (*routing.AUTO_MODELS, DIAGNOSIS_MODEL):
+        if name not in zoo.names():
+            raise ConfigError(f"--model auto needs the bundled model {name!r}, which this installation lacks "
+                              f"(bundled: {', '.join(zoo.names())})")
+        cards[name] = read_card(name)
+    if cards[DIAGNOSIS_MODEL]["task"] != "diagnose":
+        raise ConfigError(f"--model auto: the bundled {DIAGNOSIS_MODEL!r} is not a damage-diagnosis model")
+    geometry = ("channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple")
+    reference = [cards[zoo.DEFAULT][k] for k in geometry]
+    for name in routing.AUTO_MODELS:
+        if [cards[name][k] for k in geometry] != reference:
+            raise ConfigError(f"--model auto: the bundled {name!r} differs from {zoo.DEFAULT!r} in shape "
+                              f"({', '.join(geometry)}); the package is inconsistent")
+    return {name: (cards[name]["model_id"], weights_sha256(name)) for name in routing.AUTO_MODELS}
+
+
+def read_card(model_dir: str) -> dict:
+    try:
+        card = export.read_card(zoo.resolve(model_dir))
+        export.check_model_file(zoo.resolve(model_dir))
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
+    return card
+
+
+def weights_sha256(model_dir: str) -> str:
+    """The SHA-256 of the model's weights file as it is now (a few MB, read once per run; the
+    bundled models' too): part of what makes an image done."""
+    import tensorflow as tf  # only here: the rest of the module loads no TensorFlow
+
+    digest = hashlib.sha256()
+    with tf.io.gfile.GFile(f"{zoo.resolve(model_dir).rstrip('/')}/{export.MODEL_FILE}", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_model_loads(model_dir: str, tf_threads: int, *, here: bool) -> None:
+    """Loads the model once before the pipeline is built, so that one that cannot load (a
+    Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback."""
+    if here:  # in-process workers share this process: its thread pools are set before TF first runs
+        set_tf_threads(tf_threads)
+    source = zoo.resolve(model_dir)
+    local = local_model_dir(source)
+    try:
+        export.load_model(local)
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
+    finally:
+        if local != source:
+            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket

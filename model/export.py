@@ -124,6 +124,13 @@ def load_model(model_dir):
 def check_matches_card(model, card: dict, path) -> None:
     """The model must take and give the channels its card says: consumers size their inputs by
     the card, and a mismatch fails deep inside the first forward pass."""
+    if card.get("outputs") == "diagnosis":  # a damage estimator: an image in, one row of estimates out
+        from restoreflow.diagnosis import OUTPUTS
+
+        if len(model.input_shape or ()) != 4 or tuple(model.output_shape or ())[1:] != (len(OUTPUTS),):
+            raise ModelDirError(f"{path} is not a diagnosis model (inputs {model.input_shape}, outputs "
+                                f"{model.output_shape}; expected images in and {len(OUTPUTS)} estimates out)")
+        return
     expected = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
     shapes = (model.input_shape, model.output_shape)
     if not all(isinstance(shape, tuple) and len(shape) == 4 for shape in shapes):

@@ -39,7 +39,7 @@ INDEX = {name: i for i, (name, _, _) in enumerate(OUTPUTS)}
 # smallest amounts the bundled models measurably repair (bench/RESULTS.md, diagnosis section).
 MIN_NOISE_SIGMA = 3.0
 MAX_JPEG_QUALITY = 90
-MIN_BLUR_SIGMA = 0.6
+MIN_BLUR_SIGMA = 0.5
 MAX_RESOLUTION = 0.9
 
 

@@ -1,9 +1,9 @@
 """``--model auto``: which bundled model restores an image, chosen from its diagnosis.
 
-The rule is a plain function of the ``Diagnosis`` so that a rerun can recompute the choice
-from a stored diagnosis without reading the image again; ``ROUTING_VERSION`` is stored beside
-the choice and changes whenever the rule does (a rerun then redoes the images whose choice
-moved). The thresholds live in ``restoreflow.diagnosis``; which model serves which damage was
+The rule is a plain function of the ``Diagnosis``, so a rerun recomputes each choice from the
+diagnosis stored for the image's bytes, without reading the image again; since an image's
+settings key names the model chosen, a changed rule redoes exactly the images whose choice
+moved. The thresholds live in ``restoreflow.diagnosis``; which model serves which damage was
 measured on the mixed archive of ``bench/jobs/diagnosis.py`` (figures in bench/RESULTS.md).
 """
 
@@ -13,13 +13,13 @@ import dataclasses
 
 from restoreflow.diagnosis import Diagnosis
 
-ROUTING_VERSION = 1
 AUTO = "auto"
 COPY = "copy"  # no model: the input is written unchanged
 # The bundled models --model auto may pick. They share one geometry (colour U-Nets of the
 # same size), so tiles are cut once and any of them can restore any tile.
 AUTO_MODELS = ("restore", "denoise-color", "jpeg", "deblur")
-_SPECIALISTS = {"noise": "denoise-color", "jpeg": "jpeg", "blur": "deblur", "soft": "deblur"}
+# Blur with at most this much noise is deblur's: its training damage is blur with faint noise.
+MAX_DEBLUR_NOISE_SIGMA = 6.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,13 +35,23 @@ class Choice:
 
 
 def choose(diagnosis: Diagnosis) -> Choice:
-    """Undamaged, or damage too faint to repair: copy. One kind of damage: its specialist.
-    Several kinds: the blind default ``restore``."""
+    """Undamaged, or damage too faint to repair: copy. Otherwise the model that measured best
+    for that damage on the mixed archive (bench/RESULTS.md): JPEG alone -> ``jpeg``; blur with
+    at most faint noise -> ``deblur`` (a soft or resampled look often comes with blur); noise
+    in every channel -> ``denoise-color``, which was trained on it, and noise of one gray field
+    -> ``restore`` (``denoise-color`` leaves it); softness alone and every mix -> ``restore``."""
     kinds = diagnosis.damage()
     if diagnosis.undamaged:
         return Choice(COPY, "no damage found")
     if not kinds:
         return Choice(COPY, "damage below what the models repair")
-    if len(kinds) == 1:
-        return Choice(_SPECIALISTS[kinds[0]], f"{kinds[0]} only")
-    return Choice("restore", "mixed: " + " + ".join(kinds))
+    if kinds == ("jpeg",):
+        return Choice("jpeg", "JPEG only")
+    if "jpeg" not in kinds and "blur" in kinds and diagnosis.noise_sigma < MAX_DEBLUR_NOISE_SIGMA:
+        return Choice("deblur", "blur" + (" with faint noise" if "noise" in kinds else ""))
+    if "jpeg" not in kinds and "noise" in kinds and diagnosis.noise_kind == "color":
+        return Choice("denoise-color", "colour noise" + ("" if kinds == ("noise",) else " (with " +
+                                                         " + ".join(k for k in kinds if k != "noise") + ")"))
+    if kinds == ("noise",):
+        return Choice("restore", "gray noise")
+    return Choice("restore", "soft" if kinds == ("soft",) else "mixed: " + " + ".join(kinds))

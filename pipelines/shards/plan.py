@@ -97,13 +97,18 @@ def checked_output(output: str, *, name_a_holder: bool = True) -> str:
     if "://" in output:
         found = FileSystems.match([FileSystems.join(output, "**")], limits=[2])[0].metadata_list
         entries = [m.path for m in found]
-    else:
-        entries = os.listdir(output) if os.path.isdir(output) else []
+    else:  # an empty real folder (what a run interrupted before writing leaves) holds nothing to mix
+        entries = [entry for entry in (os.listdir(output) if os.path.isdir(output) else [])
+                   if not _empty_folder(os.path.join(output, entry))]
     if any(posixpath.basename(entry) != lock.LOCK_FILE for entry in entries):
         if name_a_holder:  # a run still writing there is named as the reason
             lock.check_free(output)
         raise ConfigError(f"--output {output} is not empty; shards go to a new folder")
     return output
+
+
+def _empty_folder(path: str) -> bool:
+    return os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
 
 
 def choose_sharding(files, settings: pairs.PatchSettings, recipe: recipes.Recipe, num_shards: int,

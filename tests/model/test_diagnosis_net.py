@@ -39,7 +39,7 @@ def test_a_tiny_diagnosis_model_trains_exports_and_is_a_damage_estimator(shards,
     model, card = load_model(model_dir)
     assert card["task"] == "diagnose" and card["outputs"] == "diagnosis"
     assert set(card["validation"]["final"]) == {"loss", "noise_sigma_median_abs_error", "jpeg_accuracy",
-                                                "undamaged_accuracy"}
+                                                "undamaged_accuracy", "records"}
     during = [e.values["loss"] for e in result.history.evaluations if e.tag == "val"]
     assert card["validation"]["best"]["loss"] == min(during)  # the lowest loss is the best
     assert model(np.zeros((2, 64, 48, 3), np.float32)).shape == (2, len(OUTPUTS))

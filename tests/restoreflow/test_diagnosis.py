@@ -60,7 +60,7 @@ def test_outputs_read_back_as_units_and_decisions():
 
 
 def test_faint_damage_is_neither_undamaged_nor_a_kind():
-    found = Diagnosis.from_outputs(logits(noise_sigma=1.0, blur_sigma=0.2), "est")
+    found = Diagnosis.from_outputs(logits(noise_sigma=1.0, blur_sigma=0.4), "est")
     assert found.noise_kind == "none" and found.damage() == () and found.label() == "faint"
 
 
@@ -81,13 +81,20 @@ def test_columns_round_trip_and_other_versions_are_not_reused():
     assert Diagnosis.from_columns({}) is None
 
 
+COLOR, LUMA = 5.0, -5.0  # noise_color logits
+
+
 @pytest.mark.parametrize(("values", "model"), [
     ({"undamaged": 5.0}, routing.COPY),
     ({"noise_sigma": 1.0}, routing.COPY),
-    ({"noise_sigma": 20.0}, "denoise-color"),
+    ({"noise_sigma": 20.0, "noise_color": COLOR}, "denoise-color"),
+    ({"noise_sigma": 20.0, "noise_color": COLOR, "resolution_loss": 0.2}, "denoise-color"),
+    ({"noise_sigma": 20.0, "noise_color": LUMA}, "restore"),
     ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
     ({"blur_sigma": 1.5}, "deblur"),
-    ({"resolution_loss": 0.4}, "deblur"),
+    ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "deblur"),
+    ({"blur_sigma": 1.5, "noise_sigma": 12.0, "noise_color": LUMA}, "restore"),
+    ({"resolution_loss": 0.4}, "restore"),
     ({"noise_sigma": 20.0, "jpeg": 5.0, "jpeg_quality": 30.0}, "restore"),
 ])
 def test_routing_sends_each_damage_to_its_model(values, model):

@@ -131,6 +131,7 @@ def test_a_busy_output_is_refused_naming_the_run_that_holds_it(tmp_path, gray_fo
         assert len(err.splitlines()) == 1 and "is in use by run shards-first" in err
 
 
+@pytest.mark.slow
 def test_two_runs_started_at_once_into_one_output_never_both_succeed(tmp_path, gray_folder):
     output = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -222,6 +222,11 @@ def write_card(figures: dict, command: str) -> None:
         purpose="Damage diagnosis (not a restorer): noise level and kind, JPEG quality, blur, effective resolution, "
                 "undamaged or not; restoreflow diagnose and --model auto run it.",
         headline=[headline],
+        reproduce={"config": "configs/diagnose.yaml", "commands": [
+            "restoreflow shards --input ../shared/data/cbsd432 --output /work/runs/diagnose/shards --recipe diagnose "
+            "--patch_size 64 --stride 24 --max_patches 128 --val_fraction 0.03 --compression none --seed 19 "
+            "--direct_running_mode=multi_processing --direct_num_workers=2",
+            "restoreflow train --config configs/diagnose.yaml --workdir /work/runs/diagnose/train"]},
         scores={"mixed_archive": {**figures, "command": command, "machine": machine()}},
     )
     path.write_text(card.to_json())

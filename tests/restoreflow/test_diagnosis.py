@@ -90,6 +90,7 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
     ({"noise_sigma": 20.0, "noise_color": COLOR}, "denoise-color"),
     ({"noise_sigma": 20.0, "noise_color": COLOR, "resolution_loss": 0.2}, "denoise-color"),
     ({"noise_sigma": 20.0, "noise_color": LUMA}, "restore"),
+    ({"noise_sigma": 45.0, "noise_color": COLOR}, "restore"),  # clipped: denoise-color learnt unclipped noise
     ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
     ({"blur_sigma": 1.5}, "deblur"),
     ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "deblur"),

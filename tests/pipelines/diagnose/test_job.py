@@ -14,7 +14,7 @@ from tests.helpers.images import photo, write_image
 
 def test_every_image_gets_a_row_and_the_summary_counts_them(tmp_path, capsys):
     write_image(tmp_path / "in" / "clean.png", photo("chelsea", (128, 160)))
-    noisy = photo("astronaut", (128, 160)) + np.random.default_rng(0).normal(0, 30, (128, 160, 3))
+    noisy = photo("astronaut", (128, 160)) + np.random.default_rng(0).normal(0, 20, (128, 160, 3))
     write_image(tmp_path / "in" / "noisy.png", np.clip(np.round(noisy), 0, 255).astype(np.uint8))
     buffer = io.BytesIO()
     Image.fromarray(photo("coffee", (128, 160))).save(buffer, format="JPEG", quality=15)

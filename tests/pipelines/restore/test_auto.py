@@ -15,7 +15,7 @@ from tests.helpers.images import photo, write_image
 from tests.helpers.restore import by_image_id, item, read_pixels, rows_of, run_restore, settings_for, sha256
 
 
-def noisy(pixels, sigma=30.0):
+def noisy(pixels, sigma=20.0):
     noise = np.random.default_rng(0).normal(0, sigma, pixels.shape)
     return np.clip(np.round(pixels + noise), 0, 255).astype(np.uint8)
 

@@ -9,6 +9,8 @@ docstring):
 - ``degrade``: the degradation steps and recipes (``recipes``: the built-in ones as YAML);
 - ``shards``: job 1 (``python -m pipelines.shards``): patch pairs -> TFRecord shards;
 - ``quality``: full-reference scores and no-reference signals, in NumPy;
+- ``diagnose``: ``restoreflow diagnose``, the damage of each image (the triage of an archive);
+  job 3's ``--model auto`` routes each image by it;
 - ``restore``: job 3 (``python -m pipelines.restore``): restore, write and score images;
 - ``report``: the run summaries and ``report.html``, built from a restore output's files;
 - ``nightly``: incremental restore + report for schedulers; ``demo``: the three jobs end to end.

@@ -11,6 +11,7 @@ would pick), ``OUT/diagnosis/<run>/summary.json`` (counts per kind of damage and
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import logging
 import sys
@@ -49,8 +50,6 @@ class DiagnoseImages(beam.DoFn):
         self._diagnoser = Diagnoser(self._model)
 
     def process(self, item: sources.ImageBytes):
-        import hashlib
-
         started = time.time()
         decoded = images.decode(item.data, max_pixels=self._max_pixels)
         diagnosis = self._diagnoser.diagnose(decoded.pixels)

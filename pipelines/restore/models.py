@@ -14,7 +14,7 @@ from restoreflow.configs import ConfigError
 
 
 def auto_models() -> dict:
-    """--model auto's models (name -> model_id), checked to be bundled, to share the default
+    """--model auto's models (name -> (model_id, weights SHA-256)), checked to be bundled, to share the default
     model's geometry (tiles are cut once for all of them), and the diagnosis model present."""
     cards = {}
     for name in (*routing.AUTO_MODELS, DIAGNOSIS_MODEL):

@@ -21,8 +21,15 @@ def user_env() -> dict[str, str]:
 
 
 def start(argv: list[str]) -> subprocess.Popen:
-    """``argv`` from the checkout's root in ``user_env``, stdout and stderr captured as text."""
-    return subprocess.Popen(argv, cwd=ROOT, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """``argv`` from the checkout's root in ``user_env``, stdout and stderr captured as text,
+    with Ctrl-C's signal handled as in a terminal: a suite started in the background by a
+    non-interactive shell (as CI may be) inherits SIGINT ignored, and Python then keeps it so."""
+    return subprocess.Popen(argv, cwd=ROOT, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
+
+
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python installs KeyboardInterrupt over the default
 
 
 def interrupt_when(process: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 240) -> str:

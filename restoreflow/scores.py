@@ -153,22 +153,23 @@ def read_file(path: str) -> pa.Table:
     from apache_beam.io.filesystems import FileSystems
 
     with FileSystems.open(path) as f:
-        # From bytes, not from the Python file: Arrow's reader threads on a Python file made
-        # the interpreter abort at exit now and then ("terminate called without an active
-        # exception", measured 4-9 in 16 runs); a scores file is small.
-        table = pq.read_table(pa.BufferReader(f.read()))
-    version_of(table.schema, path)
-    return conform(table)
+        data = f.read()
+    # From bytes and on this thread: Arrow's reader threads made the interpreter abort at exit
+    # now and then ("terminate called without an active exception": 4-9 in 16 runs from a
+    # Python file, still 2 in 12 from bytes when the version check then raised); a scores
+    # file is small, and its version is checked before its rows are read.
+    version_of(pq.read_schema(pa.BufferReader(data)), path)
+    return conform(pq.read_table(pa.BufferReader(data), use_threads=False))
 
 
 def check_versions(paths: list[str]) -> None:
-    """Reads only the files' footers; raises ScoresVersionError for one this version cannot read."""
+    """Reads each file's schema; raises ScoresVersionError for one this version cannot read."""
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
     for path in paths:
         with FileSystems.open(path) as f:
-            version_of(pq.read_schema(f), path)
+            version_of(pq.read_schema(pa.BufferReader(f.read())), path)  # bytes: see read_file
 
 
 def files(output: str, run_id: str = "*") -> list[str]:

@@ -60,7 +60,7 @@ def test_a_lease_not_renewed_is_taken_over_with_a_warning(tmp_path, caplog):
 
 def test_of_two_leases_written_at_once_the_last_writer_wins(tmp_path):
     path = tmp_path / lock.LOCK_FILE
-    first = lock.Lease(str(path), "run-a", settle_s=3.0)  # room for this thread to be scheduled on a busy machine
+    first = lock.Lease(str(path), "run-a", settle_s=1.0)
     failure = []
 
     def acquire():
@@ -72,7 +72,8 @@ def test_of_two_leases_written_at_once_the_last_writer_wins(tmp_path):
     thread = threading.Thread(target=acquire)
     thread.start()
     deadline = time.time() + 5
-    while not path.exists() and time.time() < deadline:
+    # Until run-a's lease is written whole (the file exists, empty, before its bytes land).
+    while not (path.exists() and "run-a" in path.read_text()) and time.time() < deadline:
         time.sleep(0.01)
     # A second run that checked before run-a wrote writes its own lease during run-a's settle.
     path.write_text(json.dumps(lock.describe("run-b")))

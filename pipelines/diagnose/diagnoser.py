@@ -45,9 +45,9 @@ def crop_boxes(height: int, width: int) -> list[tuple[int, int, int, int]]:
 def model_crops(pixels: np.ndarray) -> np.ndarray:
     """The crops of a decoded image (any dtype, gray or colour, alpha already split off) as
     the model takes them: float32 RGB on [0, 1], (K, h, w, 3)."""
-    rgb = channels.to_model(images.as_float(pixels), 3).model_input
-    boxes = crop_boxes(*pixels.shape[:2])
-    return np.stack([rgb[t:t + h, s:s + w] for t, s, h, w in boxes]).astype(np.float32)
+    crops = [pixels[t:t + h, s:s + w] for t, s, h, w in crop_boxes(*pixels.shape[:2])]
+    # Cropped first: the conversion is per pixel, and the whole image never becomes float.
+    return np.stack([channels.to_model(images.as_float(crop), 3).model_input for crop in crops]).astype(np.float32)
 
 
 class Diagnoser:

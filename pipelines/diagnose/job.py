@@ -26,6 +26,7 @@ from model.export import read_card
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL, Diagnoser
 from pipelines.imaging import images
 from pipelines.inputs import scope as input_scope, sources
+from pipelines.report.summaries import read_errors
 from pipelines.restore.settings import new_run_id
 from pipelines.runtime import errors, files as output_files, flags, lock, options as job_options
 from restoreflow import routing, scores, zoo
@@ -103,10 +104,12 @@ def summarize(output: str, run_id: str, seconds: float) -> dict:
 
     folder = FileSystems.join(output, "diagnosis", run_id)
     paths = sorted(m.path for m in FileSystems.match([FileSystems.join(folder, "*.parquet")])[0].metadata_list)
-    rows = [row for path in paths for row in pq.read_table(path, columns=["diagnosis_label", "chosen_model",
-                                                                         "width_in", "height_in"]).to_pylist()]
-    error_files = FileSystems.match([FileSystems.join(output, "errors", run_id, "*.jsonl")])[0].metadata_list
-    rejected = sum(1 for m in error_files for line in FileSystems.open(m.path).read().splitlines() if line.strip())
+    columns = ["diagnosis_label", "chosen_model", "width_in", "height_in"]
+    rows = []
+    for path in paths:  # through FileSystems (gs://, s3://), from bytes on one thread as scores.read_file
+        with FileSystems.open(path) as f:
+            rows += pq.read_table(pa.BufferReader(f.read()), columns=columns, use_threads=False).to_pylist()
+    rejected = len(read_errors(FileSystems.join(output, "errors", run_id)))
     summary = {
         "run_id": run_id, "images": len(rows), "errors": rejected, "seconds": round(seconds, 2),
         "megapixels": round(sum(r["width_in"] * r["height_in"] for r in rows) / 1e6, 3),

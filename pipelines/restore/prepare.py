@@ -166,9 +166,15 @@ def unchanged(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels
     """The input to write as it is: its bytes when the output keeps the input's format and
     they are what was scored (not paired mode, no mask applied), else its pixels."""
     as_given = not s.degrade and px.mask is None and meta.out_format == decoded.format
-    pixels = px.degraded if px.degraded.dtype == px.out_dtype else images.from_float(
-        images.as_float(px.degraded), px.out_dtype)
-    return Unchanged(meta, pixels, item.data if as_given else None)
+    return Unchanged(meta, in_output_dtype(px), item.data if as_given else None)
+
+
+def in_output_dtype(px: Pixels) -> np.ndarray:
+    """The input as the output file holds it (what 'before' is scored on, and what an
+    unchanged image is written as)."""
+    if px.degraded.dtype == px.out_dtype:
+        return px.degraded
+    return images.from_float(images.as_float(px.degraded), px.out_dtype)
 
 
 def paired_pixels(image_id: str, decoded: images.DecodedImage, s: Settings) -> Pixels:
@@ -214,8 +220,7 @@ def prepare(item: sources.ImageBytes, decoded: images.DecodedImage, px: Pixels, 
         images.check_writable(out_format, dtype=px.out_dtype, has_alpha=px.alpha is not None,
                               metadata=decoded.metadata)
     plan = model_input(px, s)
-    as_output = degraded if degraded.dtype == px.out_dtype else images.from_float(images.as_float(degraded),
-                                                                                 px.out_dtype)
+    as_output = in_output_dtype(px)
     crop_box = quality.centre_box(degraded.shape[0] * s.scale, degraded.shape[1] * s.scale)
     meta = ImageMeta(
         image_id=item.image_id, source=item.source, recorded=recorded, started=started, size_in=degraded.shape[:2],

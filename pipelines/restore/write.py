@@ -72,33 +72,36 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
     alpha = meta.alpha
     if alpha is not None and s.scale > 1:
         alpha = resized_alpha(alpha, pixels.shape[:2])
-    path, output_sha256 = output_path(s, meta.image_id), None
-    if s.write_images:
-        data = images.encode(pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile,
-                             metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]),
-                             bilevel=is_bilevel(meta, pixels))
-        output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
-        write_atomically(path, data, s)
-    crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
-    write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
-    return _row(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None,
-                output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
+    return _write(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None, encode=lambda: images.encode(
+        pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile,
+        metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]), bilevel=is_bilevel(meta, pixels)))
 
 
 def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
     """Writes an image no model touched: its input bytes when they can be copied as they are
     (bit-exact, metadata and all), else its pixels in the output format; its crop; its row."""
     meta, pixels = image.meta, image.pixels
+
+    def encode() -> bytes:
+        if image.data is not None:
+            return image.data
+        return images.encode(pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile,
+                             metadata=meta.metadata, bilevel=is_bilevel(meta, pixels))
+
+    return _write(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None, encode=encode)
+
+
+def _write(meta: ImageMeta, pixels: np.ndarray, s: Settings, *, encode, tiles: int, has_alpha: bool) -> ScoreRow:
+    """The output file (``encode()``'s bytes, unless --write_images none) and the report's crop,
+    both written atomically; the image's scores row."""
     path, output_sha256 = output_path(s, meta.image_id), None
     if s.write_images:
-        data = image.data if image.data is not None else images.encode(
-            pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile, metadata=meta.metadata,
-            bilevel=is_bilevel(meta, pixels))
-        output_sha256 = hashlib.sha256(data).hexdigest()
+        data = encode()
+        output_sha256 = hashlib.sha256(data).hexdigest()  # what a rerun checks the file against
         write_atomically(path, data, s)
     crop = crop_path(s, meta.image_id, meta.chosen.settings_key)
     write_atomically(crop, quality.crop_panels(meta.crop_box, meta.crop_before, pixels, meta.reference), s)
-    return _row(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None,
+    return _row(meta, pixels, s, tiles=tiles, has_alpha=has_alpha,
                 output_path=path if s.write_images else None, output_sha256=output_sha256, crop_path=crop)
 
 

@@ -31,9 +31,12 @@ OUTPUTS = (
     ("jpeg_quality", "value", 100.0),  # its quality (0 when never JPEG)
     ("blur_sigma", "value", 2.5),  # Gaussian blur sigma in pixels (geometric mean of the axes)
     ("resolution_loss", "value", 1.0),  # 1 - the factor it was resampled down by (0 = full)
-    ("undamaged", "logit", 1.0),  # no damage applied at all
+    ("undamaged", "logit", 1.0),  # no damage applied at all (film grain is not damage)
 )
 INDEX = {name: i for i, (name, _, _) in enumerate(OUTPUTS)}
+# Steps of job 1's recipes that are part of the photograph as it was taken or scanned, so an
+# image with only these is undamaged: the diagnosis must not call grain noise.
+ORIGINAL_OPS = frozenset({"film_grain", "unsharp_mask"})
 
 # Decision thresholds of from_outputs: below these a damage is not reported. They are the
 # smallest amounts the bundled models measurably repair (bench/RESULTS.md, diagnosis section).
@@ -60,9 +63,11 @@ def targets(degradation: Mapping) -> np.ndarray:
             out[INDEX["blur_sigma"]] = math.sqrt(step["sigma_x"] * step["sigma_y"])
         elif op == "resize":
             out[INDEX["resolution_loss"]] = 1.0 - step["scale_factor"]
+        elif op in ORIGINAL_OPS:
+            continue  # film grain and sharpening belong to the photograph: not damage
         else:
             raise ValueError(f"the diagnosis has no target for degradation {op!r}; use the diagnose recipe")
-    out[INDEX["undamaged"]] = float(not steps)
+    out[INDEX["undamaged"]] = float(all(step["op"] in ORIGINAL_OPS for step in steps))
     return out / np.array([scale for _, _, scale in OUTPUTS], np.float32)
 
 

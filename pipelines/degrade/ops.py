@@ -32,6 +32,38 @@ def gaussian_noise(
     return image + noise
 
 
+def film_grain(
+    image: np.ndarray, *, grain_sigma: float, size_x: float, size_y: float, chroma: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Film grain as a scan shows it: correlated noise (white noise smoothed by a Gaussian of
+    ``size_x`` by ``size_y`` pixels, rescaled to unit variance), mostly one gray field with a
+    ``chroma`` share drawn per channel, strongest in the midtones.
+
+    grain_sigma: its standard deviation at mid-gray on the 0-255 scale; 0.4 of it at black
+    and white, where film is saturated or clear.
+    """
+
+    def field(channels: int) -> np.ndarray:
+        white = rng.standard_normal(image.shape[:2] + (channels,), dtype=np.float32)
+        smooth = ndimage.gaussian_filter(white, sigma=(size_y, size_x, 0.0), mode="mirror")
+        return smooth / max(float(smooth.std()), 1e-6)
+
+    gray = field(1)
+    grain = gray if image.shape[-1] == 1 else \
+        np.float32(math.sqrt(1.0 - chroma**2)) * gray + np.float32(chroma) * field(image.shape[-1])
+    luma = np.clip(image.mean(axis=-1, keepdims=True), 0.0, 1.0)
+    amplitude = np.float32(grain_sigma / 255.0) * (0.4 + 2.4 * luma * (1.0 - luma))
+    return (image + amplitude * grain).astype(np.float32)
+
+
+def unsharp_mask(image: np.ndarray, *, amount: float, radius: float) -> np.ndarray:
+    """The sharpening cameras and scanners apply: adds ``amount`` times the image minus its
+    Gaussian blur of ``radius`` pixels."""
+    blurred = ndimage.gaussian_filter(image, sigma=(radius, radius, 0.0), mode="mirror")
+    return (image + np.float32(amount) * (image - blurred)).astype(np.float32)
+
+
 def poisson_noise(image: np.ndarray, *, peak: float, rng: np.random.Generator) -> np.ndarray:
     """Shot noise: pixel values become Poisson counts with ``peak`` photons at white (1.0).
 

@@ -8,7 +8,8 @@ are drawn uniformly; a single number is a fixed value.
 
 With ``order: shuffled`` a random subset of ``min_steps``..``max_steps`` steps is applied in a
 random order (the BSRGAN-style blind chain); with ``order: fixed`` every step runs in order,
-each with its own ``probability``.
+each with its own ``probability``. Film grain is part of the photograph, not damage: it always
+runs first and is not counted in ``min_steps``/``max_steps``.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ class Recipe:
         check((self.task == "inpaint") == bool(masks), "steps", "task inpaint needs exactly one inpaint_mask step, and only it")
         if self.order == "shuffled":
             check(self.task not in ("sr", "inpaint"), "order", "shuffled chains are for same-size tasks (not sr or inpaint)")
-        check(0 <= self.min_steps <= len(self.steps), "min_steps", f"must lie within [0, {len(self.steps)}]")
-        check(0 <= self.max_steps <= len(self.steps), "max_steps", f"must lie within [0, {len(self.steps)}]")
+        counted = sum(not getattr(step, "of_the_original", False) for step in self.steps)
+        check(0 <= self.min_steps <= counted, "min_steps", f"must lie within [0, {counted}] (the steps other than film grain)")
+        check(0 <= self.max_steps <= counted, "max_steps", f"must lie within [0, {counted}] (the steps other than film grain)")
         check(self.max_steps == 0 or self.min_steps <= self.max_steps, "min_steps", "must not exceed max_steps")
 
     @property
@@ -121,12 +123,15 @@ class Recipe:
         return unit * math.ceil(needed / unit)
 
     def sample(self, rng: np.random.Generator) -> list[dict]:
-        """Draws the steps to apply, in order, each with its parameters."""
-        order = list(range(len(self.steps)))
+        """Draws the steps to apply, in order, each with its parameters. Steps of the original
+        (film grain) come first in a shuffled chain and are not counted as its steps."""
+        original = [i for i, step in enumerate(self.steps) if getattr(step, "of_the_original", False)]
+        damage = [i for i in range(len(self.steps)) if i not in original]
+        order = original + damage
         if self.order == "shuffled":
-            order = [int(i) for i in rng.permutation(len(self.steps))]
-            top = self.max_steps or len(self.steps)
-            order = order[: int(rng.integers(self.min_steps, top + 1))]
+            shuffled = [damage[int(i)] for i in rng.permutation(len(damage))]
+            top = self.max_steps or len(damage)
+            order = original + shuffled[: int(rng.integers(self.min_steps, top + 1))]
         chosen = []
         for index in order:
             step = self.steps[index]

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from restoreflow.records import ORIGINAL_OPS
+
 DIAGNOSIS_VERSION = 1
 
 # What the network outputs, in order. "logit" outputs are probabilities before a sigmoid;
@@ -34,9 +36,6 @@ OUTPUTS = (
     ("undamaged", "logit", 1.0),  # no damage applied at all (film grain is not damage)
 )
 INDEX = {name: i for i, (name, _, _) in enumerate(OUTPUTS)}
-# Steps of job 1's recipes that are part of the photograph as it was taken or scanned, so an
-# image with only these is undamaged: the diagnosis must not call grain noise.
-ORIGINAL_OPS = frozenset({"film_grain", "unsharp_mask"})
 
 # Decision thresholds of from_outputs: below these a damage is not reported. They are the
 # smallest amounts the bundled models measurably repair (bench/RESULTS.md, diagnosis section).

@@ -1,2 +1,3 @@
 """Degradation: numpy operators (ops), the steps a recipe lists, each owning its sample and
-apply (steps, span), recipes (recipe) and seeded clean -> degraded pairs (pairs)."""
+apply (span, original: steps of the photograph itself such as film grain, steps: damage),
+recipes (recipe) and seeded clean -> degraded pairs (pairs)."""

@@ -26,6 +26,7 @@ from pipelines.degrade.steps import STEP_TYPES, Downscale, InpaintMask, Step
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml, shown
 from restoreflow.console import user_errors
+from restoreflow.records import ORIGINAL_OPS
 
 
 def _step_from_config(value, key: str) -> Step:
@@ -86,9 +87,10 @@ class Recipe:
         check((self.task == "inpaint") == bool(masks), "steps", "task inpaint needs exactly one inpaint_mask step, and only it")
         if self.order == "shuffled":
             check(self.task not in ("sr", "inpaint"), "order", "shuffled chains are for same-size tasks (not sr or inpaint)")
-        counted = sum(not getattr(step, "of_the_original", False) for step in self.steps)
-        check(0 <= self.min_steps <= counted, "min_steps", f"must lie within [0, {counted}] (the steps other than film grain)")
-        check(0 <= self.max_steps <= counted, "max_steps", f"must lie within [0, {counted}] (the steps other than film grain)")
+        # A shuffled chain counts only its damage: grain and sharpening always run first.
+        counted = len(self.steps) if self.order == "fixed" else sum(s.op not in ORIGINAL_OPS for s in self.steps)
+        check(0 <= self.min_steps <= counted, "min_steps", f"must lie within [0, {counted}]")
+        check(0 <= self.max_steps <= counted, "max_steps", f"must lie within [0, {counted}]")
         check(self.max_steps == 0 or self.min_steps <= self.max_steps, "min_steps", "must not exceed max_steps")
 
     @property
@@ -125,7 +127,7 @@ class Recipe:
     def sample(self, rng: np.random.Generator) -> list[dict]:
         """Draws the steps to apply, in order, each with its parameters. Steps of the original
         (film grain) come first in a shuffled chain and are not counted as its steps."""
-        original = [i for i, step in enumerate(self.steps) if getattr(step, "of_the_original", False)]
+        original = [i for i, step in enumerate(self.steps) if step.op in ORIGINAL_OPS]
         damage = [i for i in range(len(self.steps)) if i not in original]
         order = original + damage
         if self.order == "shuffled":

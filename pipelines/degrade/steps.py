@@ -19,6 +19,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from pipelines.degrade import ops
+from pipelines.degrade.original import FilmGrain, UnsharpMask
 from pipelines.degrade.span import Span, check_probability
 from restoreflow.configs import check
 
@@ -47,67 +48,6 @@ class GaussianNoise:
 
     def context_px(self) -> int:
         return 0
-
-
-@dataclasses.dataclass(frozen=True)
-class FilmGrain:
-    """Film grain, part of the photograph rather than damage done to it: in a shuffled chain
-    it always comes first and does not count as a step (``of_the_original``). grain_sigma:
-    0-255 scale at mid-gray, within [0, 50]; grain_size: the correlation radius in pixels,
-    within [0.3, 4], drawn per axis (scanners smear along their lines); chroma: the share of
-    the grain drawn per channel, within [0, 1]."""
-
-    op: ClassVar[str] = "film_grain"
-    of_the_original: ClassVar[bool] = True
-    grain_sigma: Span
-    grain_size: Span
-    chroma: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.grain_sigma.within(f"{self.op}.grain_sigma", 0.0, 50.0)
-        self.grain_size.within(f"{self.op}.grain_size", 0.3, 4.0)
-        self.chroma.within(f"{self.op}.chroma", 0.0, 1.0)
-        check_probability(self)
-
-    def sample(self, rng):
-        return {"grain_sigma": self.grain_sigma.draw(rng), "size_x": self.grain_size.draw(rng),
-                "size_y": self.grain_size.draw(rng), "chroma": self.chroma.draw(rng)}
-
-    @staticmethod
-    def apply(image, params, rng, margin):
-        return ops.film_grain(image, grain_sigma=params["grain_sigma"], size_x=params["size_x"],
-                              size_y=params["size_y"], chroma=params["chroma"], rng=rng), None
-
-    def context_px(self) -> int:
-        return math.ceil(4 * self.grain_size.hi)
-
-
-@dataclasses.dataclass(frozen=True)
-class UnsharpMask:
-    """The sharpening a camera or scanner applied, part of the photograph like film grain
-    (``of_the_original``). amount: within [0, 5]; radius: pixels, within [0.3, 5]."""
-
-    op: ClassVar[str] = "unsharp_mask"
-    of_the_original: ClassVar[bool] = True
-    amount: Span
-    radius: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.amount.within(f"{self.op}.amount", 0.0, 5.0)
-        self.radius.within(f"{self.op}.radius", 0.3, 5.0)
-        check_probability(self)
-
-    def sample(self, rng):
-        return {"amount": self.amount.draw(rng), "radius": self.radius.draw(rng)}
-
-    @staticmethod
-    def apply(image, params, rng, margin):
-        return ops.unsharp_mask(image, amount=params["amount"], radius=params["radius"]), None
-
-    def context_px(self) -> int:
-        return math.ceil(4 * self.radius.hi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,7 +245,7 @@ class InpaintMask:
 
 
 STEP_TYPES: dict[str, type] = {  # op name -> step class
-    cls.op: cls for cls in (GaussianNoise, FilmGrain, UnsharpMask, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)
+    cls.op: cls for cls in (FilmGrain, UnsharpMask, GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)
 }
 
 

@@ -36,6 +36,14 @@ def test_a_record_without_steps_is_undamaged_and_nothing_else():
     assert np.count_nonzero(target) == 1
 
 
+def test_film_grain_and_sharpening_are_part_of_the_photograph_not_damage():
+    original = ({"op": "film_grain", "grain_sigma": 6.0, "size_x": 1.0, "size_y": 0.7, "chroma": 0.2},
+                {"op": "unsharp_mask", "amount": 1.0, "radius": 1.0})
+    assert np.array_equal(diagnosis.targets(record(*original)), diagnosis.targets(record()))
+    noisy = diagnosis.targets(record(*original, {"op": "gaussian_noise", "noise_sigma": 10.0, "color": False}))
+    assert noisy[INDEX["undamaged"]] == 0.0 and noisy[INDEX["noise_sigma"]] * SCALES[INDEX["noise_sigma"]] == pytest.approx(10.0)
+
+
 def test_a_step_the_diagnosis_cannot_learn_is_refused_by_name():
     with pytest.raises(ValueError, match="poisson_noise"):
         diagnosis.targets(record({"op": "poisson_noise", "peak": 30.0}))

@@ -79,6 +79,24 @@ def test_jpeg_of_a_gray_image_stays_gray():
     assert ops.jpeg(gray, quality=30).shape == (24, 24, 1)
 
 
+def test_film_grain_is_correlated_gray_and_strongest_in_the_midtones():
+    rng = np.random.default_rng(0)
+    image = np.concatenate([flat(0.5, (128, 128, 3)), flat(0.97, (128, 128, 3))], axis=1)
+    grain = ops.film_grain(image, grain_sigma=8.0, size_x=1.2, size_y=1.2, chroma=0.0, rng=rng) - image
+    mid, bright = grain[:, :128] * 255, grain[:, 128:] * 255
+    assert mid.std() == pytest.approx(8.0, rel=0.15) and bright.std() < 0.6 * mid.std()
+    assert np.array_equal(grain[..., 0], grain[..., 2])  # chroma 0: one gray field
+    neighbours = np.corrcoef(mid[:, :-1, 0].ravel(), mid[:, 1:, 0].ravel())[0, 1]
+    assert neighbours > 0.5  # grain clumps; white noise would give about 0
+
+
+def test_unsharp_mask_raises_contrast_at_edges_and_keeps_flat_areas():
+    step = np.concatenate([flat(0.3, (32, 16, 1)), flat(0.7, (32, 16, 1))], axis=1)
+    sharpened = ops.unsharp_mask(step, amount=1.0, radius=1.0)
+    assert sharpened[:, 15].max() < 0.3 and sharpened[:, 16].min() > 0.7  # overshoot at the edge
+    np.testing.assert_allclose(sharpened[:, :8], 0.3, atol=1e-6)
+
+
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_downscale_shapes(scale):
     image = photo("astronaut", (12 * scale, 10 * scale)).astype(np.float32) / 255

@@ -72,6 +72,21 @@ def test_shuffled_chain_applies_a_bounded_random_subset_in_random_orders():
     assert len(orders) > 20
 
 
+def test_steps_of_the_original_come_first_and_are_not_counted_as_damage():
+    recipe = recipes.load("diagnose")
+    draws = [[step["op"] for step in recipe.sample(np.random.default_rng(i))] for i in range(300)]
+    original = ("film_grain", "unsharp_mask")
+    for ops in draws:
+        firsts = [op for op in ops if op in original]
+        assert ops[: len(firsts)] == firsts  # grain and sharpening precede every damage
+        assert len(ops) - len(firsts) <= recipe.max_steps
+    assert any(ops == ["film_grain"] for ops in draws)  # grain alone: an undamaged photograph
+    with pytest.raises(ConfigError, match="max_steps"):
+        recipes.parse({"name": "x", "task": "blind", "order": "shuffled", "max_steps": 2, "steps": [
+            {"op": "film_grain", "grain_sigma": 4, "grain_size": 1, "chroma": 0},
+            {"op": "jpeg", "quality": 50}]})
+
+
 def test_blind_sigma_range_is_covered():
     recipe = recipes.load("denoise-gray-blind")
     sigmas = [recipe.sample(np.random.default_rng(i))[0]["noise_sigma"] for i in range(500)]

@@ -21,6 +21,8 @@ EXAMPLES = {
     "resize": {"scale_factor": [0.5, 0.9]},
     "downscale": {"scale": 2, "reupscale": True},
     "inpaint_mask": {},
+    "film_grain": {"grain_sigma": [2, 8], "grain_size": [0.5, 1.5], "chroma": [0, 0.4]},
+    "unsharp_mask": {"amount": [0.5, 1.5], "radius": [0.5, 1.5]},
 }
 
 

@@ -17,9 +17,10 @@ AUTO = "auto"
 COPY = "copy"  # no model: the input is written unchanged
 # The bundled models --model auto may pick. They share one geometry (colour U-Nets of the
 # same size), so tiles are cut once and any of them can restore any tile.
-AUTO_MODELS = ("restore", "denoise-color", "jpeg", "deblur")
-# Blur with at most this much noise is deblur's: its training damage is blur with faint noise.
-MAX_DEBLUR_NOISE_SIGMA = 6.0
+AUTO_MODELS = ("restore", "denoise-color", "jpeg", "sharpen")
+# Softness (blur or resampling) with at most this much noise is sharpen's: it learnt softness
+# with faint noise, and beat deblur on blur as well as restore on resampled photographs.
+MAX_SHARPEN_NOISE_SIGMA = 6.0
 # Colour noise up to this sigma is denoise-color's. It learnt unclipped noise; stronger noise
 # clips on bright and dark areas, where restore (trained on clipped files) did up to 6 dB better.
 MAX_DENOISE_COLOR_SIGMA = 30.0
@@ -39,11 +40,11 @@ class Choice:
 
 def choose(diagnosis: Diagnosis) -> Choice:
     """Undamaged, or damage too faint to repair: copy. Otherwise the model that measured best
-    for that damage on the mixed archive (bench/RESULTS.md): JPEG alone -> ``jpeg``; blur with
-    at most faint noise -> ``deblur`` (a soft or resampled look often comes with blur); noise
-    in every channel up to sigma 30 -> ``denoise-color``, which was trained on it; noise of one
-    gray field or stronger -> ``restore`` (``denoise-color`` leaves the one and fails on the
-    clipping of the other); softness alone and every mix -> ``restore``."""
+    for that damage on the mixed archive (bench/RESULTS.md): JPEG alone -> ``jpeg``; blur or
+    resampling with at most faint noise -> ``sharpen``; noise in every channel up to sigma 30
+    -> ``denoise-color``, which was trained on it; noise of one gray field or stronger ->
+    ``restore`` (``denoise-color`` leaves the one and fails on the clipping of the other);
+    every other mix -> ``restore``."""
     kinds = diagnosis.damage()
     if diagnosis.undamaged:
         return Choice(COPY, "no damage found")
@@ -51,12 +52,13 @@ def choose(diagnosis: Diagnosis) -> Choice:
         return Choice(COPY, "damage below what the models repair")
     if kinds == ("jpeg",):
         return Choice("jpeg", "JPEG only")
-    if "jpeg" not in kinds and "blur" in kinds and diagnosis.noise_sigma < MAX_DEBLUR_NOISE_SIGMA:
-        return Choice("deblur", "blur" + (" with faint noise" if "noise" in kinds else ""))
+    soft = [kind for kind in kinds if kind in ("blur", "soft")]
+    if soft and "jpeg" not in kinds and diagnosis.noise_sigma < MAX_SHARPEN_NOISE_SIGMA:
+        return Choice("sharpen", " and ".join(soft) + (" with faint noise" if "noise" in kinds else ""))
     if "jpeg" not in kinds and "noise" in kinds and diagnosis.noise_kind == "color" \
             and diagnosis.noise_sigma <= MAX_DENOISE_COLOR_SIGMA:
         return Choice("denoise-color", "colour noise" + ("" if kinds == ("noise",) else " (with " +
                                                          " + ".join(k for k in kinds if k != "noise") + ")"))
     if kinds == ("noise",):
         return Choice("restore", "gray noise" if diagnosis.noise_kind == "luma" else "strong colour noise")
-    return Choice("restore", "soft" if kinds == ("soft",) else "mixed: " + " + ".join(kinds))
+    return Choice("restore", "mixed: " + " + ".join(kinds))

@@ -11,7 +11,7 @@ archive holds them), the others as PNG.
 
 Then, through the whole restore job (PSNR of the written files against the clean originals,
 8-bit RGB, no border crop): the input, `restore`, each ×1 specialist, the oracle (the best of
-those four for each image, picked with the reference), `--model auto`; `restoreflow diagnose`'s
+those models for each image, picked with the reference), `--model auto`; `restoreflow diagnose`'s
 accuracy against the known damage; speed of `auto`, `restore` and `diagnose` (wall time of
 each whole job, MP/s of input); PSNR against `--strength` on the noisy images.
 """
@@ -31,9 +31,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from bench.common import machine, shared_path
+from restoreflow.routing import AUTO_MODELS
 
 KINDS = ("undamaged", "noise", "jpeg", "blur", "soft", "mixed")
-SPECIALISTS = ("restore", "denoise-color", "jpeg", "deblur")
+SPECIALISTS = AUTO_MODELS  # every model auto may choose; "restore" first
 
 
 @dataclasses.dataclass(frozen=True)

@@ -120,6 +120,19 @@ def biharmonic(item: Item) -> np.ndarray:
     return np.asarray(restored, np.float32)
 
 
+def unsharp(amount: float, radius: float) -> Callable[[Item], np.ndarray]:
+    """Unsharp masking (scikit-image), the classical answer to a soft photograph."""
+    from skimage.filters import unsharp_mask
+
+    def restore(item: Item) -> np.ndarray:
+        # channel_axis=2, not -1: scikit-image 0.22-0.26 returns garbage for a negative axis
+        # (scikit-image issue 7264, fixed by PR 8085, not yet released).
+        sharpened = unsharp_mask(np.clip(item.degraded, 0.0, 1.0), radius=radius, amount=amount, channel_axis=2)
+        return np.asarray(sharpened, np.float32)
+
+    return restore
+
+
 def true_blur_kernel(steps: list[dict]) -> np.ndarray:
     """The Gaussian blur kernel the recipe applied to this image (from its sampled steps)."""
     blurs = [s for s in steps if s["op"] == "gaussian_blur"]

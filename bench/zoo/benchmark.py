@@ -8,6 +8,7 @@ Sections (each prints a markdown table, row by row, with "met" or "missed" per t
   denoise-color  `denoise-color` on CBSD68 σ 15/25/50 vs CDnCNN-B weights and (--cbm3d) CBM3D
   jpeg           `jpeg` on classic5 q 10-40 vs DnCNN-3 weights; on kodak24 colour vs the input
   deblur         `deblur` on CBSD68 (blur σ 1.6 + noise σ 2) vs Richardson-Lucy with the true kernel
+  sharpen        `sharpen` on CBSD68 resampled ×0.6 and back vs unsharp masking, `restore`, `deblur`
   sr             `sr-x2`, `sr-x4` on Set5 (Y, border = scale) vs bicubic
   inpaint        `inpaint` on CBSD68 with free-form strokes (10-40 %) vs biharmonic inpainting
   restore        `restore` on CBSD68 through restore-mixed vs `denoise-gray` and `denoise-color`;
@@ -38,12 +39,13 @@ SECTIONS = {
     "denoise-color": sections.denoise_color,
     "jpeg": sections.jpeg,
     "deblur": repair.deblur,
+    "sharpen": repair.sharpen,
     "sr": sections.sr,
     "inpaint": repair.inpaint,
     "restore": repair.restore,
     "speed": speed.speed,
 }
-MODEL_NAMES = ("restore", "denoise-color", "jpeg", "deblur", "sr-x2", "sr-x4", "inpaint", "denoise-gray")
+MODEL_NAMES = ("restore", "denoise-color", "jpeg", "deblur", "sharpen", "sr-x2", "sr-x4", "inpaint", "denoise-gray")
 
 
 def parse_model(text: str) -> tuple[str, str]:

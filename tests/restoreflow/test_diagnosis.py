@@ -100,10 +100,11 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
     ({"noise_sigma": 20.0, "noise_color": LUMA}, "restore"),
     ({"noise_sigma": 45.0, "noise_color": COLOR}, "restore"),  # clipped: denoise-color learnt unclipped noise
     ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
-    ({"blur_sigma": 1.5}, "deblur"),
-    ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "deblur"),
+    ({"blur_sigma": 1.5}, "sharpen"),
+    ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "sharpen"),
     ({"blur_sigma": 1.5, "noise_sigma": 12.0, "noise_color": LUMA}, "restore"),
-    ({"resolution_loss": 0.4}, "restore"),
+    ({"resolution_loss": 0.4}, "sharpen"),
+    ({"resolution_loss": 0.4, "jpeg": 5.0, "jpeg_quality": 50.0}, "restore"),
     ({"noise_sigma": 20.0, "jpeg": 5.0, "jpeg_quality": 30.0}, "restore"),
 ])
 def test_routing_sends_each_damage_to_its_model(values, model):

@@ -107,3 +107,12 @@ def test_image_files_lists_nested_files_in_order(tmp_path):
         write_image(tmp_path / name, photo("camera", (16, 16)))
     assert [p.relative_to(tmp_path).as_posix() for p in common.image_files(Path(tmp_path))] == [
         "a.png", "b.png", "sub/c.png"]
+
+
+def test_unsharp_masking_sharpens_a_soft_colour_photograph():
+    clean = photo("astronaut", (64, 64)).astype(np.float32) / 255
+    soft = ops.resize(ops.resize(clean, height=38, width=38), height=64, width=64)
+    item = Item("a", (clean * 255).round().astype(np.uint8), soft, None, [])
+    sharpened = baselines.unsharp(1.0, 1.0)(item)
+    assert sharpened.shape == clean.shape and 0.0 <= sharpened.min() and sharpened.max() <= 1.0
+    assert np.abs(sharpened - clean).mean() < np.abs(soft - clean).mean()

@@ -175,7 +175,7 @@ def filter2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 def scaled_poisson_noise(image: np.ndarray, *, scale: float, gray: bool,
                          rng: np.random.Generator) -> np.ndarray:
     """Real-ESRGAN's Poisson noise: the shot noise of 8-bit counts (255 photons at white)
-    multiplied by ``scale``; with ``gray`` one field from the luma, shared by every channel."""
+    multiplied by ``scale``; with ``gray`` one field from the channels' mean, shared by every channel."""
     source = np.clip(image.mean(axis=-1, keepdims=True) if gray else image, 0.0, 1.0)
     noise = rng.poisson(source.astype(np.float64) * 255.0) / 255.0 - source
     return (image + np.float32(scale) * noise).astype(np.float32)

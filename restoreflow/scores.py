@@ -23,11 +23,11 @@ import pyarrow as pa
 from restoreflow.configs import ConfigError
 
 REPLACED = "replaced output"  # a ``redone`` value: see ScoreRow.redone
-SCHEMA_VERSION = 3  # 1: the first table; 2: output_sha256, mask_sha256, redone, note; 3: --model auto's
-# choice and the damage diagnosis (chosen_model ... diagnosis_version)
+SCHEMA_VERSION = 4  # 1: the first table; 2: output_sha256, mask_sha256, redone, note; 3: --model auto's
+# choice and the damage diagnosis (chosen_model ... diagnosis_version); 4: niqe_degraded, niqe_restored
 VERSION_KEY = b"restoreflow.schema_version"
 
-METRICS = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness")
+METRICS = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness", "niqe")
 SCORE_COLUMNS = tuple(f"{name}_{role}" for name in METRICS for role in ("degraded", "restored"))
 
 
@@ -78,6 +78,8 @@ class ScoreRow:
     sharpness_restored: float | None = _column(_FLOAT)
     blockiness_degraded: float | None = _column(_FLOAT)
     blockiness_restored: float | None = _column(_FLOAT)
+    niqe_degraded: float | None = _column(_FLOAT)  # NIQE naturalness (pipelines.quality.niqe): lower is more natural
+    niqe_restored: float | None = _column(_FLOAT)
     output_sha256: str | None = _column(_STR)  # what a rerun checks OUT/restored/... against
     mask_sha256: str | None = _column(_STR)  # the --masks mask's bytes (inpainting)
     # Why an image with an earlier output was written again: "missing output" or "changed output"

@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from pipelines.degrade.realworld import SecondOrder
 from pipelines.degrade.steps import STEP_TYPES, Downscale, InpaintMask, Step
 from restoreflow import commands
 from restoreflow.configs import ConfigError, check, from_mapping, parse_yaml, shown
@@ -76,14 +77,15 @@ class Recipe:
     max_steps: int = 0  # 0 = all steps
 
     def __post_init__(self):
-        downscales = [s for s in self.steps if isinstance(s, Downscale)]
+        downscales = _resamplers(self.steps)
         masks = [s for s in self.steps if isinstance(s, InpaintMask)]
-        check(len(downscales) <= 1, "steps", "at most one downscale step")
+        check(len(downscales) <= 1, "steps", "at most one downscale (or second_order with scale > 1) step")
         check(len(masks) <= 1, "steps", "at most one inpaint_mask step")
         if self.task == "sr":
-            check(bool(downscales), "steps", "task sr needs a downscale step")
+            check(bool(downscales), "steps", "task sr needs a downscale step (or second_order with scale > 1)")
         elif downscales:
-            check(downscales[0].reupscale, "steps", f"task {self.task} keeps the size: use downscale with reupscale: true")
+            check(getattr(downscales[0], "reupscale", False), "steps",
+                  f"task {self.task} keeps the size: use downscale with reupscale: true, or second_order with scale: 1")
         check((self.task == "inpaint") == bool(masks), "steps", "task inpaint needs exactly one inpaint_mask step, and only it")
         if self.order == "shuffled":
             check(self.task not in ("sr", "inpaint"), "order", "shuffled chains are for same-size tasks (not sr or inpaint)")
@@ -97,8 +99,8 @@ class Recipe:
     def scale(self) -> int:
         """How much smaller the degraded image is than the clean one (1 unless downscaled
         without re-upscaling)."""
-        for step in self.steps:
-            if isinstance(step, Downscale) and not step.reupscale:
+        for step in _resamplers(self.steps):
+            if not getattr(step, "reupscale", False):
                 return step.scale
         return 1
 
@@ -109,7 +111,7 @@ class Recipe:
         super-resolution crop this many border pixels."""
         if self.task != "sr":
             return 1
-        return next(step.scale for step in self.steps if isinstance(step, Downscale))
+        return _resamplers(self.steps)[0].scale
 
     @property
     def has_mask(self) -> bool:
@@ -141,6 +143,12 @@ class Recipe:
                 continue
             chosen.append({"op": step.op, **step.sample(rng)})
         return chosen
+
+
+def _resamplers(steps) -> list:
+    """The steps that shrink the image by an integer scale: ``downscale`` (which may resize
+    back) and a ``second_order`` chain with a scale above 1."""
+    return [s for s in steps if isinstance(s, Downscale) or (isinstance(s, SecondOrder) and s.scale > 1)]
 
 
 def apply(image: np.ndarray, params: list[dict], rng: np.random.Generator, margin: int = 0):

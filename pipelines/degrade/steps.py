@@ -18,8 +18,9 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
-from pipelines.degrade import ops
+from pipelines.degrade import kernels, ops
 from pipelines.degrade.original import FilmGrain, UnsharpMask
+from pipelines.degrade.realworld import SecondOrder
 from pipelines.degrade.span import Span, check_probability
 from restoreflow.configs import check
 
@@ -206,6 +207,32 @@ class Downscale:
 
 
 @dataclasses.dataclass(frozen=True)
+class SincFilter:
+    """Ringing and overshoot: the 2-D sinc (ideal low-pass) filter of ``size`` taps (odd,
+    within [3, 41]) with a cutoff in radians per pixel, within [0.3, pi] (Real-ESRGAN)."""
+
+    op: ClassVar[str] = "sinc_filter"
+    cutoff: Span
+    size: int = 21
+    probability: float = 1.0
+
+    def __post_init__(self):
+        self.cutoff.within(f"{self.op}.cutoff", 0.3, math.pi)
+        check(3 <= self.size <= 41 and self.size % 2 == 1, f"{self.op}.size", f"must be odd, within [3, 41], got {self.size}")
+        check_probability(self)
+
+    def sample(self, rng):
+        return {"cutoff": self.cutoff.draw(rng), "size": self.size}
+
+    @staticmethod
+    def apply(image, params, rng, margin):
+        return ops.filter2d(image, kernels.sinc_kernel(size=params["size"], cutoff=params["cutoff"])), None
+
+    def context_px(self) -> int:
+        return self.size // 2
+
+
+@dataclasses.dataclass(frozen=True)
 class InpaintMask:
     """Free-form strokes and boxes; the masked pixels are set to 0 and the mask stored.
     min_fraction / max_fraction: bounds on the masked share of the image, within [0, 0.9]."""
@@ -245,7 +272,8 @@ class InpaintMask:
 
 
 STEP_TYPES: dict[str, type] = {  # op name -> step class
-    cls.op: cls for cls in (FilmGrain, UnsharpMask, GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize, Downscale, InpaintMask)
+    cls.op: cls for cls in (FilmGrain, UnsharpMask, GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize,
+                            Downscale, InpaintMask, SincFilter, SecondOrder)
 }
 
 

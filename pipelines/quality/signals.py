@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 
+from pipelines.quality import niqe
 from pipelines.quality.planes import Rows, as_hwc, strips
 
 
@@ -126,9 +127,11 @@ def jpeg_blockiness(image: np.ndarray, *, block_size: int = 8) -> float:
 
 
 def no_reference(image: np.ndarray, *, data_range: float = 255.0) -> dict:
-    """{"noise_sigma", "sharpness", "blockiness"}: the three no-reference signals above."""
+    """{"noise_sigma", "sharpness", "blockiness", "niqe"}: the three no-reference signals above
+    and the NIQE naturalness score (``pipelines.quality.niqe``, on at most the central 1024x1024)."""
     return {
         "noise_sigma": noise_sigma_estimate(image, data_range=data_range),
         "sharpness": sharpness_laplacian_var(image, data_range=data_range),
         "blockiness": jpeg_blockiness(image),
+        "niqe": niqe.niqe(image, data_range=data_range),
     }

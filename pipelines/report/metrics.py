@@ -27,4 +27,7 @@ METRICS = (
     # Laplacian variance: deblurring raises it, denoising lowers it (noise is "sharp" too).
     Metric("sharpness", "sharpness", 1, False, "fine contrast: detail and noise both raise it"),
     Metric("blockiness", "blockiness", 3, False, "JPEG 8x8 blocking: 1 means none, higher is blockier"),
+    Metric("niqe", "NIQE", 2, False, "naturalness (NIQE): lower looks more like clean photographs; compare only "
+           "with NIQE from this project's model (fitted on its training photographs), on at most 1024x1024 "
+           "central pixels"),
 )

@@ -109,7 +109,7 @@ RESTORE_DESCRIPTION = """\
 Job 3: restore every image under --input with a trained model, write the
 restored images, and score them: PSNR/SSIM against --reference or, with
 --degrade, against the clean inputs; no-reference signals (noise sigma,
-sharpness, blockiness) always. Writes OUT/restored/, OUT/scores/,
+sharpness, blockiness, NIQE) always. Writes OUT/restored/, OUT/scores/,
 OUT/report.html and OUT/errors/ (rejected inputs, with reasons). A rerun into
 the same --output skips what is already done."""
 

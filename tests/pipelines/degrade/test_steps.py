@@ -23,6 +23,8 @@ EXAMPLES = {
     "inpaint_mask": {},
     "film_grain": {"grain_sigma": [2, 8], "grain_size": [0.5, 1.5], "chroma": [0, 0.4]},
     "unsharp_mask": {"amount": [0.5, 1.5], "radius": [0.5, 1.5]},
+    "sinc_filter": {"cutoff": [0.5, 2.0], "size": 11},
+    "second_order": {"scale": 1, "clean_probability": 0.0},
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from pipelines.quality import signals
+from pipelines.quality import niqe, signals
 from tests.helpers.images import photo
 
 
@@ -69,14 +69,16 @@ def test_blockiness_degenerate_cases():
     assert signals.jpeg_blockiness(blocks) == math.inf
 
 
-def test_no_reference_bundles_the_three_signals():
-    image = photo("astronaut", (64, 80))
+def test_no_reference_bundles_the_three_signals_and_niqe():
+    image = photo("astronaut", (192, 200))
     scores = signals.no_reference(image)
     assert scores == {
         "noise_sigma": signals.noise_sigma_estimate(image),
         "sharpness": signals.sharpness_laplacian_var(image),
         "blockiness": signals.jpeg_blockiness(image),
+        "niqe": niqe.niqe(image),
     }
+    assert math.isfinite(scores["niqe"])
     assert all(isinstance(v, float) for v in scores.values())
     tiny = signals.no_reference(np.zeros((2, 5, 3), np.uint8))  # recorded, not an error
     assert all(math.isnan(v) for v in tiny.values())

@@ -30,7 +30,8 @@ EXPECTED_COLUMNS = [
     "format_in", "format_out", "output_path", "crop_path", "reference", "tiles", "seconds",
     "psnr_db_degraded", "psnr_db_restored", "ssim_degraded", "ssim_restored", "ms_ssim_degraded",
     "ms_ssim_restored", "noise_sigma_degraded", "noise_sigma_restored", "sharpness_degraded",
-    "sharpness_restored", "blockiness_degraded", "blockiness_restored", "output_sha256", "mask_sha256",
+    "sharpness_restored", "blockiness_degraded", "blockiness_restored", "niqe_degraded", "niqe_restored",
+    "output_sha256", "mask_sha256",
     "redone", "note", "chosen_model", "choice_reason", "strength", "diagnosis_label", "diagnosis_noise_sigma",
     "diagnosis_noise_kind", "diagnosis_jpeg_quality", "diagnosis_blur_sigma", "diagnosis_resolution",
     "diagnosis_undamaged", "diagnosis_undamaged_probability", "diagnosis_estimator", "diagnosis_version",
@@ -209,3 +210,14 @@ def test_an_output_written_by_a_newer_restoreflow_is_refused_in_one_line(tmp_pat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{newer} has scores schema version {scores.SCHEMA_VERSION + 1}" in err
     assert not (tmp_path / "out" / "restored").exists()
+
+
+@pytest.mark.slow
+def test_a_restore_run_records_niqe_before_and_after(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    write_image(folder / "a.png", photo("camera", (200, 200)))
+    write_image(folder / "small.png", photo("camera", (40, 40)))
+    run_restore([folder], tmp_path / "out", gray_model)
+    rows = {r["image_id"]: r for r in rows_of(tmp_path / "out")}
+    assert rows["a.png"]["niqe_degraded"] > 0 and rows["a.png"]["niqe_restored"] > 0
+    assert rows["small.png"]["niqe_degraded"] is None and rows["small.png"]["niqe_restored"] is None

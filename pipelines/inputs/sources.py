@@ -277,8 +277,8 @@ class ReadImages(beam.PTransform):
         return images, errors
 
     def _list(self, pipeline):
-        if self._listing is not None:
-            return (pipeline | "Listed files" >> beam.Create(self._listing.files),
+        if self._listing is not None:  # no reshuffle: "Unique names" groups, which spreads the files already
+            return (pipeline | "Listed files" >> beam.Create(self._listing.files, reshuffle=False),
                     pipeline | "Listing errors" >> beam.Create(self._listing.problems))
         listed = (
             pipeline

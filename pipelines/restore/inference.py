@@ -39,6 +39,48 @@ def local_model_dir(model_dir: str) -> str:
     return target
 
 
+def load_from(source: str):
+    """(keras model, card) of a model directory, local or in a bucket (copied for the load)."""
+    local = local_model_dir(source)
+    try:
+        return load_model(local)
+    finally:
+        if local != source:
+            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
+
+
+# The model the launcher loaded to check it (pipelines.restore.models), kept for the first worker
+# of an in-process runner, which would otherwise build the same Keras model again (measured in
+# bench/RESULTS.md, issue 22). One slot, taken once, keyed by the files' identity: a model.keras
+# or model.json changed since the check is loaded anew.
+_checked: dict = {}
+
+
+def keep_checked(source: str, loaded: tuple) -> None:
+    """Keeps ``loaded`` (model, card) for this process's first worker that loads ``source``."""
+    _checked.clear()
+    identity = _identity(source)
+    if identity is not None:
+        _checked[identity] = loaded
+
+
+def load_checked_or_from(source: str):
+    """The model kept by ``keep_checked`` when its files are unchanged, else ``load_from``."""
+    identity = _identity(source)
+    kept = _checked.pop(identity, None) if identity is not None else None
+    return kept or load_from(source)
+
+
+def _identity(source: str) -> tuple | None:
+    if "://" in source:
+        return None  # a bucket's copy: its workers are elsewhere anyway
+    try:
+        stats = [os.stat(os.path.join(source, name)) for name in (MODEL_FILE, CARD_FILE)]
+    except OSError:
+        return None
+    return (os.path.realpath(source), *((s.st_ino, s.st_size, s.st_mtime_ns) for s in stats))
+
+
 def set_tf_threads(threads: int) -> None:
     """Caps TensorFlow's thread pools (only possible before TF runs its first op)."""
     if threads <= 0:
@@ -78,11 +120,7 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         """The model's forward pass on this worker's engine (``auto`` resolved here)."""
         set_tf_threads(self._tf_threads)
 
-        source = zoo.resolve(self._model_dir)
-        local = local_model_dir(source)
-        model, card = load_model(local)
-        if local != source:
-            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
+        model, card = load_checked_or_from(zoo.resolve(self._model_dir))
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
         refusal = self._precision != "f32" and engines.bf16_refusal(card, self._engine)
         if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key

@@ -4,11 +4,10 @@ what makes an image done), the model loaded once before the pipeline, and --mode
 from __future__ import annotations
 
 import hashlib
-import shutil
 
 from model import export
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
-from pipelines.restore.inference import local_model_dir, set_tf_threads
+from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
 from restoreflow.configs import ConfigError
 
@@ -54,17 +53,16 @@ def weights_sha256(model_dir: str) -> str:
     return digest.hexdigest()
 
 
-def check_model_loads(model_dir: str, tf_threads: int, *, here: bool) -> None:
+def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool) -> None:
     """Loads the model once before the pipeline is built, so that one that cannot load (a
-    Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback."""
-    if here:  # in-process workers share this process: its thread pools are set before TF first runs
+    Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback.
+    With in-process workers the loaded model is kept for the first of them (one load per run)."""
+    if in_process:  # the workers share this process: its thread pools are set before TF first runs
         set_tf_threads(tf_threads)
     source = zoo.resolve(model_dir)
-    local = local_model_dir(source)
     try:
-        export.load_model(local)
+        loaded = load_from(source)
     except ConfigError as e:
         raise ConfigError(f"--model: {e}") from None
-    finally:
-        if local != source:
-            shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
+    if in_process:
+        keep_checked(source, loaded)

@@ -164,7 +164,7 @@ def resolve_settings(options) -> Settings:
     _check_companions(settings)
     _check_precision(settings, here=job_options.is_local(options))
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
-        models.check_model_loads(settings.model_dir, settings.tf_threads, here=job_options.is_local(options))
+        models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options))
     return settings
 
 

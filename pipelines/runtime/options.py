@@ -177,12 +177,18 @@ def is_local(options: PipelineOptions) -> bool:
     return runner.split(".")[-1] in LOCAL_RUNNERS
 
 
+def in_process(options: PipelineOptions) -> bool:
+    """Whether the workers run inside this process (a local runner not in multi_processing mode)."""
+    return is_local(options) and options.view_as(DirectOptions).direct_running_mode != "multi_processing"
+
+
 __all__ = [
     "FlagError",
     "check_output_folder",
     "InputOptions",
     "RestoreOptions",
     "ShardsOptions",
+    "in_process",
     "is_local",
     "parse",
     "worker_count",

@@ -3,13 +3,22 @@ with a tiny real model."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from pipelines.imaging import images
-from pipelines.restore.inference import InferenceFailure, TileModelHandler
+from pipelines.restore.inference import (
+    InferenceFailure,
+    TileModelHandler,
+    keep_checked,
+    load_checked_or_from,
+    load_from,
+)
 from tests.helpers.images import photo
-from tests.helpers.restore import whole_image
+from tests.helpers.restore import make_model, whole_image
 
 
 def tiles() -> list[np.ndarray]:
@@ -43,3 +52,26 @@ def test_a_failing_forward_pass_fails_only_the_tiles_of_its_shape(gray_model):
     results = handler.run_inference(tiles(), out_of_memory_on_small_tiles)
     assert [isinstance(r.inference, InferenceFailure) for r in results] == [False, False, True]
     assert results[2].inference.reason == "MemoryError: injected: out of memory"
+
+
+def test_the_model_kept_by_the_check_is_taken_once_and_only_while_its_files_are_unchanged(gray_model, tmp_path):
+    """The launcher's check hands its loaded model to the first in-process worker (one Keras
+    build per run); a later load, or one after model.keras changed, reads the file again."""
+    folder = tmp_path / "model"
+    shutil.copytree(gray_model, folder)
+    checked = load_from(str(folder))
+    keep_checked(str(folder), checked)
+    assert load_checked_or_from(str(folder)) is checked
+    again = load_checked_or_from(str(folder))
+    assert again is not checked and _same_weights(again[0], checked[0]), "taken once, then loaded anew"
+
+    keep_checked(str(folder), checked)
+    other = make_model(tmp_path / "other", seed=7)  # the same architecture, other weights
+    shutil.copy(Path(other) / "model.keras", folder / "model.keras")
+    changed = load_checked_or_from(str(folder))
+    assert changed is not checked and _same_weights(changed[0], load_from(other)[0])
+    assert not _same_weights(changed[0], checked[0])
+
+
+def _same_weights(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))

@@ -123,6 +123,19 @@ def test_reruns_only_do_new_or_changed_work(tmp_path, gray_model):
 
 
 @pytest.mark.slow
+def test_an_in_process_run_builds_its_keras_model_once(tmp_path, gray_model, monkeypatch):
+    """The launcher's check and the in-process worker share one load (bench/RESULTS.md, issue 22)."""
+    from pipelines.restore import inference
+
+    loads = []
+    real_load = inference.load_model
+    monkeypatch.setattr(inference, "load_model", lambda folder: loads.append(folder) or real_load(folder))
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    assert run_restore([tmp_path / "in"], tmp_path / "out", gray_model)["counts"] == {"error": 0, "restored": 1}
+    assert loads == [gray_model]
+
+
+@pytest.mark.slow
 def test_a_run_that_rejects_every_input_exits_1(tmp_path, gray_model, capsys):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.png").write_bytes(b"not a png")

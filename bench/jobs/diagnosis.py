@@ -182,6 +182,8 @@ def diagnosis_figures(items, out: Path) -> tuple[dict, dict]:
         "jpeg_found_never_jpeg": share(never, lambda r: r["diagnosis_jpeg_quality"] is not None),
         "never_jpeg_images": len(never),
         "undamaged_recognised": share(undamaged, lambda r: r["diagnosis_undamaged"]),
+        # also "faint" (damage below what the models repair): written unchanged all the same
+        "undamaged_left_unchanged": share(undamaged, lambda r: r["chosen_model"] == "copy"),
         "undamaged_images": len(undamaged),
     }
     return figures, rows
@@ -201,6 +203,8 @@ def print_diagnosis(items, figures: dict, rows: dict) -> None:
           f"{pct(figures['jpeg_found_never_jpeg'])} | <= 5 % |")
     print(f"| undamaged recognised ({figures['undamaged_images']} images) | "
           f"{pct(figures['undamaged_recognised'])} | >= 90 % |")
+    print(f"| undamaged left unchanged: called undamaged or faint, copied ({figures['undamaged_images']} images) | "
+          f"{pct(figures['undamaged_left_unchanged'])} | (how many a user gets back untouched) |")
     print("\nPer image: kind -> diagnosis label (chosen model; estimated vs true noise sigma and JPEG quality)")
     for item in items:
         row = rows[item.name]
@@ -216,18 +220,12 @@ def write_card(figures: dict, command: str) -> None:
 
     path = zoo.zoo_dir() / "diagnose" / "model.json"
     card = ModelCard.from_json(path.read_text(), source=str(path))
-    headline = (f"mixed archive: noise sigma error {figures['noise_sigma_median_abs_error']}, JPEG q<=60 found "
+    headline = (f"mixed archive ({command.split('--', 1)[-1]}): noise sigma error {figures['noise_sigma_median_abs_error']}, JPEG q<=60 found "
                 f"{100 * figures['jpeg_found_quality_le_60']:.0f} %, undamaged recognised "
                 f"{100 * figures['undamaged_recognised']:.0f} %")
+    # purpose and reproduce stay as tools.package_model wrote them from the training config.
     card = card.with_provenance(
-        purpose="Damage diagnosis (not a restorer): noise level and kind, JPEG quality, blur, effective resolution, "
-                "undamaged or not; restoreflow diagnose and --model auto run it.",
         headline=[headline],
-        reproduce={"config": "configs/diagnose.yaml", "commands": [
-            "restoreflow shards --input ../shared/data/cbsd432 --output /work/runs/diagnose/shards --recipe diagnose "
-            "--patch_size 64 --stride 24 --max_patches 128 --val_fraction 0.03 --compression none --seed 19 "
-            "--direct_running_mode=multi_processing --direct_num_workers=2",
-            "restoreflow train --config configs/diagnose.yaml --workdir /work/runs/diagnose/train"]},
         scores={"mixed_archive": {**figures, "command": command, "machine": machine()}},
     )
     path.write_text(card.to_json())
@@ -274,7 +272,7 @@ def main(argv=None) -> None:
     figures, rows = diagnosis_figures(items, scratch / "diagnose")
     print_diagnosis(items, figures, rows)
     if args.write_card:
-        write_card(figures, "python -m bench.jobs.diagnosis" + (f" --limit {args.limit}" if args.limit else ""))
+        write_card(figures, f"python -m bench.jobs.diagnosis --seed {args.seed}" + (f" --limit {args.limit}" if args.limit else ""))
     quality_tables(items, psnr_by)
     print(f"\n### Speed (whole job, wall seconds with start-up, median of {args.rounds} alternating rounds; "
           f"MP/s of input)\n")

@@ -5,7 +5,7 @@ forward pass of the same engine on the whole images (issue 23).
                                          [--precision f32] [--other CHECKOUT] [--job-arg=--tile_size=1024 ...]
 
 The photographs: the first ``--images`` of Kodak24 (../shared), upscaled ``--scale`` times
-(bicubic; 3.9 makes 6 MP of odd sizes) with seeded grain (Gaussian, sigma 3 of 255, per
+(bicubic; 4.9 makes 2450x2450, 6 MP) with seeded grain (Gaussian, sigma 3 of 255, per
 sample), as 8-bit PNGs in a scratch folder. Every side runs in its own process with 2 threads;
 the sides alternate (round 2 in reverse order), so a background load spreads over them:
 
@@ -206,7 +206,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--scale", type=float, default=3.9)
+    parser.add_argument("--scale", type=float, default=4.9)
     parser.add_argument("--model", default="restore")
     parser.add_argument("--precision", choices=("f32", "bf16"), default="f32")
     parser.add_argument("--other", type=Path, help="another checkout: its job side alternates with this one's")

@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 
-from model import engines
+from model import engines, tiling
 from pipelines.degrade import recipe as recipes
 from pipelines.imaging import images
 from pipelines.inputs import outputs, scope as input_scope, sources
@@ -158,6 +158,8 @@ def resolve_settings(options) -> Settings:
     )
     if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
         settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
+    if not settings.tile_size:  # the flag's 0: the largest tile whose batch fits --tile_memory_mb
+        settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings, flags.tile_memory_mb))
     if not settings.tf_threads:
         settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
     _check_against_model(settings)
@@ -166,6 +168,14 @@ def resolve_settings(options) -> Settings:
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
         models.check_model_loads(settings.model_dir, settings.tf_threads, here=job_options.is_local(options))
     return settings
+
+
+def budget_tile_size(s: Settings, memory_mb: int) -> int:
+    """The tile side for ``--tile_memory_mb`` (see ``model.tiling.size_for_budget``); a card
+    without an architecture width (a model of one's own) counts as 64 filters wide."""
+    width = int((s.card.get("architecture") or {}).get("args", {}).get("width", 64))
+    return tiling.size_for_budget(memory_mb << 20, width=width, batch=s.batch_size, overlap=s.overlap,
+                                  multiple=s.size_multiple)
 
 
 def input_specs(options) -> list[sources.InputSpec]:

@@ -55,7 +55,7 @@ class RestoreImages(beam.PTransform):
             prepare.PrepareImages(s), **self._side_inputs(images.pipeline)
         ).with_exception_handling().with_outputs(prepare.SKIPPED, prepare.UNCHANGED, main="prepared")
         tiles = prepared.prepared | "Cut tiles" >> beam.ParDo(
-            CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple))
+            CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple, pad=s.scale == 1))
         inferred, failed = tiles | "Restore tiles" >> RestoreTiles(s)
         unchanged = prepared[prepare.UNCHANGED] | "Write unchanged" >> beam.ParDo(
             write.WriteUnchanged(s)).with_exception_handling()

@@ -84,12 +84,13 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         if local != source:
             shutil.rmtree(local, ignore_errors=True)  # a temporary copy from a bucket
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
-        refusal = self._precision != "f32" and engines.bf16_refusal(card, self._engine)
+        precision = engines.resolve_precision(self._precision, card, self._engine)  # auto: this worker's choice
+        refusal = precision != "f32" and engines.bf16_refusal(card, self._engine)
         if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key
-            raise RuntimeError(f"--precision {self._precision}: {refusal}")
+            raise RuntimeError(f"--precision {precision}: {refusal}")
         predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads,
-                                 precision=self._precision)
-        log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, self._precision)
+                                 precision=precision)
+        log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, precision)
         return predictor
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):

@@ -46,7 +46,9 @@ class Settings:
     masks: str | None = None  # folder of inpainting masks (see matching)
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
-    precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    # in the key when bf16: its outputs differ from f32's by more; "auto" stays auto only for
+    # remote workers, which choose for themselves (a local run resolves it here)
+    precision: str = "f32"
     weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
     # --model auto: name -> (model_id, weights_sha256) of each model it may pick
@@ -164,6 +166,7 @@ def resolve_settings(options) -> Settings:
         settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
     _check_against_model(settings)
     _check_companions(settings)
+    settings = _resolved_precision(settings, here=job_options.is_local(options))
     _check_precision(settings, here=job_options.is_local(options))
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
         models.check_model_loads(settings.model_dir, settings.tf_threads, here=job_options.is_local(options))
@@ -216,8 +219,15 @@ def _check_against_model(s: Settings) -> None:
                     s.overlap, s.receptive_field_radius)
 
 
+def _resolved_precision(s: Settings, *, here: bool) -> Settings:
+    """--precision auto on this machine (local runs) -> what it runs, so the key says so."""
+    if s.precision != "auto" or not here:
+        return s
+    return dataclasses.replace(s, precision=engines.resolve_precision("auto", s.card, s.engine))
+
+
 def _check_precision(s: Settings, *, here: bool) -> None:
-    if s.precision == "f32":
+    if s.precision in ("f32", "auto"):  # auto falls back to f32 wherever bf16 is refused
         return
     refusal = engines.bf16_refusal(s.card, s.engine, here=here)
     if refusal:

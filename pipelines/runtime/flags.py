@@ -84,10 +84,11 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--engine", choices=("auto", "tf", "openvino"), default="auto",
                         help="Inference engine: auto = TensorFlow on workers with a GPU, OpenVINO (same outputs "
                         "within 1e-4) on the others.")
-    parser.add_argument("--precision", choices=("f32", "bf16"), default="f32",
+    parser.add_argument("--precision", choices=("f32", "bf16", "auto"), default="f32",
                         help="Inference precision: bf16 (OpenVINO on CPUs with native bf16, 1.6-1.7x faster on a Zen 4 CPU) only "
                         "for models whose model.json records that it costs at most 0.05 dB (restoreflow models "
-                        "lists them).")
+                        "lists them); auto = bf16 where that holds on the worker, f32 elsewhere (the scores' "
+                        "precision column says which ran).")
     parser.add_argument("--tf_threads", type=int, default=0,
                         help="Inference threads (TensorFlow or OpenVINO) per worker process; 0 = cores / local "
                         "workers locally, 1 on remote runners (one SDK process per core), the engine's own with "

@@ -51,6 +51,7 @@ class Settings:
     precision: str = "f32"
     weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
+    tile_memory_mb: int = 640  # the engine's memory for a batch: sets tile sizes and batch_pixels
     # --model auto: name -> (model_id, weights_sha256) of each model it may pick
     auto_models: dict = dataclasses.field(default_factory=dict)
 
@@ -75,6 +76,16 @@ class Settings:
     @property
     def takes_mask(self) -> bool:
         return bool(self.card["takes_mask"])
+
+    @property
+    def model_width(self) -> int:
+        """Filters of the model's first convolution; a model of one's own without them: 64."""
+        return int((self.card.get("architecture") or {}).get("args", {}).get("width", 64))
+
+    @property
+    def batch_pixels(self) -> int:
+        """Most tile pixels per inference batch: what --tile_memory_mb holds for this model."""
+        return (self.tile_memory_mb << 20) // (self.model_width * tiling.BYTES_PER_PIXEL_PER_WIDTH)
 
     @property
     def scale(self) -> int:
@@ -156,12 +167,12 @@ def resolve_settings(options) -> Settings:
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
-        precision=flags.precision,
+        precision=flags.precision, tile_memory_mb=flags.tile_memory_mb,
     )
     if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
         settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
-    if not settings.tile_size:  # the flag's 0: the largest tile whose batch fits --tile_memory_mb
-        settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings, flags.tile_memory_mb))
+    if not settings.tile_size:  # the flag's 0: the largest tile that fits --tile_memory_mb alone
+        settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings))
     if not settings.tf_threads:
         settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
     _check_against_model(settings)
@@ -173,11 +184,10 @@ def resolve_settings(options) -> Settings:
     return settings
 
 
-def budget_tile_size(s: Settings, memory_mb: int) -> int:
-    """The tile side for ``--tile_memory_mb`` (see ``model.tiling.size_for_budget``); a card
-    without an architecture width (a model of one's own) counts as 64 filters wide."""
-    width = int((s.card.get("architecture") or {}).get("args", {}).get("width", 64))
-    return tiling.size_for_budget(memory_mb << 20, width=width, batch=s.batch_size, overlap=s.overlap,
+def budget_tile_size(s: Settings) -> int:
+    """The side of the largest tile that fits ``--tile_memory_mb`` alone (see
+    ``model.tiling.size_for_budget``); batches then take as many tiles as fit (batch_pixels)."""
+    return tiling.size_for_budget(s.tile_memory_mb << 20, width=s.model_width, batch=1, overlap=s.overlap,
                                   multiple=s.size_multiple)
 
 

@@ -70,15 +70,16 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--degrade", default=None,
                         help="Paired evaluation: degrade the inputs with this recipe first, score against them.")
     parser.add_argument("--tile_size", type=int, default=0,
-                        help="Tile side in input pixels; 0 = the largest whose batch fits --tile_memory_mb.")
+                        help="Tile side in input pixels; 0 = the largest that fits --tile_memory_mb.")
     parser.add_argument("--tile_memory_mb", type=int, default=640,
-                        help="Engine memory for one batch of tiles, which sets the tile size when --tile_size "
-                        "is 0 (640: tiles of 1024 px for the bundled U-Nets, 724 px for a 64-channel CNN).")
+                        help="Engine memory for one inference batch: sets the tile size when --tile_size is 0 "
+                        "(640: up to 1024 px for the bundled U-Nets, 724 px for a 64-channel CNN), and a "
+                        "batch takes as many tiles (up to --batch_size) as it holds.")
     parser.add_argument("--overlap", type=int, default=-1,
                         help="Tile overlap per side; -1 = the model's receptive-field radius.")
-    parser.add_argument("--batch_size", type=int, default=1,
-                        help="Tiles per inference batch (one tile already keeps every CPU core busy; raise on "
-                        "GPUs, with --tile_memory_mb).")
+    parser.add_argument("--batch_size", type=int, default=4,
+                        help="Most tiles per inference batch, within --tile_memory_mb (a large photograph's "
+                        "tiles go one per batch, small images several); raise on GPUs.")
     parser.add_argument("--format", default="keep",
                         help=f"Output format: keep (the input's), {', '.join(WRITABLE_FORMATS)}.")
     parser.add_argument("--engine", choices=("auto", "tf", "openvino"), default="auto",

@@ -28,6 +28,9 @@ from restoreflow.card import MAX_BF16_COST_DB, bf16_cost_db
 
 ENGINES = ("auto", "tf", "openvino")
 PRECISIONS = ("f32", "bf16")
+CHOICES = (*PRECISIONS, "auto")  # --precision: auto = bf16 where bf16_refusal finds nothing, else f32
+# Set to 1: treat this CPU as one without native bf16 (what --precision auto does on such a worker).
+NO_BF16_ENV = "RESTOREFLOW_NO_BF16"
 log = logging.getLogger("restoreflow.engines")
 
 
@@ -85,8 +88,20 @@ def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
     return None
 
 
+def resolve_precision(precision: str, card: dict, engine: str) -> str:
+    """``auto`` -> "bf16" where ``bf16_refusal`` finds nothing against it on this machine (the
+    model's measured cost within MAX_BF16_COST_DB, OpenVINO, a CPU with native bf16), else
+    "f32"; "f32" and "bf16" unchanged."""
+    if precision != "auto":
+        return precision
+    return "f32" if bf16_refusal(card, engine) else "bf16"
+
+
 def native_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin runs bf16 natively on this machine."""
+    """Whether OpenVINO's CPU plugin runs bf16 natively on this machine (never with
+    RESTOREFLOW_NO_BF16=1)."""
+    if os.environ.get(NO_BF16_ENV, "") == "1":
+        return False
     import openvino as ov
 
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")

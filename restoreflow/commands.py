@@ -86,7 +86,8 @@ other keys are the restore job's flags of the same names
   # inpainting models: folder of masks (nonzero = missing), matched
   # like references
   masks: null
-  tile_size: 512
+  tile_size: 0           # 0: the largest tile that fits tile_memory_mb
+  tile_memory_mb: 640    # engine memory for one inference batch
   overlap: -1            # -1: the model's receptive-field radius
   batch_size: 4
   format: keep           # keep, or PNG, JPEG, TIFF, WEBP, BMP, PPM

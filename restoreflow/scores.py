@@ -25,6 +25,7 @@ from restoreflow.configs import ConfigError
 REPLACED = "replaced output"  # a ``redone`` value: see ScoreRow.redone
 SCHEMA_VERSION = 4  # 1: the first table; 2: output_sha256, mask_sha256, redone, note; 3: --model auto's
 # choice and the damage diagnosis (chosen_model ... diagnosis_version); 4: niqe_degraded, niqe_restored
+# and precision (what ran: f32 or bf16)
 VERSION_KEY = b"restoreflow.schema_version"
 
 METRICS = ("psnr_db", "ssim", "ms_ssim", "noise_sigma", "sharpness", "blockiness", "niqe")
@@ -102,6 +103,7 @@ class ScoreRow:
     diagnosis_undamaged_probability: float | None = _column(_FLOAT)
     diagnosis_estimator: str | None = _column(_STR)
     diagnosis_version: int | None = _column(pa.int32())
+    precision: str | None = _column(_STR)  # what the model ran in ("f32" or "bf16"); null when no model ran
 
     def __post_init__(self):
         # Scores arrive as numpy floats; NaN (undefined) is stored as null, inf (identical

@@ -107,8 +107,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
     def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto",
-                 precision: str = "f32", strength: float = 1.0):
+                 precision: str = "f32", strength: float = 1.0, batch_pixels: int = 0):
         super().__init__()
+        self._batch_pixels = batch_pixels  # most tile pixels per batch (0: no limit), see batch_limits
         self._precision = precision
         self._strength = strength
         self._model_dir = model_dir
@@ -122,12 +123,13 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
 
         model, card = load_checked_or_from(zoo.resolve(self._model_dir))
         channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
-        refusal = self._precision != "f32" and engines.bf16_refusal(card, self._engine)
+        precision = engines.resolve_precision(self._precision, card, self._engine)  # auto: this worker's choice
+        refusal = precision != "f32" and engines.bf16_refusal(card, self._engine)
         if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key
-            raise RuntimeError(f"--precision {self._precision}: {refusal}")
+            raise RuntimeError(f"--precision {precision}: {refusal}")
         predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads,
-                                 precision=self._precision)
-        log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, self._precision)
+                                 precision=precision)
+        log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, precision)
         return predictor
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):
@@ -155,8 +157,27 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         return "restoreflow"
 
     def batch_elements_kwargs(self):
-        # Fixed-size batches: tiles are already sized for memory, so no adaptive growth.
-        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+        return batch_limits(self._batch_size, self._batch_pixels, tile_pixels)
+
+
+def tile_pixels(tile: np.ndarray) -> int:
+    return tile.shape[0] * tile.shape[1]
+
+
+def routed_tile_pixels(element) -> int:
+    """AutoModelHandler's element, (model name, (TileKey, tile)) -> the tile's pixels."""
+    return tile_pixels(element[1][1])
+
+
+def batch_limits(batch_size: int, batch_pixels: int, size_fn) -> dict:
+    """BatchElements arguments: at most ``batch_size`` tiles (fixed: tiles are already sized
+    for memory, so no adaptive growth) and at most ``batch_pixels`` tile pixels, so that a batch
+    of small images fills the memory budget one large tile takes alone (one call per tile
+    of a large photograph, several small images per call)."""
+    limits = {"min_batch_size": batch_size, "max_batch_size": batch_size}
+    if batch_pixels:
+        limits.update(element_size_fn=size_fn, max_batch_weight=batch_pixels)
+    return limits
 
 
 class KeyedTiles(TileModelHandler):
@@ -180,14 +201,15 @@ class AutoModelHandler(KeyedModelHandler):
     ``KeyModelMapping`` each, keyed by the model's name, all of them allowed per worker (a
     few MB each), in fixed-size batches of tiles."""
 
-    def __init__(self, models: Sequence[str], *, batch_size: int, **handler_args):
+    def __init__(self, models: Sequence[str], *, batch_size: int, batch_pixels: int = 0, **handler_args):
         mappings = [KeyModelMapping([name], KeyedTiles(name, batch_size=batch_size, **handler_args))
                     for name in models]
         super().__init__(mappings, max_models_per_worker_hint=len(mappings))
         self._batch_size = batch_size
+        self._batch_pixels = batch_pixels
 
     def batch_elements_kwargs(self):
-        return {"min_batch_size": self._batch_size, "max_batch_size": self._batch_size}
+        return batch_limits(self._batch_size, self._batch_pixels, routed_tile_pixels)
 
 
 def by_model(element):

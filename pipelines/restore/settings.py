@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 
-from model import engines
+from model import engines, tiling
 from pipelines.degrade import recipe as recipes
 from pipelines.imaging import images
 from pipelines.inputs import outputs, scope as input_scope, sources
@@ -46,9 +46,12 @@ class Settings:
     masks: str | None = None  # folder of inpainting masks (see matching)
     max_bytes: int = images.DEFAULT_MAX_BYTES
     engine: str = "auto"  # not in the key: the engines' outputs agree within 1e-4 (model.engines)
-    precision: str = "f32"  # in the key when bf16: its outputs differ from f32's by more
+    # in the key when bf16: its outputs differ from f32's by more; "auto" stays auto only for
+    # remote workers, which choose for themselves (a local run resolves it here)
+    precision: str = "f32"
     weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
+    tile_memory_mb: int = 640  # the engine's memory for a batch: sets tile sizes and batch_pixels
     # --model auto: name -> (model_id, weights_sha256) of each model it may pick
     auto_models: dict = dataclasses.field(default_factory=dict)
 
@@ -73,6 +76,16 @@ class Settings:
     @property
     def takes_mask(self) -> bool:
         return bool(self.card["takes_mask"])
+
+    @property
+    def model_width(self) -> int:
+        """Filters of the model's first convolution; a model of one's own without them: 64."""
+        return int((self.card.get("architecture") or {}).get("args", {}).get("width", 64))
+
+    @property
+    def batch_pixels(self) -> int:
+        """Most tile pixels per inference batch: what --tile_memory_mb holds for this model."""
+        return (self.tile_memory_mb << 20) // (self.model_width * tiling.BYTES_PER_PIXEL_PER_WIDTH)
 
     @property
     def scale(self) -> int:
@@ -154,18 +167,28 @@ def resolve_settings(options) -> Settings:
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
-        precision=flags.precision,
+        precision=flags.precision, tile_memory_mb=flags.tile_memory_mb,
     )
     if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
         settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
+    if not settings.tile_size:  # the flag's 0: the largest tile that fits --tile_memory_mb alone
+        settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings))
     if not settings.tf_threads:
         settings = dataclasses.replace(settings, tf_threads=default_tf_threads(options))
     _check_against_model(settings)
     _check_companions(settings)
+    settings = _resolved_precision(settings, here=job_options.is_local(options))
     _check_precision(settings, here=job_options.is_local(options))
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
         models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options))
     return settings
+
+
+def budget_tile_size(s: Settings) -> int:
+    """The side of the largest tile that fits ``--tile_memory_mb`` alone (see
+    ``model.tiling.size_for_budget``); batches then take as many tiles as fit (batch_pixels)."""
+    return tiling.size_for_budget(s.tile_memory_mb << 20, width=s.model_width, batch=1, overlap=s.overlap,
+                                  multiple=s.size_multiple)
 
 
 def input_specs(options) -> list[sources.InputSpec]:
@@ -206,8 +229,15 @@ def _check_against_model(s: Settings) -> None:
                     s.overlap, s.receptive_field_radius)
 
 
+def _resolved_precision(s: Settings, *, here: bool) -> Settings:
+    """--precision auto on this machine (local runs) -> what it runs, so the key says so."""
+    if s.precision != "auto" or not here:
+        return s
+    return dataclasses.replace(s, precision=engines.resolve_precision("auto", s.card, s.engine))
+
+
 def _check_precision(s: Settings, *, here: bool) -> None:
-    if s.precision == "f32":
+    if s.precision in ("f32", "auto"):  # auto falls back to f32 wherever bf16 is refused
         return
     refusal = engines.bf16_refusal(s.card, s.engine, here=here)
     if refusal:

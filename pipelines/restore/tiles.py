@@ -27,12 +27,14 @@ INCOMPLETE = ("not all tiles were restored (an inference batch failed, see the e
               "runner split the fused stage)")
 
 
-def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int) -> Iterator[tuple[TileKey, np.ndarray]]:
-    """(TileKey, float32 tile) in order; the first key carries the image's metadata."""
+def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int,
+        pad: bool = True) -> Iterator[tuple[TileKey, np.ndarray]]:
+    """(TileKey, float32 tile) in order; the first key carries the image's metadata. ``pad``:
+    edge tiles padded to the others' shape (``model.tiling.axis_spans``; not for SR models)."""
 
     meta = prepared.meta
     height, width = meta.size_in
-    plan = tiling.plan(height, width, tile_size=tile_size, overlap=overlap, multiple=multiple)
+    plan = tiling.plan(height, width, tile_size=tile_size, overlap=overlap, multiple=multiple, pad=pad)
     for tile in plan:
         key = TileKey(meta.image_id, meta.source, tile, len(plan), meta if tile.index == 0 else None,
                       meta.chosen.model)
@@ -42,8 +44,8 @@ def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int) -> I
 class CutTiles(beam.DoFn):
     """Prepared -> (TileKey, tile), lazily: a tile goes on to inference before the next is cut."""
 
-    def __init__(self, *, tile_size: int, overlap: int, multiple: int):
-        self._sizes = {"tile_size": tile_size, "overlap": overlap, "multiple": multiple}
+    def __init__(self, *, tile_size: int, overlap: int, multiple: int, pad: bool = True):
+        self._sizes = {"tile_size": tile_size, "overlap": overlap, "multiple": multiple, "pad": pad}
         self._tiles = Metrics.counter("restoreflow", "tiles")
 
     def process(self, prepared: Prepared):

@@ -33,10 +33,11 @@ class RestoreTiles(beam.PTransform):
         s = self._s
         engine = {"tf_threads": s.tf_threads, "engine": s.engine, "precision": s.precision, "strength": s.strength}
         if not s.auto:
-            handler = KeyedModelHandler(TileModelHandler(s.model_dir, batch_size=s.batch_size, **engine))
+            handler = KeyedModelHandler(TileModelHandler(s.model_dir, batch_size=s.batch_size,
+                                                         batch_pixels=s.batch_pixels, **engine))
             inferred, failed = tiles | "Inference" >> RunInference(handler).with_exception_handling()
             return inferred, failed.failed_inferences
-        handler = AutoModelHandler(list(s.auto_models), batch_size=s.batch_size, **engine)
+        handler = AutoModelHandler(list(s.auto_models), batch_size=s.batch_size, batch_pixels=s.batch_pixels, **engine)
         keyed = tiles | "Key by model" >> beam.Map(by_model)
         inferred, failed = keyed | "Inference" >> RunInference(handler).with_exception_handling()
         return inferred | "Key by tile" >> beam.Map(by_tile), failed.failed_inferences
@@ -55,7 +56,7 @@ class RestoreImages(beam.PTransform):
             prepare.PrepareImages(s), **self._side_inputs(images.pipeline)
         ).with_exception_handling().with_outputs(prepare.SKIPPED, prepare.UNCHANGED, main="prepared")
         tiles = prepared.prepared | "Cut tiles" >> beam.ParDo(
-            CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple))
+            CutTiles(tile_size=s.tile_size, overlap=s.overlap, multiple=s.size_multiple, pad=s.scale == 1))
         inferred, failed = tiles | "Restore tiles" >> RestoreTiles(s)
         unchanged = prepared[prepare.UNCHANGED] | "Write unchanged" >> beam.ParDo(
             write.WriteUnchanged(s)).with_exception_handling()

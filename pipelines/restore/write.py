@@ -16,6 +16,7 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from model import engines
 from pipelines.imaging import channels, images, metadata
 from pipelines.inputs import outputs
 from pipelines.restore import quality
@@ -117,8 +118,20 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
         width_in=meta.size_in[1], height_in=meta.size_in[0], width_out=pixels.shape[1], height_out=pixels.shape[0],
         channels=pixels.shape[-1], bit_depth=_bit_depth(meta, pixels), source_mode=meta.source_mode,
         format_in=meta.format_in, format_out=meta.out_format, reference=meta.reference_kind,
-        seconds=round(time.time() - meta.started, 4), **written, **meta.before, **after,
+        seconds=round(time.time() - meta.started, 4), precision=ran_precision(s) if written["tiles"] else None,
+        **written, **meta.before, **after,
     )
+
+
+_PRECISIONS: dict[tuple, str] = {}  # --precision auto resolved once per worker process
+
+
+def ran_precision(s: Settings) -> str:
+    """What the model ran in on this worker (the stitcher and this writer share its process)."""
+    key = (s.model_dir, s.engine, s.precision)
+    if key not in _PRECISIONS:
+        _PRECISIONS[key] = engines.resolve_precision(s.precision, s.card, s.engine)
+    return _PRECISIONS[key]
 
 
 class WriteUnchanged(beam.DoFn):

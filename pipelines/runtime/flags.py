@@ -69,21 +69,27 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         "file stem (a/b.jpg <-> MASKS/a/b.png), each the size of its image.")
     parser.add_argument("--degrade", default=None,
                         help="Paired evaluation: degrade the inputs with this recipe first, score against them.")
-    parser.add_argument("--tile_size", type=int, default=512, help="Tile side in input pixels.")
+    parser.add_argument("--tile_size", type=int, default=0,
+                        help="Tile side in input pixels; 0 = the largest that fits --tile_memory_mb.")
+    parser.add_argument("--tile_memory_mb", type=int, default=640,
+                        help="Engine memory for one inference batch: sets the tile size when --tile_size is 0 "
+                        "(640: up to 1024 px for the bundled U-Nets, 724 px for a 64-channel CNN), and a "
+                        "batch takes as many tiles (up to --batch_size) as it holds.")
     parser.add_argument("--overlap", type=int, default=-1,
                         help="Tile overlap per side; -1 = the model's receptive-field radius.")
     parser.add_argument("--batch_size", type=int, default=4,
-                        help="Tiles per inference batch (4 tiles of 512 px keep a 64-channel CNN near 1 GB; "
-                        "raise on GPUs).")
+                        help="Most tiles per inference batch, within --tile_memory_mb (a large photograph's "
+                        "tiles go one per batch, small images several); raise on GPUs.")
     parser.add_argument("--format", default="keep",
                         help=f"Output format: keep (the input's), {', '.join(WRITABLE_FORMATS)}.")
     parser.add_argument("--engine", choices=("auto", "tf", "openvino"), default="auto",
                         help="Inference engine: auto = TensorFlow on workers with a GPU, OpenVINO (same outputs "
                         "within 1e-4) on the others.")
-    parser.add_argument("--precision", choices=("f32", "bf16"), default="f32",
+    parser.add_argument("--precision", choices=("f32", "bf16", "auto"), default="f32",
                         help="Inference precision: bf16 (OpenVINO on CPUs with native bf16, 1.6-1.7x faster on a Zen 4 CPU) only "
                         "for models whose model.json records that it costs at most 0.05 dB (restoreflow models "
-                        "lists them).")
+                        "lists them); auto = bf16 where that holds on the worker, f32 elsewhere (the scores' "
+                        "precision column says which ran).")
     parser.add_argument("--tf_threads", type=int, default=0,
                         help="Inference threads (TensorFlow or OpenVINO) per worker process; 0 = cores / local "
                         "workers locally, 1 on remote runners (one SDK process per core), the engine's own with "

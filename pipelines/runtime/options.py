@@ -93,7 +93,8 @@ def _known_parser(job_options_cls) -> argparse.ArgumentParser:
 
 # Smallest accepted value of each numeric flag (a value below it is a mistake, never a default).
 MINIMUMS = {
-    "max_pixels": 1, "max_bytes": 1, "tile_size": 1, "overlap": -1, "batch_size": 1, "tf_threads": 0,
+    "max_pixels": 1, "max_bytes": 1, "tile_size": 0, "tile_memory_mb": 16, "overlap": -1, "batch_size": 1,
+    "tf_threads": 0,
     "patch_size": 0, "stride": 1, "max_patches": 0, "num_shards": 0,
 }
 

@@ -186,6 +186,7 @@ SAMPLES = {
         "degrade": ("denoise-gray-s25", "denoise-gray-s25"),
         "seed": ("7", 7),
         "tile_size": ("256", 256),
+        "tile_memory_mb": ("320", 320),
         "overlap": ("-1", -1),
         "batch_size": ("4", 4),
         "format": ("PNG", "PNG"),

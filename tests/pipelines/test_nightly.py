@@ -68,7 +68,7 @@ def test_nightly_keys_are_the_restore_flags_and_no_default_is_copied():
     assert argv == ["--input=in", "--output=out", "--engine=tf", "--force=true", "--seed=3",
                     "--degrade=denoise-gray-s25", "--runner=FnApiRunner"], "unset keys keep the job's defaults"
     parsed = options.parse(argv, options.RestoreOptions).get_all_options()
-    assert (parsed["engine"], parsed["force"], parsed["seed"], parsed["tile_size"]) == ("tf", True, 3, 512)
+    assert (parsed["engine"], parsed["force"], parsed["seed"], parsed["tile_size"]) == ("tf", True, 3, 0)
     several = nightly.from_mapping({"input": ["a", "b"], "output": "out"})
     assert several.restore_argv() == ["--input=a", "--input=b", "--output=out"] and several.output == "out"
 

@@ -38,7 +38,7 @@ def test_every_subcommand_answers_help_at_once_without_loading_tensorflow_or_bea
         assert max(map(len, answer["text"].splitlines())) <= 79, name
     restore = probe["help"]["restore"]["text"]
     assert "--input INPUT --output OUTPUT" in restore.splitlines()[0]  # shown as required in the usage
-    assert "Repeatable. (required)" in restore and "(default: 512)" in restore and "(default: 0)" in restore
+    assert "Repeatable. (required)" in restore and "(default: 640)" in restore and "(default: 0)" in restore
     assert "PPM" in restore and "--verbose" in restore
     assert "(default: 40)" in probe["help"]["shards"]["text"]
 

@@ -75,3 +75,18 @@ def test_the_model_kept_by_the_check_is_taken_once_and_only_while_its_files_are_
 
 def _same_weights(a, b) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
+
+
+def test_a_batch_takes_the_tiles_that_fit_its_pixels():
+    """One large tile per batch, several small ones (up to the batch size), in Beam's BatchElements."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipelines.restore.inference import batch_limits, tile_pixels
+    from tests.helpers.beam import local_pipeline
+
+    tiles = [np.zeros((880, 880, 3), np.float32)] * 3 + [np.zeros((321, 481, 3), np.float32)] * 6
+    with local_pipeline() as p:
+        batches = (p | beam.Create(tiles, reshuffle=False)
+                   | beam.BatchElements(**batch_limits(4, 1 << 20, tile_pixels)) | beam.Map(len))
+        assert_that(batches, equal_to([1, 1, 1, 4, 2]))

@@ -35,6 +35,7 @@ EXPECTED_COLUMNS = [
     "redone", "note", "chosen_model", "choice_reason", "strength", "diagnosis_label", "diagnosis_noise_sigma",
     "diagnosis_noise_kind", "diagnosis_jpeg_quality", "diagnosis_blur_sigma", "diagnosis_resolution",
     "diagnosis_undamaged", "diagnosis_undamaged_probability", "diagnosis_estimator", "diagnosis_version",
+    "precision",
 ]
 
 

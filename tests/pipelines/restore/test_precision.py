@@ -3,6 +3,7 @@ allows it; where it runs, its outputs are keyed apart from f32's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -13,7 +14,7 @@ from model import engines
 from pipelines.quality import scoring
 from restoreflow.configs import ConfigError
 from tests.helpers.images import photo, write_image
-from tests.helpers.restore import read_pixels, run_restore, settings_for
+from tests.helpers.restore import read_pixels, rows_of, run_restore, settings_for
 
 
 def with_bf16_cost(model_dir: str, target, cost_db: float) -> str:
@@ -55,3 +56,28 @@ def test_bf16_runs_where_allowed_close_to_f32_and_under_its_own_key(tmp_path, gr
     by_f32 = read_pixels(tmp_path / "f32-again" / "restored" / "camera.png")
     # A random tiny net amplifies rounding more than a trained one; still within a few levels.
     assert scoring.psnr_db(by_f32, restored.astype(np.uint8)) > 40 and not np.array_equal(by_f32, restored)
+
+
+def test_auto_picks_f32_on_a_cpu_without_bf16_and_records_what_ran(tmp_path, gray_model, monkeypatch):
+    cheap = with_bf16_cost(gray_model, tmp_path / "cheap", 0.01)
+    monkeypatch.setenv(engines.NO_BF16_ENV, "1")  # a worker CPU without AVX512_BF16 or AMX
+    auto = settings_for(tmp_path / "o", cheap, "--precision=auto")
+    assert auto.precision == "f32" and auto.key == settings_for(tmp_path / "o", cheap).key
+    write_image(tmp_path / "in" / "camera.png", photo("camera", (40, 48)))
+    summary = run_restore([tmp_path / "in"], tmp_path / "out", cheap, "--precision=auto")
+    assert summary["counts"] == {"restored": 1, "error": 0}
+    assert [row["precision"] for row in rows_of(tmp_path / "out")] == ["f32"]
+
+
+def test_auto_takes_bf16_only_where_the_card_and_the_cpu_allow_it(tmp_path, gray_model, monkeypatch):
+    monkeypatch.delenv(engines.NO_BF16_ENV, raising=False)
+    costly = with_bf16_cost(gray_model, tmp_path / "costly", 0.2)
+    cheap = with_bf16_cost(gray_model, tmp_path / "cheap", 0.01)
+    for model, flags in ((gray_model, ()), (costly, ()), (cheap, ("--engine=tf",))):  # never an error: f32
+        assert settings_for(tmp_path / "o", model, "--precision=auto", *flags).precision == "f32", model
+    here = settings_for(tmp_path / "o", cheap, "--precision=auto")
+    assert here.precision == ("bf16" if engines.native_bf16() else "f32")
+    # a remote run's workers choose for themselves: its key is auto's own
+    remote = dataclasses.replace(here, precision="auto")
+    assert len({remote.key, settings_for(tmp_path / "o", cheap).key,
+                dataclasses.replace(here, precision="bf16").key}) == 3

@@ -49,3 +49,28 @@ def test_the_weights_hash_is_that_of_the_model_file_bundled_models_included(sett
     bundled = settings_for(tmp_path, "denoise-gray")
     assert bundled.weights_sha256 == hashlib.sha256((zoo.zoo_dir() / "denoise-gray" / "model.keras").read_bytes()
                                                     ).hexdigest()
+
+
+def test_the_memory_budget_picks_the_tile_size_deterministically(tmp_path):
+    """--tile_size 0 (the default): the largest tile that fits --tile_memory_mb, from the card
+    alone (``restore`` is a U-Net 32 filters wide with size multiple 4), the same every time; a
+    batch holds that many tile pixels."""
+    def tile_size(*flags):
+        return settings_for(tmp_path / "out", "restore", *flags).tile_size
+
+    assert tile_size() == tile_size() == 1024  # 640 MB / (32 x 20 bytes per pixel) = 1024^2
+    assert tile_size("--tile_memory_mb=160") == 512  # a quarter of the pixels
+    assert tile_size("--batch_size=16") == 1024  # a batch takes the tiles that fit, up to --batch_size
+    assert settings_for(tmp_path / "out", "restore").batch_pixels == 1024 * 1024
+    assert tile_size("--tile_memory_mb=100") % 4 == 0 and tile_size("--tile_memory_mb=100") < 512
+    assert tile_size("--tile_memory_mb=16") == 160  # small budgets still leave a core past the overlap
+    assert tile_size("--tile_size=300") == 300  # a size given is kept
+    gray = settings_for(tmp_path / "out", zoo.resolve("denoise-gray"))
+    assert gray.tile_size == 1024 and gray.key != settings_for(tmp_path / "out", "denoise-gray", "--tile_size=512").key
+
+
+def test_the_smallest_budget_keeps_a_core_past_the_overlap():
+    from model import tiling
+
+    side = tiling.size_for_budget(1, width=64, batch=1, overlap=45, multiple=4)
+    assert side == 96 and side - 2 * 45 >= 4

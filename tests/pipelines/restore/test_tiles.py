@@ -32,13 +32,16 @@ def prepared(image_id: str, model_input: np.ndarray, out_dtype=np.float32) -> Pr
     return Prepared(meta, model_input)
 
 
-def stitch(model, image: np.ndarray, **sizes) -> np.ndarray:
-    """cut -> the model per tile -> Canvas, as the job does."""
+def stitch(model, image: np.ndarray, *, scale: int = 1, channels: int | None = None, shapes: set | None = None,
+           **sizes) -> np.ndarray:
+    """cut -> the model per tile -> Canvas, as the job does (``shapes`` collects the tiles' shapes)."""
     canvas = None
     for key, tile in cut(prepared("x.png", image), **sizes):
         if key.meta is not None:
-            canvas = Canvas.start(key, scale=1, channels=image.shape[-1])
-        canvas.add(key.tile, model(np.ascontiguousarray(tile)[None]).numpy()[0])
+            canvas = Canvas.start(key, scale=scale, channels=channels or image.shape[-1])
+        if shapes is not None:
+            shapes.add(tile.shape)
+        canvas.add(key.tile, np.asarray(model(np.ascontiguousarray(tile)[None]))[0])
     return canvas.pixels
 
 
@@ -68,13 +71,45 @@ def assert_float32_equal(tiled, whole):
 def test_tile_spans_partition_the_axis_with_aligned_starts(length, multiple):
     from model import tiling
 
+    unpadded = tiling.axis_spans(length, tile_size=20, overlap=3, multiple=multiple, pad=False)
+    assert unpadded[-1].start + unpadded[-1].length == length
     spans = tiling.axis_spans(length, tile_size=20, overlap=3, multiple=multiple)
     assert spans[0].core_start == 0 and spans[-1].core_end == length
     for span, following in zip(spans, spans[1:]):
         assert span.core_end == following.core_start
         assert span.start % multiple == 0 and following.start % multiple == 0
         assert following.start + 3 <= following.core_start and span.core_end <= span.start + span.length - 3
-    assert spans[-1].start + spans[-1].length == length
+    # one tile length per axis (the engine never re-plans); the last reaches the end, at most
+    # multiple - 1 pixels past it (padded as the model pads a whole image)
+    assert len({span.length for span in spans}) == 1
+    assert length <= spans[-1].start + spans[-1].length < length + multiple
+
+
+BUNDLED_RESTORERS = ["restore", "denoise-gray", "denoise-color", "jpeg", "deblur", "inpaint", "sr-x2", "sr-x4"]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "restore" else pytest.mark.slow)
+                                  for n in BUNDLED_RESTORERS])
+def test_tiles_of_one_shape_stitch_to_whole_image_inference_for_every_bundled_model(name):
+    """Edges of every remainder modulo the size multiple (201 = 4k+1, 142 = 4k+2, 203 = 4k+3)."""
+    from model.export import load_model
+    from restoreflow import zoo
+
+    model, card = load_model(zoo.resolve(name))
+    radius, multiple, scale = card["receptive_field_radius"], card["size_multiple"], card["scale"]
+    for size in ((201, 142), (203, 140)):
+        image = images.to_float(photo("astronaut", size))
+        image = image.mean(axis=-1, keepdims=True) if card["channels"] == 1 else image
+        if card["takes_mask"]:
+            mask = np.zeros(size + (1,), np.float32)
+            mask[60:90, 30:100] = 1
+            image = np.concatenate([np.where(mask > 0, 0, image), mask], axis=-1)
+        shapes = set()
+        tiled = stitch(model, image, scale=scale, channels=card["channels"], shapes=shapes,
+                       tile_size=2 * radius + 10, overlap=radius, multiple=multiple, pad=scale == 1)
+        # x1 models: one shape; SR models' edge tiles end at the image's end (see axis_spans)
+        assert len(shapes) == 1 if scale == 1 else len(shapes) <= 4, f"tiles of several shapes: {shapes}"
+        assert_float32_equal(tiled, np.asarray(model(image[None]))[0])
 
 
 @pytest.mark.slow

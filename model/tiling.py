@@ -127,11 +127,17 @@ BYTES_PER_PIXEL_PER_WIDTH = 20
 LARGEST_TILE = 4096  # beyond this, larger tiles save under 5 % of the overlap's pixels
 
 
+def pixels_for_budget(budget_bytes: int, *, width: int) -> float:
+    """Tile pixels (all tiles of a batch together) that ``budget_bytes`` of engine memory holds
+    for a model ``width`` filters wide."""
+    return budget_bytes / (width * BYTES_PER_PIXEL_PER_WIDTH)
+
+
 def size_for_budget(budget_bytes: int, *, width: int, batch: int, overlap: int, multiple: int = 1) -> int:
     """The tile side (a multiple of ``multiple``) whose batch fits ``budget_bytes`` of engine
     memory, for a model ``width`` filters wide: deterministic, from the flags and the card alone.
     Never below the smallest tile with a core (``2 * overlap + multiple``)."""
-    side = int((budget_bytes / (batch * width * BYTES_PER_PIXEL_PER_WIDTH)) ** 0.5)
+    side = int((pixels_for_budget(budget_bytes, width=width) / batch) ** 0.5)
     side = min(side, LARGEST_TILE) // multiple * multiple
     smallest = -(-(2 * overlap + multiple) // multiple) * multiple
     return max(side, smallest)

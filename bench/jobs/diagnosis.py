@@ -213,14 +213,15 @@ def print_diagnosis(items, figures: dict, rows: dict) -> None:
               f"q {row['diagnosis_jpeg_quality']} vs {item.jpeg_quality})")
 
 
-def write_card(figures: dict, command: str) -> None:
+def write_card(figures: dict, seed: int, limit: int) -> None:
     """Records the diagnosis figures, purpose and headline in the bundled diagnose card."""
     from restoreflow import zoo
     from restoreflow.card import ModelCard
 
     path = zoo.zoo_dir() / "diagnose" / "model.json"
     card = ModelCard.from_json(path.read_text(), source=str(path))
-    headline = (f"mixed archive ({command.split('--', 1)[-1]}): noise sigma error {figures['noise_sigma_median_abs_error']}, JPEG q<=60 found "
+    command = f"python -m bench.jobs.diagnosis --seed {seed}" + (f" --limit {limit}" if limit else "")
+    headline = (f"mixed archive (seed {seed}): noise sigma error {figures['noise_sigma_median_abs_error']}, JPEG q<=60 found "
                 f"{100 * figures['jpeg_found_quality_le_60']:.0f} %, undamaged recognised "
                 f"{100 * figures['undamaged_recognised']:.0f} %")
     # purpose and reproduce stay as tools.package_model wrote them from the training config.
@@ -272,7 +273,7 @@ def main(argv=None) -> None:
     figures, rows = diagnosis_figures(items, scratch / "diagnose")
     print_diagnosis(items, figures, rows)
     if args.write_card:
-        write_card(figures, f"python -m bench.jobs.diagnosis --seed {args.seed}" + (f" --limit {args.limit}" if args.limit else ""))
+        write_card(figures, args.seed, args.limit)
     quality_tables(items, psnr_by)
     print(f"\n### Speed (whole job, wall seconds with start-up, median of {args.rounds} alternating rounds; "
           f"MP/s of input)\n")

@@ -46,10 +46,18 @@ def mscn(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (gray - mu) / (sigma + 1.0), sigma
 
 
-def _nearest_shape(ratio: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """The tabulated shape whose moment ratio is nearest to each ``ratio`` (tables are monotone)."""
+def _sorted(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the order that sorts ``table``, the sorted table): looked up ten times per image."""
     order = np.argsort(table)
-    ordered = table[order]
+    return order, table[order]
+
+
+_GGD_SORTED, _AGGD_SORTED = _sorted(_GGD_RATIO), _sorted(_AGGD_RATIO)
+
+
+def _nearest_shape(ratio: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The tabulated shape whose moment ratio is nearest to each ``ratio`` (``table``: ``_sorted``)."""
+    order, ordered = table
     ratio = np.nan_to_num(ratio)
     above = np.clip(np.searchsorted(ordered, ratio), 1, len(ordered) - 1)
     nearer_below = np.abs(ratio - ordered[above - 1]) <= np.abs(ordered[above] - ratio)
@@ -60,7 +68,7 @@ def _ggd(x: np.ndarray) -> list[np.ndarray]:
     """Per patch (rows of ``x``): generalised Gaussian shape and variance."""
     variance = np.mean(x * x, axis=1)
     ratio = variance / np.maximum(np.mean(np.abs(x), axis=1), 1e-12) ** 2
-    return [_nearest_shape(ratio, _GGD_RATIO), variance]
+    return [_nearest_shape(ratio, _GGD_SORTED), variance]
 
 
 def _aggd(x: np.ndarray) -> list[np.ndarray]:
@@ -70,7 +78,7 @@ def _aggd(x: np.ndarray) -> list[np.ndarray]:
     left, right = np.sqrt(left_var), np.sqrt(np.maximum(right_var, 1e-12))
     g = left / right
     r_hat = np.mean(np.abs(x), axis=1) ** 2 / np.maximum(np.mean(x * x, axis=1), 1e-12)
-    shape = _nearest_shape(r_hat * (g**3 + 1) * (g + 1) / (g * g + 1) ** 2, _AGGD_RATIO)
+    shape = _nearest_shape(r_hat * (g**3 + 1) * (g + 1) / (g * g + 1) ** 2, _AGGD_SORTED)
     scale = np.sqrt(special.gamma(1 / shape) / special.gamma(3 / shape))
     mean = (right - left) * scale * special.gamma(2 / shape) / special.gamma(1 / shape)
     return [shape, mean, left_var, right_var]

@@ -85,7 +85,7 @@ class Settings:
     @property
     def batch_pixels(self) -> int:
         """Most tile pixels per inference batch: what --tile_memory_mb holds for this model."""
-        return (self.tile_memory_mb << 20) // (self.model_width * tiling.BYTES_PER_PIXEL_PER_WIDTH)
+        return int(tiling.pixels_for_budget(self.tile_memory_mb << 20, width=self.model_width))
 
     @property
     def scale(self) -> int:

@@ -87,17 +87,18 @@ def test_the_chain_is_seeded_and_recorded():
     np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("scale", [1, 2, 4])
-def test_every_draw_ends_at_exactly_the_clean_size_over_the_scale(scale):
-    recipe = recipes.load(f"real-world-x{scale}")
+@pytest.mark.parametrize("name,scale", [("real-world-x1", 1), ("real-world-x2", 2), ("real-world-x4", 4),
+                                        ("real-world-mild-x2", 2), ("real-world-mild-x4", 4)])
+def test_every_draw_ends_at_exactly_the_clean_size_over_the_scale(name, scale):
+    recipe = recipes.load(name)
     assert recipe.scale == scale and recipe.sr_factor == scale and recipe.task == ("blind" if scale == 1 else "sr")
     clean = photo("astronaut", (70, 53))
     for seed in range(12):
-        whole = real_world(f"real-world-x{scale}", clean, seed)[0]
+        whole = real_world(name, clean, seed)[0]
         height, width = whole.clean.shape[:2]
         assert height % scale == 0 and width % scale == 0
         assert whole.degraded.shape == (height // scale, width // scale, 3) and whole.degraded.dtype == np.uint8
-    for pair in real_world(f"real-world-x{scale}", clean, 0, patch=32):
+    for pair in real_world(name, clean, 0, patch=32):
         assert pair.degraded.shape == (32 // scale, 32 // scale, 3)
 
 

@@ -26,9 +26,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 SCHEMA_VERSION = 1
 # Ops of a record's ``degradation`` that describe the photograph as it was taken or scanned
-# (film grain, a lens's or scanner's softness, a camera's sharpening), not damage: recipes run them first and do not count them,
+# (film grain, a camera's sharpening), not damage: recipes run them first and do not count them,
 # and an image with only these is undamaged to the diagnosis.
-ORIGINAL_OPS = frozenset({"film_grain", "scan_softness", "unsharp_mask"})
+ORIGINAL_OPS = frozenset({"film_grain", "unsharp_mask"})
 
 PIXEL_DTYPES = ("uint8", "uint16", "float16")
 

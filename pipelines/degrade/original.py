@@ -1,5 +1,5 @@
 """Steps of the original: what a photograph is as it was taken or scanned, not damage done to
-it (film grain, the softness of a lens or scanner, the sharpening of a camera or scanner). They share the shape of the steps in
+it (film grain, the sharpening of a camera or scanner). They share the shape of the steps in
 ``steps`` (YAML fields, ``sample``, ``apply``, ``context_px``); their ops are
 ``restoreflow.records.ORIGINAL_OPS``: a recipe runs them first and does not count them among its
 chain's steps, and the diagnosis learns that an image with only these is undamaged.
@@ -46,33 +46,6 @@ class FilmGrain:
 
     def context_px(self) -> int:
         return math.ceil(4 * self.grain_size.hi)
-
-
-@dataclasses.dataclass(frozen=True)
-class ScanSoftness:
-    """The slight softness of a lens or a film scanner (its optical blur), part of the
-    photograph like film grain: scanned film such as Kodak's PhotoCD set is a little softer
-    than a digital photograph without being damaged. blur_sigma: pixels, within [0.1, 1]
-    (above that it is blur, which the models repair)."""
-
-    op: ClassVar[str] = "scan_softness"
-    blur_sigma: Span
-    probability: float = 1.0
-
-    def __post_init__(self):
-        self.blur_sigma.within(f"{self.op}.blur_sigma", 0.1, 1.0)
-        check_probability(self)
-
-    def sample(self, rng):
-        return {"blur_sigma": self.blur_sigma.draw(rng)}
-
-    @staticmethod
-    def apply(image, params, rng, margin):
-        sigma = params["blur_sigma"]
-        return ops.gaussian_blur(image, sigma_x=sigma, sigma_y=sigma, theta=0.0), None
-
-    def context_px(self) -> int:
-        return math.ceil(3 * self.blur_sigma.hi)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from pipelines.degrade import kernels, ops
-from pipelines.degrade.original import FilmGrain, ScanSoftness, UnsharpMask
+from pipelines.degrade.original import FilmGrain, UnsharpMask
 from pipelines.degrade.realworld import SecondOrder
 from pipelines.degrade.span import Span, check_probability
 from restoreflow.configs import check
@@ -272,8 +272,8 @@ class InpaintMask:
 
 
 STEP_TYPES: dict[str, type] = {  # op name -> step class
-    cls.op: cls for cls in (FilmGrain, ScanSoftness, UnsharpMask, GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur,
-                            Jpeg, Resize, Downscale, InpaintMask, SincFilter, SecondOrder)
+    cls.op: cls for cls in (FilmGrain, UnsharpMask, GaussianNoise, PoissonNoise, GaussianBlur, MotionBlur, Jpeg, Resize,
+                            Downscale, InpaintMask, SincFilter, SecondOrder)
 }
 
 

@@ -36,9 +36,8 @@ def test_a_record_without_steps_is_undamaged_and_nothing_else():
     assert np.count_nonzero(target) == 1
 
 
-def test_film_grain_softness_and_sharpening_are_part_of_the_photograph_not_damage():
+def test_film_grain_and_sharpening_are_part_of_the_photograph_not_damage():
     original = ({"op": "film_grain", "grain_sigma": 6.0, "size_x": 1.0, "size_y": 0.7, "chroma": 0.2},
-                {"op": "scan_softness", "blur_sigma": 0.6},
                 {"op": "unsharp_mask", "amount": 1.0, "radius": 1.0})
     assert np.array_equal(diagnosis.targets(record(*original)), diagnosis.targets(record()))
     noisy = diagnosis.targets(record(*original, {"op": "gaussian_noise", "noise_sigma": 10.0, "color": False}))

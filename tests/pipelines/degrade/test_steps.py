@@ -22,7 +22,6 @@ EXAMPLES = {
     "downscale": {"scale": 2, "reupscale": True},
     "inpaint_mask": {},
     "film_grain": {"grain_sigma": [2, 8], "grain_size": [0.5, 1.5], "chroma": [0, 0.4]},
-    "scan_softness": {"blur_sigma": [0.2, 0.8]},
     "unsharp_mask": {"amount": [0.5, 1.5], "radius": [0.5, 1.5]},
     "sinc_filter": {"cutoff": [0.5, 2.0], "size": 11},
     "second_order": {"scale": 1, "clean_probability": 0.0},

@@ -119,3 +119,14 @@ def bf16_cost_db(card: Mapping) -> float | None:
     """The PSNR cost of bf16 inference that bench/jobs/precision.py measured and recorded in a card
     (plain JSON or a ModelCard's provenance), or None when it was never measured."""
     return ((card.get("inference") or {}).get("bf16") or {}).get("psnr_cost_db")
+
+
+# A tile overlap is seam-free when tiled and whole-image outputs differ by at most this many
+# 8-bit levels anywhere: half a level, so that the written 8-bit images differ by at most one.
+SEAM_THRESHOLD_LEVELS = 0.5
+
+
+def seam_overlap_px(card: Mapping) -> int | None:
+    """The smallest seam-free overlap bench/jobs/seams.py measured and recorded in a card (plain
+    JSON or a ModelCard's provenance), or None when it was never measured."""
+    return ((card.get("inference") or {}).get("seams") or {}).get("overlap_px")

@@ -18,7 +18,7 @@ from pipelines.imaging import images
 from pipelines.inputs import outputs, scope as input_scope, sources
 from pipelines.restore import models
 from pipelines.runtime import options as job_options
-from restoreflow import routing, zoo
+from restoreflow import card as card_rules, routing, zoo
 from restoreflow.configs import ConfigError, to_plain
 
 log = logging.getLogger("restoreflow.restore")
@@ -169,8 +169,8 @@ def resolve_settings(options) -> Settings:
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
         precision=flags.precision, tile_memory_mb=flags.tile_memory_mb,
     )
-    if settings.overlap < 0:  # the flag's -1: the model's receptive-field radius
-        settings = dataclasses.replace(settings, overlap=settings.receptive_field_radius)
+    if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
+        settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))
     if not settings.tile_size:  # the flag's 0: the largest tile that fits --tile_memory_mb alone
         settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings))
     if not settings.tf_threads:
@@ -182,6 +182,17 @@ def resolve_settings(options) -> Settings:
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
         models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options))
     return settings
+
+
+def seam_free_overlap(s: Settings) -> int:
+    """``--overlap -1``: the smallest overlap whose tiles measured seam-free for the model (its
+    card's ``inference.seams``, bench/jobs/seams.py; for ``auto``, the largest over the models it
+    may pick), else its receptive-field radius, which is always seam-free."""
+    cards = [models.read_card(name) for name in routing.AUTO_MODELS] if s.auto else [s.card]
+    measured = [card_rules.seam_overlap_px(card) for card in cards]
+    if any(overlap is None for overlap in measured):
+        return s.receptive_field_radius
+    return min(max(measured), s.receptive_field_radius)
 
 
 def budget_tile_size(s: Settings) -> int:
@@ -224,9 +235,9 @@ def _check_against_model(s: Settings) -> None:
             f"--tile_size {s.tile_size} leaves no tile core: it must be at least twice the overlap "
             f"({s.overlap}) plus the model's size multiple ({s.size_multiple})"
         )
-    if s.overlap < s.receptive_field_radius:
-        log.warning("overlap %d is below the model's receptive-field radius %d: tiles may show seams",
-                    s.overlap, s.receptive_field_radius)
+    if s.overlap < seam_free_overlap(s):
+        log.warning("overlap %d is below the model's seam-free overlap %d: tiles may show seams",
+                    s.overlap, seam_free_overlap(s))
 
 
 def _resolved_precision(s: Settings, *, here: bool) -> Settings:

@@ -76,7 +76,8 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         "(640: up to 1024 px for the bundled U-Nets, 724 px for a 64-channel CNN), and a "
                         "batch takes as many tiles (up to --batch_size) as it holds.")
     parser.add_argument("--overlap", type=int, default=-1,
-                        help="Tile overlap per side; -1 = the model's receptive-field radius.")
+                        help="Tile overlap per side; -1 = the smallest overlap measured seam-free for the model "
+                             "(its card), else its receptive-field radius.")
     parser.add_argument("--batch_size", type=int, default=4,
                         help="Most tiles per inference batch, within --tile_memory_mb (a large photograph's "
                         "tiles go one per batch, small images several); raise on GPUs.")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from pipelines.degrade import recipe as recipes
-from restoreflow import zoo
+from restoreflow import card as card_rules, routing, zoo
 from tests.helpers.restore import settings_for
 
 
@@ -42,6 +44,25 @@ def test_the_flags_defaults_resolve_against_the_model(settings):
     assert settings.overlap == settings.receptive_field_radius == 3  # --overlap -1
     assert settings.tf_threads >= 1 and settings.output_format == "keep" and settings.write_images
     assert (settings.model_channels, settings.scale, settings.takes_mask, settings.task) == (1, 1, False, "denoise")
+
+
+def test_the_default_overlap_is_the_one_measured_seam_free_never_above_the_radius(tmp_path, gray_model):
+    """--overlap -1: the card's measured seam-free overlap (bench/jobs/seams.py), capped at the
+    receptive-field radius (always seam-free); a given --overlap is kept."""
+    measured = tmp_path / "measured"
+    shutil.copytree(gray_model, measured)
+
+    def overlap_with(overlap_px, *flags):
+        card = json.loads((measured / "model.json").read_text())
+        (measured / "model.json").write_text(json.dumps({**card, "inference": {"seams": {"overlap_px": overlap_px}}}))
+        return settings_for(tmp_path / "out", str(measured), *flags).overlap
+
+    assert overlap_with(2) == 2
+    assert overlap_with(9) == 3  # the gray test model's radius
+    assert overlap_with(2, "--overlap=1") == 1
+    auto = settings_for(tmp_path / "out", "auto")
+    measured_auto = [card_rules.seam_overlap_px(zoo.read_card(name).provenance) for name in routing.AUTO_MODELS]
+    assert auto.overlap == (max(measured_auto) if None not in measured_auto else auto.receptive_field_radius)
 
 
 def test_the_weights_hash_is_that_of_the_model_file_bundled_models_included(settings, gray_model, tmp_path):

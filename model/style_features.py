@@ -39,7 +39,10 @@ def feature_kernels(channels: int, widths: tuple[int, ...], seed: int) -> list[n
 
 def features(images, kernels) -> list[tf.Tensor]:
     """Images (N, H, W, C) on [0, 1] -> the ReLU responses of every level."""
-    x = tf.cast(images, tf.float32) - 0.5  # centred: the first filters see contrast, not brightness
+    # Not centred: on a flat mid-gray image (where an untrained sigmoid output starts) centred
+    # features are all 0 and so is the style gradient (measured on the tests' tiny network, 40
+    # steps: centred, the style term went 0.97 -> 0.99; uncentred, 3.9 -> 0.97).
+    x = tf.cast(images, tf.float32)
     found = []
     for level, kernel in enumerate(kernels):
         if level:

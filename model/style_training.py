@@ -14,7 +14,6 @@ import io
 import numpy as np
 
 from model.config import Config
-from model.style_features import StyleLoss, style_loss
 from restoreflow.card import STYLE_TASK
 from restoreflow.configs import ConfigError, to_plain
 from restoreflow.manifest import ShardManifest
@@ -60,7 +59,10 @@ def read_style_image(path: str, *, channels: int, size: int) -> np.ndarray:
     return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
 
 
-def build_style_loss(config: Config, channels: int) -> StyleLoss:
+def build_style_loss(config: Config, channels: int):
+    """The model.style_features.StyleLoss the config asks for (TensorFlow loads here, not on import)."""
+    from model.style_features import style_loss
+
     style = config.style
     image = read_style_image(style.image, channels=channels, size=style.size)
     return style_loss(image, widths=style.feature_widths, seed=style.feature_seed, content_level=style.content_level,

@@ -76,6 +76,8 @@ def check_model_kind(s) -> None:
         raise ConfigError(f"--model {s.model_dir} is a style model, not a restorer: apply it with `restoreflow stylize`")
     if s.job != "stylize":
         return
+    if s.auto:
+        raise ConfigError("--model auto chooses among restorers; `restoreflow stylize` takes a style model directory")
     if s.model_task != STYLE_TASK:
         raise ConfigError(f"--model {s.model_dir} is a {s.model_task} model, not a style (model.json task: style): "
                           "run it with `restoreflow restore`; a style is trained by `restoreflow train` with a style: "

@@ -43,6 +43,22 @@ def images(*names, size=(32, 40)) -> np.ndarray:
     return np.stack([photo(name, size) for name in names]).astype(np.float32) / 255.0
 
 
+def test_content_shards_hold_each_clean_patch_unchanged_as_its_input(content):
+    import tensorflow as tf
+
+    from model import data
+
+    shards = str(content / "shards")
+    manifest = data.read_manifest(shards)
+    shapes = {k: v for k, v in data.example_shapes(manifest).items() if k != "mask"}
+    records = tf.data.TFRecordDataset(data.shard_files(shards, manifest, "train"),
+                                      compression_type=manifest.tfrecord_compression)
+    examples = list(records.map(lambda record: data.decode(record, shapes)))
+    assert len(examples) == manifest.counts.records.train > 0
+    assert all(np.array_equal(e["clean"], e["degraded"]) for e in examples)
+    assert manifest.task == "content" and list(manifest.channels) == [3]
+
+
 def test_the_feature_network_is_a_function_of_its_seed():
     first, again = (style_features.feature_kernels(3, (8, 16), seed=4) for _ in range(2))
     other = style_features.feature_kernels(3, (8, 16), seed=5)

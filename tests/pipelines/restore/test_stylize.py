@@ -86,15 +86,23 @@ def test_each_job_refuses_the_others_models_in_one_line(inputs, style_model, tmp
     assert not (tmp_path / "a" / "restored").exists() and not (tmp_path / "b" / "restored").exists()
 
 
+@pytest.fixture(scope="module")
+def gray_style(tmp_path_factory) -> str:
+    return make_model(tmp_path_factory.mktemp("models") / "gray-style", name="style_net",
+                      args={**TINY_STYLE, "channels": 1}, task="style")
+
+
 @pytest.mark.parametrize("flags, message", [
     ((), "--model is required"),
+    (("--model=auto",), "--model auto chooses among restorers"),
+    (("--model={gray_style}", "--keep_colors"), "--keep_colors needs a colour style model"),
     (("--model={style}", "--strength=2"), "--strength 2.0: must lie within 0..1"),
     (("--model={style}", "--reference={inputs}"), "--reference scores or guides a restoration"),
     (("--model={style}", "--keep_colors=maybe"), "--keep_colors"),
 ])
-def test_stylize_mistakes_are_one_line_and_exit_2(inputs, style_model, tmp_path, capsys, flags, message):
+def test_stylize_mistakes_are_one_line_and_exit_2(inputs, style_model, gray_style, tmp_path, capsys, flags, message):
     argv = [f"--input={inputs}", f"--output={tmp_path / 'out'}",
-            *(f.format(style=style_model, inputs=inputs) for f in flags)]
+            *(f.format(style=style_model, gray_style=gray_style, inputs=inputs) for f in flags)]
     assert stylize.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("restoreflow stylize: error: ") and message in err and err.count("\n") == 1, err

@@ -107,8 +107,22 @@ def add_stylize_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="Keep each input's colours: the style's luminance with the input's chroma (Cb, Cr).")
 
 
+RESTORE_ONLY = ("reference", "masks", "degrade")  # restore flags stylize refuses (shown only in restore's help)
+
+
 def _add_stylize_job_args(parser, *, required: tuple[str, ...] = ()) -> None:
-    add_restore_args(parser, required=required)
+    """Restore's flags that apply to a style, --model as a style's, then stylize's own."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_restore_args(scratch)
+    for action in scratch._actions:
+        if action.dest == "model":
+            action.required = "model" in required
+            action.help = "The style model: a model directory (model.json task: style), local or gs://."
+        if action.dest == "strength":
+            action.help = ("0..1: how much of the style to apply (output = input + strength x (stylized - input)); "
+                           "0 writes every input unchanged.")
+        if action.dest not in RESTORE_ONLY:
+            parser._add_action(action)
     add_stylize_args(parser, required=required)
 
 

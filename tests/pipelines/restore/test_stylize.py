@@ -118,3 +118,5 @@ def test_stylize_answers_help_with_restores_flags_and_its_own(capsys):
     assert cli.main(["stylize", "--help"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: restoreflow stylize") and "--keep_colors" in text and "--strength" in text
+    assert " --model MODEL " in text.split("\n\n")[0], "shown as required in the usage"
+    assert "--reference" not in text and "--degrade" not in text, "restore's flags that a style refuses"

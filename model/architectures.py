@@ -32,6 +32,7 @@ from model.layers import (
     SplitMask,
     UpscaleBy,
 )
+from model.style_net import style_net
 from restoreflow.configs import ConfigError, coerce, suggest
 
 # How a training config spells the architecture (for error messages).
@@ -241,6 +242,7 @@ BUILDERS = {
     "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
     "diagnosis_cnn": diagnosis_cnn,
+    "style_net": style_net,
 }
 
 

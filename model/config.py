@@ -97,11 +97,40 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class StyleConfig:
+    """Training a style (``model.style_training``): image: the style image (local or gs://);
+    the loss weights of content, style and total variation (each term relative, see
+    ``model.style_features``); size: the style image's longer side, in pixels, when its
+    statistics are taken (0 = as it is; the scale of its brush strokes against the patches');
+    feature_seed, feature_widths, content_level: the fixed random feature network."""
+
+    image: str
+    content_weight: float = 1.0
+    style_weight: float = 5.0
+    tv_weight: float = 1.0
+    size: int = 256
+    feature_seed: int = 0
+    feature_widths: tuple[int, ...] = (32, 64, 128, 256)
+    content_level: int = 2
+
+    def __post_init__(self):
+        check(bool(self.image.strip()), "style.image", "name the style image (a file, local or gs://)")
+        for key in ("content_weight", "style_weight", "tv_weight"):
+            check(getattr(self, key) >= 0, f"style.{key}", "must be >= 0")
+        check(self.size >= 0, "style.size", "must be >= 0 (0 = the image as it is)")
+        check(bool(self.feature_widths) and min(self.feature_widths) >= 1, "style.feature_widths",
+              "must list at least one width, each >= 1")
+        check(0 <= self.content_level < len(self.feature_widths), "style.content_level",
+              f"must lie within [0, {len(self.feature_widths) - 1}] (a level of feature_widths)")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     train: TrainConfig = TrainConfig()
+    style: StyleConfig | None = None  # set: the model learns this style (task style), not restoration
 
 
 def load_config(path: str | None, overrides: list[str] = (), base: dict | None = None) -> Config:

@@ -42,6 +42,31 @@ def check_sr_args(channels: int, scale: int, depth: int, width: int) -> None:
     _require(width >= 1, "width", f"must be at least 1, got {width}")
 
 
+STYLE_NET_MULTIPLE = 4  # two stride-2 convolutions
+
+
+def check_style_net_args(channels: int, width: int, blocks: int) -> None:
+    _require(channels in (1, 3), "channels", f"must be 1 or 3, got {channels}")
+    _require(width >= 1, "width", f"must be at least 1, got {width}")
+    _require(blocks >= 0, "blocks", f"must be at least 0, got {blocks}")
+
+
+def style_net_receptive_field_radius(*, blocks: int) -> int:
+    """Input pixels each side of an output pixel of ``model.style_net``, worst case over the 4
+    phases of its strided grid: the span of input pixels an output pixel at ``phase`` reads,
+    followed back layer by layer (a 'same' stride-2 3x3 conv's output k reads 2k..2k+2; a
+    nearest-neighbour x2 resize's output q reads q // 2)."""
+    reach = 0
+    for phase in range(STYLE_NET_MULTIPLE):
+        lo, hi = phase - 5, phase + 5  # the tail's 9x9 and up2's 3x3, at full resolution
+        lo, hi = lo // 2 - 1, hi // 2 + 1  # up2's resize to half resolution, up1's 3x3
+        lo, hi = lo // 2 - 2 * blocks, hi // 2 + 2 * blocks  # up1's resize to a quarter; the blocks' 3x3s
+        lo, hi = 2 * lo, 2 * hi + 2  # down2
+        lo, hi = 2 * lo - 4, 2 * hi + 2 + 4  # down1, then the head's 9x9
+        reach = max(reach, phase - lo, hi - phase)
+    return reach
+
+
 def unet_receptive_field_radius(*, levels: int, blocks: int) -> int:
     """Input pixels of context each side of an output pixel of the U-Net, worst case.
 
@@ -111,6 +136,12 @@ def _describe_diagnosis_cnn(*, channels: int, width: int, stages: int) -> dict:
             "size_multiple": 8, "outputs": "diagnosis"}
 
 
+def _describe_style_net(*, channels: int, width: int, blocks: int) -> dict:
+    check_style_net_args(channels, width, blocks)
+    return _description(channels=channels, scale=1, takes_mask=False,
+                        radius=style_net_receptive_field_radius(blocks=blocks), size_multiple=STYLE_NET_MULTIPLE)
+
+
 DESCRIBERS = {
     "dncnn": _describe_dncnn,
     "unet": _describe_unet,
@@ -119,4 +150,5 @@ DESCRIBERS = {
     "sr_unet": _describe_sr_unet,
     "inpaint_unet": _describe_inpaint_unet,
     "diagnosis_cnn": _describe_diagnosis_cnn,
+    "style_net": _describe_style_net,
 }

@@ -19,7 +19,7 @@ import posixpath
 import shutil
 import sys
 
-from model import evaluation, strategy, train_loop
+from model import evaluation, strategy, style_training, train_loop
 from model.config import Config, load_config, write_resolved_config
 from model.evaluation import TrainingError
 from model.export import CARD_FILE, export_model
@@ -88,6 +88,8 @@ def set_up(config: Config, workdir: str) -> Setup:
     manifest = data.read_manifest(config.data.shards)
     info = architectures.describe(config.model.architecture, config.model.args)
     check_model_fits_data(info, manifest)
+    style_training.check_style_config(config, info, manifest)
+    style_loss = style_training.build_style_loss(config, info["channels"]) if config.style else None
     shapes = data.example_shapes(manifest)
     replicas = distribution.num_replicas_in_sync
     check(config.data.batch_size % replicas == 0, "data.batch_size", f"must be a multiple of the {replicas} replicas")
@@ -97,7 +99,8 @@ def set_up(config: Config, workdir: str) -> Setup:
     val_files = data.shard_files(config.data.shards, manifest, "val") if manifest.counts.records.val else []
     return Setup(config=config, workdir=workdir, strategy=distribution, strategy_name=strategy_name, chief=chief,
                  policy=policy, manifest=manifest, info=info, shapes=shapes,
-                 train_files=data.shard_files(config.data.shards, manifest, "train"), val_files=val_files)
+                 train_files=data.shard_files(config.data.shards, manifest, "train"), val_files=val_files,
+                 style_loss=style_loss)
 
 
 def check_model_fits_data(info: dict, manifest: ShardManifest) -> None:
@@ -114,6 +117,9 @@ def check_model_fits_data(info: dict, manifest: ShardManifest) -> None:
 def validation(setup: Setup, state: TrainState):
     """The evaluator over the val shards, or None (with a warning) when there are none."""
 
+    if setup.style_loss is not None:
+        log.info("a style is trained without validation scores (PSNR against its content means nothing for it)")
+        return None
     if not setup.val_files:
         if setup.manifest.val_fraction == 0:  # asked for: say so, but it is no warning
             log.info("the shards were made with --val_fraction 0: training and exporting without validation scores")
@@ -153,6 +159,7 @@ def model_card(setup: Setup, history: History) -> dict:
     return {
         **setup.info,
         "task": "diagnose" if setup.info.get("outputs") == "diagnosis" else manifest.task,
+        **(style_training.card_entries(config) if config.style else {}),  # task: style
         "architecture": {"name": config.model.architecture, "args": dict(config.model.args)},
         "data": {
             "shards": config.data.shards,

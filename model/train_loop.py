@@ -43,6 +43,7 @@ class Setup:
     shapes: dict  # static shapes of a decoded example
     train_files: list[str]
     val_files: list[str]  # empty when the shards hold no validation records
+    style_loss: object = None  # a model.style_features.StyleLoss when the config trains a style
 
     @property
     def global_batch(self) -> int:
@@ -146,7 +147,9 @@ def make_train_step(setup: Setup, state: TrainState):
     from model import losses
 
     config, model, optimizer = setup.config, state.model, state.optimizer
-    if setup.info.get("outputs") == "diagnosis":  # a damage estimator: targets from the records
+    if setup.style_loss is not None:  # a style: content, style and total-variation terms
+        loss_fn = setup.style_loss
+    elif setup.info.get("outputs") == "diagnosis":  # a damage estimator: targets from the records
         from model.diagnosis_net import diagnosis_loss as loss_fn
     else:
         loss_fn = losses.build_loss(config.train.loss, masked_weight=config.train.masked_weight)

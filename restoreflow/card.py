@@ -23,6 +23,7 @@ from restoreflow.configs import ConfigError, from_mapping, to_plain
 
 CARD_VERSION = 1
 CARD_FILE = "model.json"
+STYLE_TASK = "style"  # a style model's task: `restoreflow stylize` runs it, `restore` refuses it
 VERSION_KEY = "format"
 
 
@@ -41,7 +42,7 @@ class Architecture:
 @dataclasses.dataclass(frozen=True)
 class ModelCard:
     model_id: str  # architecture name + a digest of the weights
-    task: str  # denoise, deblur, jpeg, sr, inpaint, blind
+    task: str  # denoise, deblur, jpeg, sr, inpaint, blind; diagnose; style
     channels: int  # image channels in and out (an inpainting model takes the mask as one more)
     scale: int  # output size / input size
     takes_mask: bool

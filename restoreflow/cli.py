@@ -19,6 +19,7 @@ COMMANDS = {
     "shards": ("pipelines.shards.job", "Job 1: clean images -> degraded patch pairs as TFRecord shards (Beam)."),
     "train": ("model.train", "Job 2: train a CNN restorer on shards (Keras 3, tf.distribute)."),
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
+    "stylize": ("pipelines.restore.stylize", "Job 3 with a style model: render images in a trained style (Beam RunInference)."),
     "diagnose": ("pipelines.diagnose.job", "Diagnose each image's damage without restoring it (the triage of an archive)."),
     "report": ("pipelines.report.build", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
     "history": ("pipelines.report.history", "Print the quality and speed trend of the runs recorded in a restore output."),
@@ -30,7 +31,7 @@ COMMANDS = {
 }
 # The Beam jobs' --help: job_help_parser(name) of their flags module, which loads neither Beam
 # nor TensorFlow. Named, like the modules above, so that the core imports nothing above it.
-JOB_FLAGS = ("pipelines.runtime.flags", ("shards", "restore", "diagnose"))
+JOB_FLAGS = ("pipelines.runtime.flags", ("shards", "restore", "stylize", "diagnose"))
 
 
 def version() -> str:

@@ -86,6 +86,14 @@ def ycbcr_to_rgb(ycbcr: np.ndarray) -> np.ndarray:
     return centred @ _FROM_YCBCR.T
 
 
+def keep_colours(content: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Luminance-only transfer: the output's full-range luma with the content's Cb and Cr
+    (float RGB on [0, 1], (..., 3)); unclipped, as the model's outputs are."""
+    ycbcr = rgb_to_ycbcr(content.astype(np.float32))
+    ycbcr[..., 0] = luma(output.astype(np.float32))
+    return ycbcr_to_rgb(ycbcr)
+
+
 def rgb_to_y(rgb: np.ndarray, data_range: float = 255.0) -> np.ndarray:
     """The BT.601 studio-range luma of RGB pixels (..., 3), float64 on the same ``data_range`` scale.
 

@@ -45,8 +45,8 @@ class Steps(tuple):
 
     @classmethod
     def from_config(cls, value, key: str) -> Steps:
-        if not isinstance(value, list) or not value:
-            raise ConfigError(f"{key}: expected a non-empty list of steps")
+        if not isinstance(value, list):  # empty only for task content (Recipe checks)
+            raise ConfigError(f"{key}: expected a list of steps")
         return cls(_step_from_config(v, f"{key}[{i}]") for i, v in enumerate(value))
 
     def to_config(self):
@@ -66,7 +66,7 @@ class Recipe:
     """
 
     name: str
-    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind"]
+    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind", "content"]
     steps: Steps
     description: str = ""
     color: Literal["gray", "rgb", "keep"] = "gray"
@@ -77,6 +77,9 @@ class Recipe:
     max_steps: int = 0  # 0 = all steps
 
     def __post_init__(self):
+        # content: clean patches with no damage (degraded == clean), what a style trains on
+        check((self.task == "content") == (not self.steps), "steps",
+              "task content takes no steps (clean patches), every other task at least one")
         downscales = _resamplers(self.steps)
         masks = [s for s in self.steps if isinstance(s, InpaintMask)]
         check(len(downscales) <= 1, "steps", "at most one downscale (or second_order with scale > 1) step")

@@ -169,11 +169,13 @@ def throughput(summary: dict) -> tuple[float | None, float | None]:
     return wall / restored, (megapixels / wall if megapixels else None)
 
 
-def summary_line(summary: dict, output: str) -> str:
-    """One line for the end of a run: counts, time and speed, mean PSNR, and where to look."""
+def summary_line(summary: dict, output: str, job: str = "restore") -> str:
+    """One line for the end of a run: counts, time and speed, mean PSNR, and where to look.
+    ``job``: restore, or stylize (the same job with a style model)."""
     counts = summary["counts"]
     errors = counts.get("error", 0)
-    head = f"restore run {summary['run_id']}: {counts.get('restored', 0)} restored, {counts.get('skipped', 0)} skipped"
+    done = "stylized" if job == "stylize" else "restored"
+    head = f"{job} run {summary['run_id']}: {counts.get('restored', 0)} {done}, {counts.get('skipped', 0)} skipped"
     head += f", {errors} rejected"
     wall = summary.get("wall_seconds")
     if wall is not None:

@@ -22,7 +22,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, KeyModelMapping, Mo
 
 from model import engines
 from model.export import CARD_FILE, MODEL_FILE, load_model
-from restoreflow import zoo
+from restoreflow import pixels, zoo
 
 log = logging.getLogger("restoreflow.restore")
 
@@ -107,8 +107,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
     def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto",
-                 precision: str = "f32", strength: float = 1.0, batch_pixels: int = 0):
+                 precision: str = "f32", strength: float = 1.0, batch_pixels: int = 0, keep_colors: bool = False):
         super().__init__()
+        self._keep_colors = keep_colors  # stylize: the tiles' own colours, the model's luminance
         self._batch_pixels = batch_pixels  # most tile pixels per batch (0: no limit), see batch_limits
         self._precision = precision
         self._strength = strength
@@ -141,6 +142,8 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
             try:
                 tiles = np.stack([batch[i] for i in indices])
                 restored = np.asarray(model(tiles))
+                if self._keep_colors:  # a 3-channel style model (settings checks); per pixel, so per tile
+                    restored = pixels.keep_colours(tiles, restored)
                 if self._strength != 1.0:  # a x1 model without a mask channel (settings checks)
                     restored = tiles + np.float32(self._strength) * (restored - tiles)
             except Exception as e:  # noqa: BLE001 - one bad group must not fail the batch's others

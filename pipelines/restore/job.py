@@ -25,18 +25,24 @@ from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.restore")
 OUTPUT_FOLDERS = ("restored", "crops", "scores", "errors", "runs")  # what the job writes under --output
+# job -> (its options, its required flags): stylize is this job with a style model and restore's
+# flags plus its own (pipelines.restore.stylize)
+JOBS = {"restore": (job_options.RestoreOptions, ("input", "output")),
+        "stylize": ((job_options.RestoreOptions, job_options.StylizeOptions), ("input", "output", "model"))}
 
 
-def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None) -> tuple[beam.Pipeline, Settings]:
+def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None,
+                   job: str = "restore") -> tuple[beam.Pipeline, Settings]:
     """Checks the flags, model and inputs and constructs job 3's pipeline without running it;
     on a local runner, ``tracker`` follows the images as they finish."""
-    options = job_options.parse(argv, job_options.RestoreOptions)
-    settings = resolve_settings(options)
+    options_classes, required = JOBS[job]
+    options = job_options.parse(argv, options_classes, required=required)
+    settings = resolve_settings(options, job=job)
     specs = input_specs(options)
-    log.info("restore: model %s (%s, weights sha256 %s)%s", settings.model_dir, settings.model_id,
+    log.info("%s: model %s (%s, weights sha256 %s)%s", job, settings.model_dir, settings.model_id,
              settings.weights_sha256[:12],
              f": {settings.purpose}" if settings.purpose else "")
-    log.info("restore: run %s, tiles %d px with %d px overlap", settings.run_id, settings.tile_size, settings.overlap)
+    log.info("%s: run %s, tiles %d px with %d px overlap", job, settings.run_id, settings.tile_size, settings.overlap)
 
     # A local run lists its inputs here, once: the progress line counts them. A remote runner's
     # worker lists them instead (a bucket of any size; Dataflow's page shows the counts).
@@ -67,19 +73,19 @@ def _input_megapixels(row_or_error) -> float:
     return (getattr(row_or_error, "width_in", None) or 0) * (getattr(row_or_error, "height_in", None) or 0) / 1e6
 
 
-def run(argv=None) -> dict:
+def run(argv=None, *, job: str = "restore") -> dict:
     """Runs job 3 to completion (with a progress line on local runners), holding the output's
     lock, then builds ``OUT/report.html``; returns the run's summary, its "output" folder, the
     Beam counters of the run under "counters" (e.g. images_restored, images_skipped,
     images_redone, tiles, num_inferences) and "warnings"."""
-    tracker = progress.Tracker("restore")
-    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker)
+    tracker = progress.Tracker(job)
+    pipeline, settings = build_pipeline(list(sys.argv[1:] if argv is None else argv), tracker=tracker, job=job)
     temps = [FileSystems.join(settings.output, folder, settings.run_id) for folder in ("scores", "errors")]
     with lock.held(settings.output, settings.run_id), tracker:
         output_files.refuse_linked_folders(settings.output, OUTPUT_FOLDERS)
         if rerun.remove_partials(settings.output):
             log.info("removed the temporary files of a run killed before it finished")
-        with failures.ends_in_one_line("restore", settings.output, temps, finished=lambda: _finished(tracker)):
+        with failures.ends_in_one_line(job, settings.output, temps, finished=lambda: _finished(tracker)):
             result = pipeline.run()
             result.wait_until_finish()
         build.try_build_report(settings.output)
@@ -122,10 +128,14 @@ def main(argv: list[str]) -> int:
     argv = flags.start_job("restore", argv)
     if argv is None:
         return 0
-    summary = run(argv)
+    return finish(run(argv), "restore")
+
+
+def finish(summary: dict, job: str) -> int:
+    """Prints a finished run's warnings, summary line and advice; returns its exit status."""
     for warning in summary["warnings"]:
-        print(f"restoreflow restore: warning: {warning}", file=sys.stderr)
-    print(summaries.summary_line(summary, summary["output"]))
+        print(f"restoreflow {job}: warning: {warning}", file=sys.stderr)
+    print(summaries.summary_line(summary, summary["output"], job))
     for advice in summary.get("guidance", []):
         print(f"note: {advice}")
     return exit_status(summary)

@@ -9,6 +9,7 @@ from model import export
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
+from restoreflow.card import STYLE_TASK
 from restoreflow.configs import ConfigError
 
 
@@ -66,3 +67,23 @@ def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool) -> N
         raise ConfigError(f"--model: {e}") from None
     if in_process:
         keep_checked(source, loaded)
+
+
+def check_model_kind(s) -> None:
+    """Settings ``s`` against its job: restore refuses a style model, stylize everything else
+    (and the flags that only restoring means)."""
+    if s.job == "restore" and s.model_task == STYLE_TASK:
+        raise ConfigError(f"--model {s.model_dir} is a style model, not a restorer: apply it with `restoreflow stylize`")
+    if s.job != "stylize":
+        return
+    if s.auto:
+        raise ConfigError("--model auto chooses among restorers; `restoreflow stylize` takes a style model directory")
+    if s.model_task != STYLE_TASK:
+        raise ConfigError(f"--model {s.model_dir} is a {s.model_task} model, not a style (model.json task: style): "
+                          "run it with `restoreflow restore`; a style is trained by `restoreflow train` with a style: "
+                          "section")
+    for flag, value in (("--degrade", s.degrade), ("--reference", s.reference), ("--masks", s.masks)):
+        if value:
+            raise ConfigError(f"{flag} scores or guides a restoration; `restoreflow stylize` takes no {flag}")
+    if s.keep_colors and s.model_channels != 3:
+        raise ConfigError(f"--keep_colors needs a colour style model; {s.model_dir} has {s.model_channels} channel(s)")

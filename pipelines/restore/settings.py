@@ -54,6 +54,8 @@ class Settings:
     tile_memory_mb: int = 640  # the engine's memory for a batch: sets tile sizes and batch_pixels
     # --model auto: name -> (model_id, weights_sha256) of each model it may pick
     auto_models: dict = dataclasses.field(default_factory=dict)
+    job: str = "restore"  # or stylize: the same job with a style model (task style)
+    keep_colors: bool = False  # stylize: the style's luminance, each input's chroma; in the key when set
 
     @property
     def auto(self) -> bool:
@@ -137,6 +139,8 @@ class Settings:
             parts["precision"] = self.precision
         if self.strength != 1.0 and model_id != routing.COPY:  # likewise; a copy is a copy at any strength
             parts["strength"] = self.strength
+        if self.keep_colors and model_id != routing.COPY:
+            parts["keep_colors"] = True
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -145,9 +149,10 @@ def new_run_id() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def resolve_settings(options) -> Settings:
+def resolve_settings(options, *, job: str = "restore") -> Settings:
     """Checks the flags against the model before anything runs (ConfigError or FlagError)."""
     flags = options.view_as(job_options.RestoreOptions)
+    keep_colors = job == "stylize" and options.view_as(job_options.StylizeOptions).keep_colors
     common = options.view_as(job_options.InputOptions)
     job_options.check_output_folder(common.output)
     # A bundled name stays a name: the workers find it in their own installed package.
@@ -167,7 +172,7 @@ def resolve_settings(options) -> Settings:
         output_format=_output_format(flags.format), degrade=degrade, seed=common.seed, reference=flags.reference,
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
-        precision=flags.precision, tile_memory_mb=flags.tile_memory_mb,
+        precision=flags.precision, tile_memory_mb=flags.tile_memory_mb, job=job, keep_colors=keep_colors,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
         settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))
@@ -219,6 +224,7 @@ def _output_format(given: str) -> str:
 
 
 def _check_against_model(s: Settings) -> None:
+    models.check_model_kind(s)
     if s.model_task == "diagnose":
         raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
                           "`restoreflow diagnose`, or restore with --model auto, which uses it")

@@ -31,7 +31,8 @@ class RestoreTiles(beam.PTransform):
         from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
         s = self._s
-        engine = {"tf_threads": s.tf_threads, "engine": s.engine, "precision": s.precision, "strength": s.strength}
+        engine = {"tf_threads": s.tf_threads, "engine": s.engine, "precision": s.precision, "strength": s.strength,
+                  "keep_colors": s.keep_colors}
         if not s.auto:
             handler = KeyedModelHandler(TileModelHandler(s.model_dir, batch_size=s.batch_size,
                                                          batch_pixels=s.batch_pixels, **engine))

@@ -101,6 +101,32 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="Write restored images (none = scores only, e.g. benchmarks).")
 
 
+def add_stylize_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    # Only the flags restore lacks: Beam parses every job's options together, and restore owns
+    # --model, --strength and the rest, which stylize shares (see job_args).
+    parser.add_argument("--keep_colors", type=switch, nargs="?", const=True, default=False,
+                        help="Keep each input's colours: the style's luminance with the input's chroma (Cb, Cr).")
+
+
+RESTORE_ONLY = ("reference", "masks", "degrade")  # restore flags stylize refuses (shown only in restore's help)
+
+
+def _add_stylize_job_args(parser, *, required: tuple[str, ...] = ()) -> None:
+    """Restore's flags that apply to a style, --model as a style's, then stylize's own."""
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_restore_args(scratch)
+    for action in scratch._actions:
+        if action.dest == "model":
+            action.required = "model" in required
+            action.help = "The style model: a model directory (model.json task: style), local or gs://."
+        if action.dest == "strength":
+            action.help = ("0..1: how much of the style to apply (output = input + strength x (stylized - input)); "
+                           "0 writes every input unchanged.")
+        if action.dest not in RESTORE_ONLY:
+            parser._add_action(action)
+    add_stylize_args(parser, required=required)
+
+
 def add_diagnose_args(parser, *, required: tuple[str, ...] = ()) -> None:
     # Not --model: Beam parses every job's options together, and restore owns that name.
     parser.add_argument("--diagnosis_model", default="diagnose",
@@ -120,6 +146,13 @@ sharpness, blockiness, NIQE) always. Writes OUT/restored/, OUT/scores/,
 OUT/report.html and OUT/errors/ (rejected inputs, with reasons). A rerun into
 the same --output skips what is already done."""
 
+STYLIZE_DESCRIPTION = """\
+Job 3 with a style model (model.json task: style, trained by restoreflow train
+with a style: section): render every image under --input in that style. The
+restore job's inputs, tiling, reruns, errors and report; --strength blends
+the style with each input (0 writes the inputs unchanged), --keep_colors keeps
+their colours. Outputs go to OUT/restored/ as restore's do."""
+
 DIAGNOSE_DESCRIPTION = """\
 Diagnose the damage of every image under --input (noise level and kind, JPEG
 quality, blur, effective resolution, undamaged or not) without restoring it:
@@ -131,6 +164,7 @@ JOBS = {
     "shards": (add_shards_args, SHARDS_DESCRIPTION, ("input", "output", "recipe")),
     "restore": (add_restore_args, RESTORE_DESCRIPTION, ("input", "output")),
     "diagnose": (add_diagnose_args, DIAGNOSE_DESCRIPTION, ("input", "output")),
+    "stylize": (_add_stylize_job_args, STYLIZE_DESCRIPTION, ("input", "output", "model")),
 }
 
 

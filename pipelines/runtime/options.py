@@ -51,6 +51,14 @@ class RestoreOptions(PipelineOptions):
         flags.add_restore_args(parser)
 
 
+class StylizeOptions(PipelineOptions):
+    """The flags ``restoreflow stylize`` adds to the restore job's (it parses both)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        flags.add_stylize_args(parser)
+
+
 class DiagnoseOptions(PipelineOptions):
     """Flags of ``restoreflow diagnose``."""
 
@@ -77,10 +85,12 @@ class FlagError(ValueError):
 
 
 def _known_parser(job_options_cls) -> argparse.ArgumentParser:
+    """``job_options_cls``: a job's options class, or a tuple of them (stylize: restore's and its own)."""
     # exit_on_error=False: a bad value raises instead of printing a usage line of every Beam flag.
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False, exit_on_error=False)
     seen = set()
-    for cls in [InputOptions, job_options_cls, *_beam_option_classes()]:
+    own = job_options_cls if isinstance(job_options_cls, tuple) else (job_options_cls,)
+    for cls in [InputOptions, *own, *_beam_option_classes()]:
         if cls in seen:
             continue
         seen.add(cls)
@@ -189,6 +199,7 @@ __all__ = [
     "InputOptions",
     "RestoreOptions",
     "ShardsOptions",
+    "StylizeOptions",
     "in_process",
     "is_local",
     "parse",

@@ -22,6 +22,7 @@ SMALL = {
     "sr_subpixel": {"channels": 3, "scale": 2, "depth": 2, "width": 8},
     "sr_unet": {"channels": 3, "scale": 2, "width": 4, "levels": 2, "blocks": 1},
     "inpaint_unet": {"width": 4, "levels": 2, "blocks": 1},
+    "style_net": {"channels": 3, "width": 4, "blocks": 1},
 }
 ODD_SIZE = (37, 53)
 
@@ -43,7 +44,7 @@ def run(network, x) -> np.ndarray:
 
 def test_builders_and_describers_cover_the_same_names():
     assert list(architectures.BUILDERS) == ["dncnn", "unet", "sr_deconv", "sr_subpixel", "sr_unet", "inpaint_unet",
-                                            "diagnosis_cnn"]
+                                            "diagnosis_cnn", "style_net"]
     for name in architectures.BUILDERS:
         geometry = {"channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple"}
         # a damage estimator also says that it outputs estimates, not an image
@@ -103,12 +104,15 @@ def impulse_geometry(radius: int, multiple: int) -> tuple[int, int]:
 
 
 def impulse_response(network, description, size: int, pixel: tuple[int, int]) -> np.ndarray:
-    """|output| for a single 1 at ``pixel`` in channel 0 of an all-zero image (mask all ones)."""
+    """|output change| for a single 1 at ``pixel`` in channel 0 of an all-zero image (mask all
+    ones): against the all-zero image's output, which is not 0 for every network (the style
+    network's sigmoid gives 0.5)."""
     x = np.zeros((1, size, size, description["channels"] + description["takes_mask"]), np.float32)
     if description["takes_mask"]:
         x[..., -1] = 1.0  # every pixel missing: the output is the network's prediction everywhere
+    baseline = run(network, x)[0]
     x[0, pixel[0], pixel[1], 0] = 1.0
-    return np.abs(run(network, x)[0]).max(axis=-1)
+    return np.abs(run(network, x)[0] - baseline).max(axis=-1)
 
 
 def reach_in_input_pixels(response: np.ndarray, pixel: tuple[int, int], scale: int) -> int:

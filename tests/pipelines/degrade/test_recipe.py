@@ -164,3 +164,13 @@ def test_split_is_stable():
     assert 150 < len(val) < 250
     assert val == [i for i in ids if pairs.is_validation(i, 0.1)]
     assert pairs.stable_hash("abc") == pairs.stable_hash("abc") != pairs.stable_hash("abd")
+
+
+def test_the_content_recipe_has_no_steps_and_only_it_may_have_none():
+    content = recipes.load("content")
+    assert (content.task, content.steps, content.scale) == ("content", (), 1)
+    assert content.sample(np.random.default_rng(0)) == []
+    with pytest.raises(ConfigError, match="task content takes no steps"):
+        parse("name: x\ntask: denoise\nsteps: []")
+    with pytest.raises(ConfigError, match="task content takes no steps"):
+        parse("name: x\ntask: content\nmin_steps: 0\nsteps: [{op: gaussian_noise, noise_sigma: 5}]")

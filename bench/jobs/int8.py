@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -55,6 +56,9 @@ def openvino_model(keras_model, channels_in: int):
 def quantised(ov_model, card: dict, args) -> object:
     """``ov_model`` after NNCF's post-training quantisation (``args.method``), calibrated on tiles
     of the training photographs with the training damage."""
+    # NNCF sends usage telemetry (openvino-telemetry) unless it sees this, its CI switch: a
+    # benchmark must not call home, as the workers must not (model/engines.py, _read_frozen).
+    os.environ.setdefault("NNCF_CI", "1")
     import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 

@@ -87,8 +87,8 @@ def quantised(ov_model, card: dict, args) -> object:
 
 def output_ops(ov_model) -> list[str]:
     """The op that makes the output (a residual model's ``input + residual``) and the last
-    convolution: quantised, they put the image itself through 8 bits (clean photographs came
-    back 6 dB worse, bench/RESULTS.md)."""
+    convolution: quantised, they put the image itself through 8 bits (NNCF's defaults cost
+    clean photographs 16 dB, bench/RESULTS.md)."""
     convolutions = [op for op in ov_model.get_ordered_ops()
                     if op.get_type_name() in ("Convolution", "ConvolutionBackpropData")]
     return [ov_model.get_results()[0].input_value(0).get_node().get_friendly_name(),

@@ -1,6 +1,6 @@
 """Benchmark of issue 20: small, damaged photographs restored and enlarged.
 
-    python -m bench.jobs.realworld [--limit N] [--scales 4 2] [--models NAME ...] [--scratch DIR]
+    python -m bench.jobs.realworld [--limit N] [--scales 4 2] [--models NAME ...] [--scratch DIR] [--write-cards]
 
 The photographs: CBSD68 and Kodak24 (``../shared/data``), cropped to multiples of the scale.
 For each scale two inputs per photograph: ``damaged``, a realistic second-order chain written
@@ -171,6 +171,42 @@ def print_tables(rows: list[dict]) -> None:
               "(negative: a lower NIQE goes with a higher PSNR)")
 
 
+def set_means(row: dict) -> dict[str, dict[str, float]]:
+    """Per set: mean PSNR and SSIM of one table row."""
+    means = {}
+    for set_name in SETS:
+        chosen = [row["per_image"][i.stem] for i in row["items"] if i.set_name == set_name]
+        means[set_name] = {"psnr_db": round(mean(c["psnr"] for c in chosen), 2),
+                           "ssim": round(mean(c["ssim"] for c in chosen), 4)}
+    return means
+
+
+def write_cards(rows: list[dict], models: list[str], seed: int) -> None:
+    """Records each bundled xN model's figures (and its baselines') in its card: scores.realworld
+    and a headline."""
+    from restoreflow import zoo
+    from restoreflow.card import CARD_FILE, ModelCard
+
+    for name in models:
+        path = zoo.zoo_dir() / name / CARD_FILE
+        card = ModelCard.from_json(path.read_text(), str(path))
+        table = {(r["kind"], r["method"]): set_means(r) for r in rows if r["scale"] == card.scale}
+        if ("damaged", name) not in table:
+            continue
+        sr = f"sr-x{card.scale}"
+        figures = {kind: {method: means for (k, method), means in table.items() if k == kind} for kind in KINDS}
+        damaged, clean = table["damaged", name]["cbsd68"]["psnr_db"], table["clean", name]["cbsd68"]["psnr_db"]
+        base = {m: table["damaged", m]["cbsd68"]["psnr_db"] for m in ("bicubic", sr, f"restore then {sr}")}
+        headline = [f"cbsd68 small damaged ×{card.scale} {damaged:.2f} dB on Y (bicubic {base['bicubic']:.2f}, "
+                    f"{sr} {base[sr]:.2f}, restore then {sr} {base[f'restore then {sr}']:.2f})",
+                    f"cbsd68 clean ×{card.scale} {clean:.2f} dB on Y ({sr} {table['clean', sr]['cbsd68']['psnr_db']:.2f})"]
+        scores = {**card.provenance.get("scores", {}), "realworld": {
+            **figures, "seed": seed, "machine": machine(),
+            "command": f"python -m bench.jobs.realworld --scales {card.scale} --models {name} --write-cards"}}
+        path.write_text(card.with_provenance(scores=scores, headline=headline).to_json())
+        print(f"wrote the scores of {name} into {path}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="First N images of each set (0 = all 68 + 24).")
@@ -178,11 +214,17 @@ def main(argv=None) -> None:
     parser.add_argument("--models", nargs="*", default=[], help="More bundled models, e.g. restore-x4 restore-x2.")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--scratch", default=None, help="Working folder (default: a temporary one).")
+    parser.add_argument("--write-cards", action="store_true",
+                        help="Record the figures of each --models model in its card (all images only).")
     args = parser.parse_args(argv)
+    if args.write_cards and args.limit:
+        parser.error("--write-cards records figures of every image: drop --limit")
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-realworld-"))
     print(f"# bench.jobs.realworld on {machine()}")
     rows = [row for scale in args.scales for row in run_scale(scale, args, scratch)]
     print_tables(rows)
+    if args.write_cards:
+        write_cards(rows, args.models, args.seed)
     print(f"\nscratch: {scratch}")
 
 

@@ -23,6 +23,7 @@ import typing
 import keras
 
 from model.diagnosis_net import diagnosis_cnn
+from model.diffusion_net import diffusion_unet
 from model.geometry import ARGS_KEY, DESCRIBERS, check_dncnn_args, check_sr_args, check_unet_args
 from model.layers import (
     CropToMatch,
@@ -241,6 +242,7 @@ BUILDERS = {
     "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
     "diagnosis_cnn": diagnosis_cnn,
+    "diffusion_unet": diffusion_unet,
 }
 
 

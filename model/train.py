@@ -77,7 +77,7 @@ def set_up(config: Config, workdir: str) -> Setup:
     (or checks) ``workdir/config.yaml``."""
     import keras
 
-    from model import architectures, data
+    from model import architectures, data, diffusion
 
     strategy_name = strategy.resolve_strategy_name(config.train)
     distribution = strategy.make_strategy(strategy_name, config.train)
@@ -89,6 +89,7 @@ def set_up(config: Config, workdir: str) -> Setup:
     info = architectures.describe(config.model.architecture, config.model.args)
     check_model_fits_data(info, manifest)
     shapes = data.example_shapes(manifest)
+    diffusion.check_setup(config, info, shapes)
     replicas = distribution.num_replicas_in_sync
     check(config.data.batch_size % replicas == 0, "data.batch_size", f"must be a multiple of the {replicas} replicas")
     if chief:
@@ -114,6 +115,9 @@ def check_model_fits_data(info: dict, manifest: ShardManifest) -> None:
 def validation(setup: Setup, state: TrainState):
     """The evaluator over the val shards, or None (with a warning) when there are none."""
 
+    if setup.info.get("conditioning") == "noise_level":
+        log.info("a generator: no validation scores during training (its samples are judged by bench/)")
+        return None
     if not setup.val_files:
         if setup.manifest.val_fraction == 0:  # asked for: say so, but it is no warning
             log.info("the shards were made with --val_fraction 0: training and exporting without validation scores")
@@ -152,7 +156,8 @@ def model_card(setup: Setup, history: History) -> dict:
     best = history.best
     return {
         **setup.info,
-        "task": "diagnose" if setup.info.get("outputs") == "diagnosis" else manifest.task,
+        **generation_entry(setup),
+        "task": _task(setup.info, manifest.task),
         "architecture": {"name": config.model.architecture, "args": dict(config.model.args)},
         "data": {
             "shards": config.data.shards,
@@ -175,6 +180,23 @@ def model_card(setup: Setup, history: History) -> dict:
         "validation": {"final": history.final and history.final.scores(),
                        "best": best and {**best.scores(), "step": best.step}},
     }
+
+
+def _task(info: dict, recipe_task: str) -> str:
+    """A model that is not a restorer says so in its card's task (consumers refuse other kinds)."""
+    if info.get("outputs") == "diagnosis":
+        return "diagnose"
+    return "generate" if info.get("conditioning") == "noise_level" else recipe_task
+
+
+def generation_entry(setup: Setup) -> dict:
+    """A generator's card entry: what its sampler needs (model.diffusion.CARD_KEY)."""
+    from model import diffusion
+
+    if setup.config.diffusion.objective != "edm":
+        return {}
+    size = setup.shapes["clean"][:2]
+    return {diffusion.CARD_KEY: diffusion.EDM.from_config(setup.config.diffusion).card_entry(size)}
 
 
 def _file_sha256(path: str) -> str:

@@ -45,7 +45,7 @@ class Steps(tuple):
 
     @classmethod
     def from_config(cls, value, key: str) -> Steps:
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list):  # empty only for task generate (checked by Recipe)
             raise ConfigError(f"{key}: expected a non-empty list of steps")
         return cls(_step_from_config(v, f"{key}[{i}]") for i, v in enumerate(value))
 
@@ -66,7 +66,7 @@ class Recipe:
     """
 
     name: str
-    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind"]
+    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind", "generate"]
     steps: Steps
     description: str = ""
     color: Literal["gray", "rgb", "keep"] = "gray"
@@ -77,6 +77,9 @@ class Recipe:
     max_steps: int = 0  # 0 = all steps
 
     def __post_init__(self):
+        # task generate: clean patches only (degraded = clean), what a diffusion model learns from
+        check(bool(self.steps) != (self.task == "generate"), "steps",
+              "expected a non-empty list of steps" if self.steps else "task generate takes no steps (steps: [])")
         downscales = _resamplers(self.steps)
         masks = [s for s in self.steps if isinstance(s, InpaintMask)]
         check(len(downscales) <= 1, "steps", "at most one downscale (or second_order with scale > 1) step")
@@ -176,7 +179,7 @@ def load(name_or_path: str) -> Recipe:
     path = Path(name_or_path)
     if "://" in name_or_path:
         text = _read_remote(name_or_path)
-    elif path.suffix in (".yaml", ".yml") or path.exists():
+    elif path.suffix in (".yaml", ".yml") or path.is_file():  # not a folder named like a recipe (clean/)
         if not path.exists():
             raise ConfigError(f"recipe file {name_or_path} does not exist")
         text = path.read_bytes()  # parse_yaml names a file that is not UTF-8

@@ -102,16 +102,29 @@ def heun_sample(denoiser, noise: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     return x
 
 
-def keras_denoiser(network, edm: EDM):
-    """``denoiser(x, sigma)`` over numpy batches for ``heun_sample``, by the Keras network."""
+class Sampler:
+    """Images from a trained network: ``sample(seed, index, steps, shape)``. The network runs
+    as a graph traced once per image shape: an eager Keras call cost 0.2 s of overhead here,
+    24x the traced call of a 14 k-parameter network (measured on 2 cores)."""
 
-    def call(x: np.ndarray, sigma: float) -> np.ndarray:
-        c_skip, c_out, c_in = coefficients(float(sigma), edm.sigma_data)
+    def __init__(self, network, edm: EDM):
+        import tensorflow as tf
+
+        self.edm = edm
+        self._forward = tf.function(lambda x, levels: network([x, levels], training=False))
+
+    def denoise(self, x: np.ndarray, sigma: float) -> np.ndarray:
+        """D(x; sigma) over a numpy batch, for ``heun_sample``."""
+        c_skip, c_out, c_in = coefficients(float(sigma), self.edm.sigma_data)
         levels = np.full((x.shape[0], 1), np.log(sigma) / 4.0, np.float32)
-        f = np.asarray(network([np.asarray(c_in * x, np.float32), levels], training=False), np.float64)
+        f = np.asarray(self._forward(np.asarray(c_in * x, np.float32), levels), np.float64)
         return c_skip * x + c_out * f
 
-    return call
+    def sample(self, *, seed: int, index: int, steps: int, shape: tuple[int, int, int]) -> np.ndarray:
+        """Image ``index`` of ``seed`` (H, W, C) uint8. One image per network call, so an image
+        never depends on which others shared its batch (batched sums may round differently)."""
+        noise = starting_noise(seed, index, (1, *shape))
+        return to_uint8(heun_sample(self.denoise, noise, sampling_sigmas(steps, self.edm))[0])
 
 
 def starting_noise(seed: int, index: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -122,14 +135,6 @@ def starting_noise(seed: int, index: int, shape: tuple[int, ...]) -> np.ndarray:
 def to_uint8(x: np.ndarray) -> np.ndarray:
     """[-1, 1] -> uint8, rounded and clipped."""
     return np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def generate(network, edm: EDM, *, seed: int, index: int, steps: int, shape: tuple[int, int, int]) -> np.ndarray:
-    """One image (H, W, C) uint8. One image per network call, so an image never depends on
-    which others shared its batch (batched float sums may round differently)."""
-    noise = starting_noise(seed, index, (1, *shape))
-    x = heun_sample(keras_denoiser(network, edm), noise, sampling_sigmas(steps, edm))
-    return to_uint8(x[0])
 
 
 def check_setup(config, info: dict, shapes: dict) -> None:

@@ -2,7 +2,7 @@
 
 Each worker loads the model once (``DoFn.setup``) and samples one image per index, from the
 starting noise of ``numpy.random.default_rng([seed, index])``: an image is the same whichever
-worker makes it and whatever else it makes (``model.diffusion.generate``).
+worker makes it and whatever else it makes (``model.diffusion.Sampler``).
 """
 
 from __future__ import annotations
@@ -55,15 +55,12 @@ class SampleImages(beam.DoFn):
         from model import diffusion
         from model.export import load_model
 
-        self._network, card = load_model(self._model_dir)
-        self._edm = diffusion.EDM.from_card(card)
+        network, card = load_model(self._model_dir)
+        self._sampler = diffusion.Sampler(network, diffusion.EDM.from_card(card))
 
     def process(self, item: Item):
-        from model import diffusion
-
         started = time.time()
-        pixels = diffusion.generate(self._network, self._edm, seed=self._seed, index=item.index, steps=self._steps,
-                                    shape=self._shape)
+        pixels = self._sampler.sample(seed=self._seed, index=item.index, steps=self._steps, shape=self._shape)
         self._sampled.inc()
         yield Sampled(item, pixels, time.time() - started)
 

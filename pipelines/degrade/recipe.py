@@ -79,7 +79,7 @@ class Recipe:
     def __post_init__(self):
         # task generate: clean patches only (degraded = clean), what a diffusion model learns from
         check(bool(self.steps) != (self.task == "generate"), "steps",
-              "expected a non-empty list of steps" if self.steps else "task generate takes no steps (steps: [])")
+              "task generate takes no steps (steps: [])" if self.steps else "expected a non-empty list of steps")
         downscales = _resamplers(self.steps)
         masks = [s for s in self.steps if isinstance(s, InpaintMask)]
         check(len(downscales) <= 1, "steps", "at most one downscale (or second_order with scale > 1) step")

@@ -59,6 +59,7 @@ def test_preconditioning_keeps_clean_images_at_no_noise_and_unit_scales():
     np.testing.assert_allclose(c_in**2 * (0.25 + np.array([1e-18, 0.25, 6400.0])), 1)
 
 
+@pytest.mark.slow
 def test_the_objective_must_match_the_architecture(tmp_path):
     shards = clean_shards(tmp_path)
     from model import train

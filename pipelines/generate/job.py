@@ -44,6 +44,7 @@ def run(argv: list[str]) -> dict:
     settings = job_settings.resolve(options)
     started = time.time()
     with lock.held(settings.output, settings.run_id):
+        states.remove_partials(settings.output)
         previous = states.read(settings.output)
         indices, kept = states.to_make(settings.output, settings.key, settings.count, previous)
         if indices:

@@ -48,6 +48,17 @@ def to_make(output: str, key: str, count: int, state: dict) -> tuple[list[int], 
     return [i for i in range(count) if i not in done], kept
 
 
+def remove_partials(output: str) -> int:
+    """Deletes the PNGs a killed run left half-written (``pipelines.runtime.files``); called by
+    the run that holds the output's lock. Returns how many."""
+    run_id_like = "[0-9]" * 8 + "T*Z-*"  # the run id's shape (as pipelines.restore.rerun)
+    pattern = FileSystems.join(output, IMAGES_FOLDER, f"*{files.PARTIAL_MARK}{run_id_like}")
+    found = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+    if found:
+        FileSystems.delete(found)
+    return len(found)
+
+
 def write(output: str, key: str, settings: dict, kept: dict, made: list[dict]) -> dict:
     images = {**kept, **{row["name"]: {k: row[k] for k in ("index", "sha256", "seconds")} for row in made}}
     state = {"format": FORMAT, "key": key, "settings": settings,

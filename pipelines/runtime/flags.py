@@ -144,7 +144,8 @@ with diffusion.objective: edm). Image i starts from the noise of
 numpy.random.default_rng([seed, i]) and is sampled deterministically, so any
 image can be made again alone. Writes OUT/generated/<index>.png,
 OUT/generated.json (what a rerun may skip), OUT/report.html (a sheet of
-samples) and OUT/errors/. A rerun with a larger --count makes only the new ones."""
+samples) and OUT/errors/. A rerun with a larger --count makes only the new
+ones."""
 
 # job -> (its flags, description, required flags)
 JOBS = {

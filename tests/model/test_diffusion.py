@@ -108,3 +108,17 @@ def test_a_tiny_generator_trains_its_loss_falls_and_its_card_says_generate(tmp_p
     assert card["data"]["recipe"]["name"] == "clean" and card["training"]["config"]["optimizer"]["ema_decay"] == 0.9
     image = diffusion.Sampler(network, diffusion.EDM.from_card(card)).sample(seed=0, index=0, steps=3, shape=(16, 16, 3))
     assert image.dtype == np.uint8 and image.shape == (16, 16, 3) and image.std() > 0
+
+
+def test_the_network_saves_and_loads_with_its_custom_layers(tmp_path):
+    import keras
+
+    from model import architectures
+
+    net = architectures.build("diffusion_unet", {"width": 8, "levels": 1, "blocks": 1})
+    net.get_layer("tail").set_weights([np.full(w.shape, 0.01, w.dtype) for w in net.get_layer("tail").get_weights()])
+    inputs = [diffusion.starting_noise(0, 0, (1, 8, 8, 3)), np.array([[0.3]], np.float32)]
+    before = np.asarray(net(inputs))
+    assert np.abs(before).max() > 0
+    net.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(np.asarray(keras.saving.load_model(tmp_path / "model.keras")(inputs)), before, atol=1e-6)

@@ -47,8 +47,10 @@ def test_a_larger_count_makes_only_the_new_images_and_a_changed_file_is_made_aga
     assert {p: (out / "generated" / p).stat().st_mtime_ns for p in before} == before  # not rewritten
     made = digests(out)
     (out / "generated" / "000001.png").write_bytes(b"edited by hand")
+    killed = out / "generated" / "000002.png.partial-20261207T000000Z-abc123"  # what a killed run leaves
+    killed.write_bytes(b"half a PNG")
     mended = generate(generator, out, "--count=4")
-    assert (mended["made"], mended["skipped"]) == (1, 3) and digests(out) == made
+    assert (mended["made"], mended["skipped"]) == (1, 3) and digests(out) == made and not killed.exists()
     other_steps = job.run([f"--model={generator}", f"--output={out}", "--steps=3", "--count=4"])
     assert other_steps["made"] == 4  # other settings: every image made again
     recorded = json.loads((out / states.STATE_FILE).read_text())
@@ -98,6 +100,7 @@ def test_a_shape_the_network_cannot_take_lands_in_errors(generator, tmp_path):
     (["--steps=2"], "--count is required"),
     (["--count=2", "--input=photos"], "--input: generate makes images from noise and reads no inputs"),
     (["--count=2", "--seed=-1"], "--seed must be at least 0"),
+    (["--count=2", "--tile_size=64"], "unknown flag --tile_size"),  # restore's own flags stay restore's
 ])
 def test_flag_mistakes_are_one_line_and_exit_2(generator, tmp_path, capsys, flags, message):
     assert job.main([f"--model={generator}", f"--output={tmp_path / 'out'}", *flags]) == 2

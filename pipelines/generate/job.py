@@ -9,6 +9,7 @@ Output: ``OUT/generated/<index>.png`` (image i from the noise of (seed, i)),
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -20,15 +21,19 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.generate import report, settings as job_settings, state as states
 from pipelines.generate.sample import Generate
 from pipelines.report.summaries import read_errors
-from pipelines.runtime import flags, lock, options as job_options
+from pipelines.runtime import flags, lock, options as job_options, progress
 from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.generate")
 
 
-def build_pipeline(options, settings, indices: list[int]) -> beam.Pipeline:
+def build_pipeline(options, settings, indices: list[int], tracker: progress.Tracker) -> beam.Pipeline:
+    """The pipeline over ``indices``; on a local runner ``tracker`` follows the images as they finish."""
     pipeline = beam.Pipeline(options=options)
     rows, rejected = (pipeline | "Indices" >> beam.Create(indices)) | "Generate" >> Generate(settings)
+    if job_options.is_local(options):
+        height, width, _ = settings.image_shape
+        tracker.follow(rows, rejected, total=len(indices), megapixels=functools.partial(_same, height * width / 1e6))
     run_folder = FileSystems.join(settings.output, "runs", settings.run_id)
     _ = (rows | "Rows as JSON" >> beam.Map(json.dumps, sort_keys=True)
          | "Write rows" >> beam.io.WriteToText(FileSystems.join(run_folder, "made"), file_name_suffix=".jsonl"))
@@ -48,8 +53,11 @@ def run(argv: list[str]) -> dict:
         previous = states.read(settings.output)
         indices, kept = states.to_make(settings.output, settings.key, settings.count, previous)
         if indices:
-            build_pipeline(options, settings, indices).run().wait_until_finish()
-        made = read_rows(FileSystems.join(settings.output, "runs", settings.run_id))
+            tracker = progress.Tracker("generate")
+            pipeline = build_pipeline(options, settings, indices, tracker)
+            with tracker:
+                pipeline.run().wait_until_finish()
+        made = read_errors(FileSystems.join(settings.output, "runs", settings.run_id))  # any folder of JSON lines
         errors = len(read_errors(FileSystems.join(settings.output, "errors", settings.run_id)))
         state = states.write(settings.output, settings.key, settings.describe(), kept, made)
         page = report.write(state, settings.output, errors)
@@ -57,13 +65,8 @@ def run(argv: list[str]) -> dict:
             "seconds": round(time.time() - started, 2), "output": settings.output}
 
 
-def read_rows(folder: str) -> list[dict]:
-    matches = FileSystems.match([FileSystems.join(folder, "*.jsonl")])[0].metadata_list
-    rows = []
-    for meta in matches:
-        with FileSystems.open(meta.path) as f:
-            rows += [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
-    return rows
+def _same(value: float, element) -> float:
+    return value  # every image of a run has one size
 
 
 def summary_line(summary: dict) -> str:

@@ -37,7 +37,8 @@ class NoiseEmbedding(keras.layers.Layer):
     def call(self, levels):
         half = self.dim // 2
         frequencies = ops.exp(-math.log(10000.0) * ops.arange(half, dtype="float32") / half)
-        # c_noise = ln(sigma) / 4 spans about [-1.6, 1.1]: scaled so the fastest sinusoid turns ~100 times
+        # c_noise = ln(sigma) / 4 spans about [-1.6, 1.1]: scaled by 100, the fastest sinusoid turns
+        # about 40 times over that span and the slowest hardly at all
         angles = ops.cast(levels, "float32") * frequencies[None, :] * 100.0
         return ops.concatenate([ops.sin(angles), ops.cos(angles)], axis=-1)
 

@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.generate import report, settings as job_settings, state as states
 from pipelines.generate.sample import Generate
 from pipelines.report.summaries import read_errors
-from pipelines.runtime import flags, lock, options as job_options, progress
+from pipelines.runtime import files, flags, lock, options as job_options, progress
 from restoreflow.console import user_errors
 
 log = logging.getLogger("restoreflow.generate")
@@ -49,6 +49,7 @@ def run(argv: list[str]) -> dict:
     settings = job_settings.resolve(options)
     started = time.time()
     with lock.held(settings.output, settings.run_id):
+        files.refuse_linked_folders(settings.output, (states.IMAGES_FOLDER, "runs", "errors"))  # Beam's sinks follow links
         states.remove_partials(settings.output)
         previous = states.read(settings.output)
         indices, kept = states.to_make(settings.output, settings.key, settings.count, previous)

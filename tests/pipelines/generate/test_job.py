@@ -109,6 +109,14 @@ def test_flag_mistakes_are_one_line_and_exit_2(generator, tmp_path, capsys, flag
     assert not (tmp_path / "out").exists()
 
 
+def test_a_linked_images_folder_is_refused(generator, tmp_path, capsys):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "generated").symlink_to(tmp_path / "elsewhere")
+    assert job.main([f"--model={generator}", f"--output={tmp_path / 'out'}", "--count=1"]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err and not list((tmp_path / "elsewhere").iterdir())
+
+
 def test_a_model_that_is_not_a_generator_is_refused_and_restore_refuses_a_generator(generator, tmp_path, capsys):
     from pipelines.restore import job as restore_job
     from tests.helpers.images import photo, write_image

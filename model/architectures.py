@@ -23,6 +23,7 @@ import typing
 import keras
 
 from model.diagnosis_net import diagnosis_cnn
+from model.diffusion_net import diffusion_unet
 from model.geometry import ARGS_KEY, DESCRIBERS, check_dncnn_args, check_sr_args, check_unet_args
 from model.layers import (
     CropToMatch,
@@ -243,6 +244,7 @@ BUILDERS = {
     "inpaint_unet": inpaint_unet,
     "diagnosis_cnn": diagnosis_cnn,
     "style_net": style_net,
+    "diffusion_unet": diffusion_unet,
 }
 
 

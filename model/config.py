@@ -125,12 +125,34 @@ class StyleConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DiffusionConfig:
+    """objective: none (a restorer: train.loss between its output and the clean patch) or edm
+    (a generator: the denoising objective of Karras et al. 2022, ``model.diffusion``; needs a
+    noise-conditional architecture and shards of the ``clean`` recipe). sigma_*: noise levels
+    on the [-1, 1] pixel scale; training draws ln(sigma) ~ N(p_mean, p_std^2), sampling runs
+    from sigma_max down to sigma_min."""
+
+    objective: Literal["none", "edm"] = "none"
+    sigma_data: float = 0.5
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    p_mean: float = -1.2
+    p_std: float = 1.2
+
+    def __post_init__(self):
+        check(self.sigma_data > 0, "diffusion.sigma_data", "must be > 0")
+        check(0 < self.sigma_min < self.sigma_max, "diffusion.sigma_min", "must lie within (0, sigma_max)")
+        check(self.p_std > 0, "diffusion.p_std", "must be > 0")
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     train: TrainConfig = TrainConfig()
     style: StyleConfig | None = None  # set: the model learns this style (task style), not restoration
+    diffusion: DiffusionConfig = DiffusionConfig()
 
 
 def load_config(path: str | None, overrides: list[str] = (), base: dict | None = None) -> Config:

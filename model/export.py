@@ -105,7 +105,7 @@ def load_model(model_dir):
     """(keras model, card as a dict) from a model directory; registers our layers first."""
     import keras
 
-    from model import layers  # noqa: F401  - registers the custom layers with Keras
+    from model import diffusion_net, layers  # noqa: F401  - registers the custom layers with Keras
 
     card = read_card(model_dir)
     check_model_file(model_dir)
@@ -130,6 +130,11 @@ def check_matches_card(model, card: dict, path) -> None:
         if len(model.input_shape or ()) != 4 or tuple(model.output_shape or ())[1:] != (len(OUTPUTS),):
             raise ModelDirError(f"{path} is not a diagnosis model (inputs {model.input_shape}, outputs "
                                 f"{model.output_shape}; expected images in and {len(OUTPUTS)} estimates out)")
+        return
+    if card.get("conditioning") == "noise_level":  # a generator: (noisy images, noise levels) in, images out
+        if len(model.inputs) != 2 or tuple(model.output_shape or ())[-1:] != (card["channels"],):
+            raise ModelDirError(f"{path} is not a {card['channels']}-channel diffusion network (inputs "
+                                f"{model.input_shape}, outputs {model.output_shape})")
         return
     expected = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
     shapes = (model.input_shape, model.output_shape)

@@ -142,6 +142,21 @@ def _describe_style_net(*, channels: int, width: int, blocks: int) -> dict:
                         radius=style_net_receptive_field_radius(blocks=blocks), size_multiple=STYLE_NET_MULTIPLE)
 
 
+def check_diffusion_unet_args(channels: int, width: int, levels: int, blocks: int) -> None:
+    _require(channels >= 1, "channels", f"must be at least 1, got {channels}")
+    _require(width >= 8 and width % 8 == 0, "width", f"must be a multiple of 8 (group norms of 8), got {width}")
+    _require(levels >= 1, "levels", f"must be at least 1, got {levels}")
+    _require(blocks >= 1, "blocks", f"must be at least 1, got {blocks}")
+
+
+def _describe_diffusion_unet(*, channels: int, width: int, levels: int, blocks: int) -> dict:
+    """A generator: images in and out at one size, never tiled (radius 0); ``conditioning``
+    marks it for the trainer (the EDM objective) and for the consumers that must refuse it."""
+    check_diffusion_unet_args(channels, width, levels, blocks)
+    return {"channels": int(channels), "scale": 1, "takes_mask": False, "receptive_field_radius": 0,
+            "size_multiple": 2**levels, "conditioning": "noise_level"}
+
+
 DESCRIBERS = {
     "dncnn": _describe_dncnn,
     "unet": _describe_unet,
@@ -151,4 +166,5 @@ DESCRIBERS = {
     "inpaint_unet": _describe_inpaint_unet,
     "diagnosis_cnn": _describe_diagnosis_cnn,
     "style_net": _describe_style_net,
+    "diffusion_unet": _describe_diffusion_unet,
 }

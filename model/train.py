@@ -77,7 +77,7 @@ def set_up(config: Config, workdir: str) -> Setup:
     (or checks) ``workdir/config.yaml``."""
     import keras
 
-    from model import architectures, data
+    from model import architectures, data, diffusion
 
     strategy_name = strategy.resolve_strategy_name(config.train)
     distribution = strategy.make_strategy(strategy_name, config.train)
@@ -91,6 +91,7 @@ def set_up(config: Config, workdir: str) -> Setup:
     style_training.check_style_config(config, info, manifest)
     style_loss = style_training.build_style_loss(config, info["channels"]) if config.style else None
     shapes = data.example_shapes(manifest)
+    diffusion.check_setup(config, info, shapes)
     replicas = distribution.num_replicas_in_sync
     check(config.data.batch_size % replicas == 0, "data.batch_size", f"must be a multiple of the {replicas} replicas")
     if chief:
@@ -119,6 +120,9 @@ def validation(setup: Setup, state: TrainState):
 
     if setup.style_loss is not None:
         log.info("a style is trained without validation scores (PSNR against its content means nothing for it)")
+        return None
+    if setup.info.get("conditioning") == "noise_level":
+        log.info("a generator: no validation scores during training (its samples are judged by bench/)")
         return None
     if not setup.val_files:
         if setup.manifest.val_fraction == 0:  # asked for: say so, but it is no warning
@@ -158,7 +162,8 @@ def model_card(setup: Setup, history: History) -> dict:
     best = history.best
     return {
         **setup.info,
-        "task": "diagnose" if setup.info.get("outputs") == "diagnosis" else manifest.task,
+        **generation_entry(setup),
+        "task": _task(setup.info, manifest.task),
         **(style_training.card_entries(config) if config.style else {}),  # task: style
         "architecture": {"name": config.model.architecture, "args": dict(config.model.args)},
         "data": {
@@ -182,6 +187,23 @@ def model_card(setup: Setup, history: History) -> dict:
         "validation": {"final": history.final and history.final.scores(),
                        "best": best and {**best.scores(), "step": best.step}},
     }
+
+
+def _task(info: dict, recipe_task: str) -> str:
+    """A model that is not a restorer says so in its card's task (consumers refuse other kinds)."""
+    if info.get("outputs") == "diagnosis":
+        return "diagnose"
+    return "generate" if info.get("conditioning") == "noise_level" else recipe_task
+
+
+def generation_entry(setup: Setup) -> dict:
+    """A generator's card entry: what its sampler needs (model.diffusion.CARD_KEY)."""
+    from model import diffusion
+
+    if setup.config.diffusion.objective != "edm":
+        return {}
+    size = setup.shapes["clean"][:2]
+    return {diffusion.CARD_KEY: diffusion.EDM.from_config(setup.config.diffusion).card_entry(size)}
 
 
 def _file_sha256(path: str) -> str:

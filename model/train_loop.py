@@ -144,7 +144,7 @@ def make_train_step(setup: Setup, state: TrainState):
     """``train_step(batches) -> loss``: one optimizer step on every replica, summed loss."""
     import tensorflow as tf
 
-    from model import losses
+    from model import diffusion, losses
 
     config, model, optimizer = setup.config, state.model, state.optimizer
     if setup.style_loss is not None:  # a style: content, style and total-variation terms
@@ -154,12 +154,18 @@ def make_train_step(setup: Setup, state: TrainState):
     else:
         loss_fn = losses.build_loss(config.train.loss, masked_weight=config.train.masked_weight)
     takes_mask, scales_loss = setup.info["takes_mask"], setup.policy == "mixed_float16"
+    edm = diffusion.EDM.from_config(config.diffusion) if config.diffusion.objective == "edm" else None
+
+    def per_example_loss(inputs, clean, mask):
+        if edm:  # a generator: learns to denoise the clean patches at noise levels drawn here
+            return diffusion.training_loss(model, clean, diffusion.step_seed(config.train.seed, state.step), edm)
+        restored = tf.cast(model(inputs, training=True), tf.float32)
+        return loss_fn(clean, restored, mask if takes_mask else None)
 
     def replica_step(batch):
         inputs, clean, mask = batch
         with tf.GradientTape() as tape:
-            restored = tf.cast(model(inputs, training=True), tf.float32)
-            per_example = loss_fn(clean, restored, mask if takes_mask else None)
+            per_example = per_example_loss(inputs, clean, mask)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=setup.global_batch)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))

@@ -21,6 +21,7 @@ COMMANDS = {
     "restore": ("pipelines.restore", "Job 3: restore and score images with a trained model (Beam RunInference)."),
     "stylize": ("pipelines.restore.stylize", "Job 3 with a style model: render images in a trained style (Beam RunInference)."),
     "diagnose": ("pipelines.diagnose.job", "Diagnose each image's damage without restoring it (the triage of an archive)."),
+    "generate": ("pipelines.generate.job", "Sample new images with a diffusion model trained by job 2 (Beam)."),
     "report": ("pipelines.report.build", "Rebuild OUT/report.html from a restore output's Parquet files and crops."),
     "history": ("pipelines.report.history", "Print the quality and speed trend of the runs recorded in a restore output."),
     "nightly": ("pipelines.nightly", "Incremental restore + report, as a scheduler calls it."),
@@ -31,7 +32,7 @@ COMMANDS = {
 }
 # The Beam jobs' --help: job_help_parser(name) of their flags module, which loads neither Beam
 # nor TensorFlow. Named, like the modules above, so that the core imports nothing above it.
-JOB_FLAGS = ("pipelines.runtime.flags", ("shards", "restore", "stylize", "diagnose"))
+JOB_FLAGS = ("pipelines.runtime.flags", ("shards", "restore", "stylize", "diagnose", "generate"))
 
 
 def version() -> str:

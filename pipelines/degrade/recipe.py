@@ -45,7 +45,7 @@ class Steps(tuple):
 
     @classmethod
     def from_config(cls, value, key: str) -> Steps:
-        if not isinstance(value, list):  # empty only for task content (Recipe checks)
+        if not isinstance(value, list):  # empty only for tasks content and generate (Recipe checks)
             raise ConfigError(f"{key}: expected a list of steps")
         return cls(_step_from_config(v, f"{key}[{i}]") for i, v in enumerate(value))
 
@@ -53,6 +53,11 @@ class Steps(tuple):
         from restoreflow.configs import to_plain
 
         return [{"op": s.op, **to_plain(s)} for s in self]
+
+
+# Tasks whose patches are clean, with no damage: a style trains on them (content), a diffusion
+# model learns from them (generate).
+CLEAN_TASKS = ("content", "generate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Recipe:
     """
 
     name: str
-    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind", "content"]
+    task: Literal["denoise", "deblur", "jpeg", "sr", "inpaint", "blind", "content", "generate"]
     steps: Steps
     description: str = ""
     color: Literal["gray", "rgb", "keep"] = "gray"
@@ -77,9 +82,10 @@ class Recipe:
     max_steps: int = 0  # 0 = all steps
 
     def __post_init__(self):
-        # content: clean patches with no damage (degraded == clean), what a style trains on
-        check((self.task == "content") == (not self.steps), "steps",
-              "task content takes no steps (clean patches), every other task at least one")
+        # content and generate: clean patches with no damage (degraded == clean), what a style
+        # trains on and what a diffusion model learns from
+        check((self.task in CLEAN_TASKS) == (not self.steps), "steps",
+              f"task {self.task} takes no steps (clean patches)" if self.steps else "expected a non-empty list of steps")
         downscales = _resamplers(self.steps)
         masks = [s for s in self.steps if isinstance(s, InpaintMask)]
         check(len(downscales) <= 1, "steps", "at most one downscale (or second_order with scale > 1) step")
@@ -179,7 +185,7 @@ def load(name_or_path: str) -> Recipe:
     path = Path(name_or_path)
     if "://" in name_or_path:
         text = _read_remote(name_or_path)
-    elif path.suffix in (".yaml", ".yml") or path.exists():
+    elif path.suffix in (".yaml", ".yml") or path.is_file():  # not a folder named like a recipe (clean/)
         if not path.exists():
             raise ConfigError(f"recipe file {name_or_path} does not exist")
         text = path.read_bytes()  # parse_yaml names a file that is not UTF-8

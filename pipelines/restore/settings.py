@@ -225,6 +225,9 @@ def _output_format(given: str) -> str:
 
 def _check_against_model(s: Settings) -> None:
     models.check_model_kind(s)
+    if s.model_task == "generate":
+        raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model), not a restorer: run it with "
+                          "`restoreflow generate`")
     if s.model_task == "diagnose":
         raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
                           "`restoreflow diagnose`, or restore with --model auto, which uses it")

@@ -133,6 +133,19 @@ def add_diagnose_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="The damage-diagnosis model: the bundled one (diagnose) or a model directory.")
 
 
+def add_generate_args(parser, *, required: tuple[str, ...] = (), model: bool = True) -> None:
+    # --model is restore's: Beam parses every job's options together, so a flag has one owner;
+    # generate's parser borrows it (options.parse), and its --help lists it (model=True).
+    if model:
+        parser.add_argument("--model", default=None, required="model" in required,
+                            help="A generator: a model directory trained with diffusion.objective: edm "
+                            "(its model.json says task generate).")
+    parser.add_argument("--count", type=int, default=None, required="count" in required,
+                        help="How many images: indices 0 .. count-1, each seeded by (--seed, index).")
+    parser.add_argument("--steps", type=int, default=25,
+                        help="Sampler steps (2 x steps - 1 network evaluations per image): quality against speed.")
+
+
 SHARDS_DESCRIPTION = """\
 Job 1: clean images -> seeded degradations (a recipe) -> TFRecord shards of
 (clean, degraded) patch pairs for training, with manifest.json, index/ and
@@ -159,13 +172,25 @@ quality, blur, effective resolution, undamaged or not) without restoring it:
 the triage of an archive. Writes OUT/diagnosis/<run>/*.parquet (one row per
 image, with the model --model auto would pick) and a summary of the counts."""
 
+GENERATE_DESCRIPTION = """\
+Sample --count new images with a diffusion model (a generator trained by job 2
+with diffusion.objective: edm). Image i starts from the noise of
+numpy.random.default_rng([seed, i]) and is sampled deterministically, so any
+image can be made again alone. Writes OUT/generated/<index>.png,
+OUT/generated.json (what a rerun may skip), OUT/report.html (a sheet of
+samples) and OUT/errors/. A rerun with a larger --count makes only the new
+ones."""
+
 # job -> (its flags, description, required flags)
 JOBS = {
     "shards": (add_shards_args, SHARDS_DESCRIPTION, ("input", "output", "recipe")),
     "restore": (add_restore_args, RESTORE_DESCRIPTION, ("input", "output")),
     "diagnose": (add_diagnose_args, DIAGNOSE_DESCRIPTION, ("input", "output")),
     "stylize": (_add_stylize_job_args, STYLIZE_DESCRIPTION, ("input", "output", "model")),
+    "generate": (add_generate_args, GENERATE_DESCRIPTION, ("output", "model", "count")),
 }
+
+JOBS_WITHOUT_INPUTS = ("generate",)
 
 
 def job_help_parser(job: str) -> argparse.ArgumentParser:
@@ -183,7 +208,11 @@ def job_help_parser(job: str) -> argparse.ArgumentParser:
             "progress line (images done, MP/s, ETA) on stderr."
         ),
     )
-    add_input_args(parser, required=required)
+    if job in JOBS_WITHOUT_INPUTS:  # parsed all the same (InputOptions), refused by the job when given
+        parser.add_argument("--output", required=True, help="Output folder (local, gs:// or s3://).")
+        parser.add_argument("--seed", type=int, default=0, help="Seed of every random draw.")
+    else:
+        add_input_args(parser, required=required)
     add_job_args(parser.add_argument_group(f"{job} options"), required=required)
     add_verbose_flag(parser)
     return parser

@@ -67,6 +67,14 @@ class DiagnoseOptions(PipelineOptions):
         flags.add_diagnose_args(parser)
 
 
+class GenerateOptions(PipelineOptions):
+    """Flags of ``restoreflow generate`` (its --model is RestoreOptions', borrowed by parse)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        flags.add_generate_args(parser, model=False)
+
+
 # Beam's own option classes: every flag they define passes through to the runner.
 def _beam_option_classes():
     return [cls for cls in _all_subclasses(PipelineOptions) if cls.__module__.startswith("apache_beam")]
@@ -84,20 +92,22 @@ class FlagError(ValueError):
     """A command-line flag a user must fix."""
 
 
-def _known_parser(job_options_cls) -> argparse.ArgumentParser:
-    """``job_options_cls``: a job's options class, or a tuple of them (stylize: restore's and its own)."""
+def _known_parser(job_options_cls, borrowed: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """``job_options_cls``: a job's options class, or a tuple of them (stylize: restore's and its
+    own); ``borrowed``: flags of restore's that another job takes too (generate: --model)."""
     # exit_on_error=False: a bad value raises instead of printing a usage line of every Beam flag.
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False, exit_on_error=False)
     seen = set()
     own = job_options_cls if isinstance(job_options_cls, tuple) else (job_options_cls,)
-    for cls in [InputOptions, *own, *_beam_option_classes()]:
+    for cls in [InputOptions, *own, *_beam_option_classes(), *([RestoreOptions] if borrowed else [])]:
         if cls in seen:
             continue
         seen.add(cls)
         sub = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
         cls._add_argparse_args(sub)
         for action in sub._actions:
-            parser._add_action(action)
+            if cls is not RestoreOptions or RestoreOptions in own or action.dest in borrowed:
+                parser._add_action(action)
     return parser
 
 
@@ -106,6 +116,7 @@ MINIMUMS = {
     "max_pixels": 1, "max_bytes": 1, "tile_size": 0, "tile_memory_mb": 16, "overlap": -1, "batch_size": 1,
     "tf_threads": 0,
     "patch_size": 0, "stride": 1, "max_patches": 0, "num_shards": 0,
+    "count": 1, "steps": 1,
 }
 
 
@@ -145,9 +156,10 @@ def _check_runner(options: PipelineOptions) -> None:
         raise FlagError(f"--runner {runner_name} needs {', '.join(missing)}")
 
 
-def parse(argv: list[str], job_options_cls, *, required=("input", "output")) -> PipelineOptions:
-    """Parses a job's argv strictly and returns its PipelineOptions (runner set explicitly)."""
-    parser = _known_parser(job_options_cls)
+def parse(argv: list[str], job_options_cls, *, required=("input", "output"), borrowed=()) -> PipelineOptions:
+    """Parses a job's argv strictly and returns its PipelineOptions (runner set explicitly).
+    ``borrowed``: flags of RestoreOptions the job takes too (read with view_as(RestoreOptions))."""
+    parser = _known_parser(job_options_cls, tuple(borrowed))
     try:
         known, unknown = parser.parse_known_args(argv)
     except argparse.ArgumentError as e:  # e.g. "argument --engine: invalid choice: 'onnx' (choose from ...)"
@@ -196,6 +208,7 @@ def in_process(options: PipelineOptions) -> bool:
 __all__ = [
     "FlagError",
     "check_output_folder",
+    "GenerateOptions",
     "InputOptions",
     "RestoreOptions",
     "ShardsOptions",

@@ -44,11 +44,13 @@ def run(network, x) -> np.ndarray:
 
 def test_builders_and_describers_cover_the_same_names():
     assert list(architectures.BUILDERS) == ["dncnn", "unet", "sr_deconv", "sr_subpixel", "sr_unet", "inpaint_unet",
-                                            "diagnosis_cnn", "style_net"]
+                                            "diagnosis_cnn", "style_net", "diffusion_unet"]
+    extra = {"diagnosis_cnn": {"outputs"}, "diffusion_unet": {"conditioning"}}
     for name in architectures.BUILDERS:
         geometry = {"channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple"}
-        # a damage estimator also says that it outputs estimates, not an image
-        assert set(architectures.describe(name, {})) == geometry | ({"outputs"} if name == "diagnosis_cnn" else set())
+        # a damage estimator also says that it outputs estimates, not an image; a generator's
+        # network that it takes the noise level too
+        assert set(architectures.describe(name, {})) == geometry | extra.get(name, set())
 
 
 @pytest.mark.parametrize("name", list(SMALL))

@@ -55,6 +55,20 @@ def test_task_rules():
         parse("name: x\ntask: denoise\nsteps: [{op: inpaint_mask}]")
 
 
+def test_the_clean_recipe_of_generators_has_no_steps_and_its_pairs_are_the_patches_themselves(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="task generate takes no steps"):
+        parse("name: x\ntask: generate\nmin_steps: 0\nsteps: [{op: jpeg, quality: 30}]")
+    with pytest.raises(ConfigError, match="non-empty list of steps"):
+        parse("name: x\ntask: denoise\nmin_steps: 0\nsteps: []")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "clean").mkdir()  # a folder named like the recipe does not hide it
+    clean = recipes.load("clean")
+    assert clean.task == "generate" and clean.steps == () and clean.color == "rgb"
+    settings = pairs.PatchSettings(patch_size=16, stride=16)
+    made = list(pairs.make_pairs(photo("astronaut", (32, 32)), recipe=clean, settings=settings, seed=0, image_id="a"))
+    assert len(made) == 4 and all(np.array_equal(p.clean, p.degraded) and p.clean.shape == (16, 16, 3) for p in made)
+
+
 def test_sampling_is_deterministic_per_generator():
     recipe = recipes.load("blind-mixed")
     first = recipe.sample(np.random.default_rng([1, 2, 3]))
@@ -166,11 +180,11 @@ def test_split_is_stable():
     assert pairs.stable_hash("abc") == pairs.stable_hash("abc") != pairs.stable_hash("abd")
 
 
-def test_the_content_recipe_has_no_steps_and_only_it_may_have_none():
+def test_the_content_recipe_has_no_steps_and_only_the_clean_tasks_may_have_none():
     content = recipes.load("content")
     assert (content.task, content.steps, content.scale) == ("content", (), 1)
     assert content.sample(np.random.default_rng(0)) == []
-    with pytest.raises(ConfigError, match="task content takes no steps"):
+    with pytest.raises(ConfigError, match="non-empty list of steps"):
         parse("name: x\ntask: denoise\nsteps: []")
     with pytest.raises(ConfigError, match="task content takes no steps"):
         parse("name: x\ntask: content\nmin_steps: 0\nsteps: [{op: gaussian_noise, noise_sigma: 5}]")

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NUMPY_ONLY = (
     "model", "model.geometry", "model.tiling", "model.warm_start", "model.config", "model.export", "model.train",
+    "model.engines", "model.ov_cache",
     "restoreflow.card", "restoreflow.manifest", "restoreflow.pixels", "restoreflow.ssim_window",
     "restoreflow.records", "restoreflow.zoo", "restoreflow.cli",
     "pipelines.quality.scoring", "pipelines.imaging.images", "pipelines.imaging.channels", "pipelines.runtime.flags",

@@ -7,16 +7,20 @@ the worker, since the machine that launches a job is often not the one that runs
 
 Both engines take float32 NHWC batches and return float32 NumPy arrays; their outputs agree
 within 1e-4 on [0, 1] images (tests/model/test_engines.py checks every bundled model), so the
-engine is not part of a run's settings key. Conversion happens once per worker process, when
-the model handler loads the model; it takes a few seconds.
+engine is not part of a run's settings key. The restore job's workers load a model folder
+with ``load_dir``: OpenVINO's conversion (which needs TensorFlow, and a few seconds) happens
+once per model and machine and is then read from a cache (``model.ov_cache``), so that an
+OpenVINO worker does not load TensorFlow at all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import logging
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -52,16 +56,26 @@ def resolve(engine: str) -> str:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if engine != "auto":
         return engine
-    import tensorflow as tf
+    if _gpu_possible():
+        import tensorflow as tf
 
-    if tf.config.list_physical_devices("GPU"):
-        return "tf"
+        if tf.config.list_physical_devices("GPU"):
+            return "tf"
     try:
         import openvino  # noqa: F401
     except ImportError:
         log.warning("engine auto: openvino is not installed (pip install openvino); using TensorFlow")
         return "tf"
     return "openvino"
+
+
+def _gpu_possible() -> bool:
+    """Whether TensorFlow might see a GPU here. On Linux a GPU it can use has device files
+    (NVIDIA's /dev/nvidia0..., ROCm's /dev/kfd): without them the answer needs no TensorFlow,
+    which an OpenVINO worker then never loads. Elsewhere only TensorFlow knows."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or os.path.exists("/dev/kfd")
 
 
 def bf16_refusal(card: dict, engine: str, *, here: bool = True) -> str | None:
@@ -113,29 +127,82 @@ def load(model, channels_in: int, *, engine: str, threads: int = 0, precision: s
     TensorFlow's pools are set by ``pipelines.restore.inference.set_tf_threads`` before TF starts.
     ``precision`` "bf16" (OpenVINO only) is what the restore job runs after ``bf16_refusal``
     found nothing against it; benchmarks call it directly."""
-    import tensorflow as tf
+    engine = _checked(engine, precision)
+    if engine == "tf":
+        import tensorflow as tf
 
+        function = _function(model, channels_in)
+        return Predictor("tf", tf.__version__, lambda batch: function(batch).numpy())
+    return _openvino(_read_frozen(_ov().Core(), _function(model, channels_in)), threads, precision)
+
+
+def load_dir(model_dir: str, channels: tuple[int, int], keras_model: Callable[[], object], *, engine: str,
+             threads: int = 0, precision: str = "f32") -> Predictor:
+    """``load`` for the local model directory ``model_dir`` (``channels``: its inputs' and
+    outputs'), whose OpenVINO conversion is cached (``model.ov_cache``): a worker that finds
+    it never loads TensorFlow. ``keras_model()`` gives the Keras model, called only where
+    TensorFlow runs it or no usable conversion of these weights is cached yet."""
+    if _checked(engine, precision) == "tf":
+        return load(keras_model(), channels[0], engine=engine, threads=threads, precision=precision)
+    from model import export, ov_cache
+
+    core = _ov().Core()
+    folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels[0])
+    converted = ov_cache.read(core, folder, channels)
+    if converted is None:
+        log.info("converting %s for OpenVINO (once: kept in %s)", model_dir, folder)
+        converted = _read_frozen(core, _function(keras_model(), channels[0]))
+        if ov_cache.store(converted, folder):  # run what later workers will read: the same outputs
+            converted = ov_cache.read(core, folder, channels) or converted
+    return _openvino(converted, threads, precision)
+
+
+def cached(model_dir: str, channels: tuple[int, int], engine: str) -> bool:
+    """Whether ``load_dir`` would run this model directory from its cached conversion (whose
+    weights, converted earlier, therefore load) on this machine."""
+    try:
+        if resolve(engine) != "openvino":
+            return False
+        import openvino as ov
+    except ImportError:
+        return False  # no OpenVINO here: the worker says so when it loads the model
+    from model import export, ov_cache
+
+    folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels[0])
+    return ov_cache.read(ov.Core(), folder, channels) is not None
+
+
+def _checked(engine: str, precision: str) -> str:
+    """``engine`` resolved, once ``precision`` is known to run on it."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     engine = resolve(engine)
     if engine == "tf" and precision != "f32":
         raise ValueError("--precision bf16 runs on the openvino engine only")
-    function = tf.function(
+    return engine
+
+
+def _ov():
+    try:
+        import openvino
+    except ImportError:
+        raise ImportError("--engine openvino needs the openvino package: pip install openvino") from None
+    return openvino
+
+
+def _function(model, channels_in: int):
+    import tensorflow as tf
+
+    return tf.function(
         lambda batch: tf.cast(model(batch, training=False), tf.float32),
         input_signature=[tf.TensorSpec([None, None, None, channels_in], tf.float32, name="degraded")],
     )
-    if engine == "tf":
-        return Predictor("tf", tf.__version__, lambda batch: function(batch).numpy())
-    return _openvino(function, threads, precision)
 
 
-def _openvino(function, threads: int, precision: str) -> Predictor:
-    try:
-        import openvino as ov
-    except ImportError:
-        raise ImportError("--engine openvino needs the openvino package: pip install openvino") from None
-    core = ov.Core()
-    compiled = core.compile_model(_read_frozen(core, function), "CPU", _cpu_properties(threads, precision))
+def _openvino(converted, threads: int, precision: str) -> Predictor:
+    """The OpenVINO ``converted`` model (an ``openvino.Model``) compiled for this CPU."""
+    ov = _ov()
+    compiled = ov.Core().compile_model(converted, "CPU", _cpu_properties(threads, precision))
     local = threading.local()  # an infer request serves one call at a time; Beam may use threads
 
     def forward(batch: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import posixpath
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from restoreflow.provenance import code_version
 
 MODEL_FILE = "model.keras"
 __all__ = ["CARD_FILE", "MODEL_FILE", "ModelDirError", "check_model_file", "export_model", "load_model",
-           "read_card", "read_model_card", "weights_digest"]
+           "model_file_sha256", "read_card", "read_model_card", "weights_digest"]
 
 
 def export_model(model, model_dir, *, card: dict) -> ModelCard:
@@ -62,18 +63,26 @@ def weights_digest(model) -> str:
 
 def read_model_card(model_dir) -> ModelCard:
     """The typed card of a model directory (local or gs://)."""
-    import tensorflow as tf
-
     path = posixpath.join(str(model_dir), CARD_FILE)
-    if not tf.io.gfile.exists(path):
+    if not _exists(path):
         raise ModelDirError(f"{model_dir} is not a model directory (no {CARD_FILE})")
-    with tf.io.gfile.GFile(path) as f:
+    with _open(path, "r") as f:
         return ModelCard.from_json(f.read(), source=path)
 
 
 def read_card(model_dir) -> dict:
     """The card as a plain dict (as written to model.json), checked like ``read_model_card``."""
     return read_model_card(model_dir).to_dict()
+
+
+def model_file_sha256(model_dir) -> str:
+    """The SHA-256 of ``model.keras`` as it is now (a few MB): what a restore run's settings key
+    and the OpenVINO cache (``model.ov_cache``) name the weights by."""
+    digest = hashlib.sha256()
+    with _open(posixpath.join(str(model_dir), MODEL_FILE), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_model_file(model_dir) -> None:
@@ -83,12 +92,10 @@ def check_model_file(model_dir) -> None:
     import io
     import zipfile
 
-    import tensorflow as tf
-
     path = posixpath.join(str(model_dir), MODEL_FILE)
-    if not tf.io.gfile.exists(path):
+    if not _exists(path):
         raise ModelDirError(f"{model_dir} has no {MODEL_FILE}")
-    with tf.io.gfile.GFile(path, "rb") as f:
+    with _open(path, "rb") as f:
         data = f.read()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -99,6 +106,23 @@ def check_model_file(model_dir) -> None:
     if damaged or "config.json" not in names:
         raise ModelDirError(f"{path} is damaged or not a Keras model file ({damaged or 'no config.json'} "
                             f"unreadable); copy or export it again")
+
+
+def _exists(path: str) -> bool:
+    if "://" not in path:  # a local file needs no TensorFlow (an OpenVINO worker never loads it)
+        return os.path.exists(path)
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(path)
+
+
+def _open(path: str, mode: str):
+    """A local file opened by Python, a bucket's (gs://) through TensorFlow's file systems."""
+    if "://" not in path:
+        return open(path, mode, encoding=None if "b" in mode else "utf-8")
+    import tensorflow as tf
+
+    return tf.io.gfile.GFile(path, mode)
 
 
 def load_model(model_dir):

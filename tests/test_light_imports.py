@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 NUMPY_ONLY = (
     "model", "model.geometry", "model.tiling", "model.warm_start", "model.config", "model.export", "model.train",
-    "model.style_training", "restoreflow.card", "restoreflow.manifest", "restoreflow.pixels", "restoreflow.ssim_window",
+    "model.engines", "model.ov_cache", "model.style_training",
+    "restoreflow.card", "restoreflow.manifest", "restoreflow.pixels", "restoreflow.ssim_window",
     "restoreflow.records", "restoreflow.zoo", "restoreflow.cli",
     "pipelines.quality.scoring", "pipelines.imaging.images", "pipelines.imaging.channels", "pipelines.runtime.flags",
     "pipelines.degrade.recipe", "pipelines.degrade.pairs", "pipelines.degrade.steps",

@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import KeyedModelHandler, KeyModelMapping, ModelHandler, PredictionResult
 
 from model import engines
-from model.export import CARD_FILE, MODEL_FILE, load_model
+from model.export import CARD_FILE, MODEL_FILE, load_model, read_card
 from restoreflow import pixels, zoo
 
 log = logging.getLogger("restoreflow.restore")
@@ -119,19 +119,28 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         self._engine = engine
 
     def load_model(self):
-        """The model's forward pass on this worker's engine (``auto`` resolved here)."""
-        set_tf_threads(self._tf_threads)
-
-        model, card = load_checked_or_from(zoo.resolve(self._model_dir))
-        channels_in = card["channels"] + (1 if card["takes_mask"] else 0)
-        precision = engines.resolve_precision(self._precision, card, self._engine)  # auto: this worker's choice
-        refusal = precision != "f32" and engines.bf16_refusal(card, self._engine)
-        if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key
-            raise RuntimeError(f"--precision {precision}: {refusal}")
-        predictor = engines.load(model, channels_in, engine=self._engine, threads=self._tf_threads,
-                                 precision=precision)
+        """The model's forward pass on this worker's engine (``auto`` resolved here); on
+        OpenVINO from its cached conversion where there is one, without loading TensorFlow."""
+        source = zoo.resolve(self._model_dir)
+        local = local_model_dir(source)  # a copy from a bucket: read without TensorFlow
+        try:
+            card = read_card(local)
+            channels = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+            precision = engines.resolve_precision(self._precision, card, self._engine)  # auto: this worker's choice
+            refusal = precision != "f32" and engines.bf16_refusal(card, self._engine)
+            if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key
+                raise RuntimeError(f"--precision {precision}: {refusal}")
+            predictor = engines.load_dir(local, channels, lambda: self._keras_model(local), engine=self._engine,
+                                         threads=self._tf_threads, precision=precision)
+        finally:
+            if local != source:
+                shutil.rmtree(local, ignore_errors=True)
         log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, precision)
         return predictor
+
+    def _keras_model(self, source: str):
+        set_tf_threads(self._tf_threads)  # before TensorFlow runs its first op
+        return load_checked_or_from(source)[0]
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None):
         outputs: list[np.ndarray | None] = [None] * len(batch)

@@ -3,9 +3,7 @@ what makes an image done), the model loaded once before the pipeline, and --mode
 
 from __future__ import annotations
 
-import hashlib
-
-from model import export
+from model import engines, export
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
@@ -45,22 +43,21 @@ def read_card(model_dir: str) -> dict:
 def weights_sha256(model_dir: str) -> str:
     """The SHA-256 of the model's weights file as it is now (a few MB, read once per run; the
     bundled models' too): part of what makes an image done."""
-    import tensorflow as tf  # only here: the rest of the module loads no TensorFlow
-
-    digest = hashlib.sha256()
-    with tf.io.gfile.GFile(f"{zoo.resolve(model_dir).rstrip('/')}/{export.MODEL_FILE}", "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return export.model_file_sha256(zoo.resolve(model_dir))
 
 
-def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool) -> None:
+def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool, engine: str, card: dict) -> None:
     """Loads the model once before the pipeline is built, so that one that cannot load (a
     Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback.
-    With in-process workers the loaded model is kept for the first of them (one load per run)."""
+    With in-process workers the loaded model is kept for the first of them (one load per run).
+    Not where OpenVINO runs here from a cached conversion of these very weights: they loaded
+    then, and this process then never loads TensorFlow (see model.ov_cache)."""
+    source = zoo.resolve(model_dir)
+    channels = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+    if "://" not in source and engines.cached(source, channels, engine):
+        return
     if in_process:  # the workers share this process: its thread pools are set before TF first runs
         set_tf_threads(tf_threads)
-    source = zoo.resolve(model_dir)
     try:
         loaded = load_from(source)
     except ConfigError as e:

@@ -185,7 +185,8 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
     settings = _resolved_precision(settings, here=job_options.is_local(options))
     _check_precision(settings, here=job_options.is_local(options))
     if not settings.auto:  # the bundled models auto picks from are checked by their own tests
-        models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options))
+        models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options),
+                                 engine=settings.engine, card=settings.card)
     return settings
 
 

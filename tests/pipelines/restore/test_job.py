@@ -128,12 +128,31 @@ def test_an_in_process_run_builds_its_keras_model_once(tmp_path, gray_model, mon
     """The launcher's check and the in-process worker share one load (bench/RESULTS.md, issue 22)."""
     from pipelines.restore import inference
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # empty: OpenVINO's conversion is made in this run
     loads = []
     real_load = inference.load_model
     monkeypatch.setattr(inference, "load_model", lambda folder: loads.append(folder) or real_load(folder))
     write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
     assert run_restore([tmp_path / "in"], tmp_path / "out", gray_model)["counts"] == {"error": 0, "restored": 1}
     assert loads == [gray_model]
+
+
+@pytest.mark.slow
+def test_a_run_with_a_cached_openvino_conversion_builds_no_keras_model(tmp_path, gray_model, monkeypatch):
+    """Neither the launcher's check nor the worker loads Keras (bench/RESULTS.md, issue 23)."""
+    from pipelines.restore import inference
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
+    first = run_restore([tmp_path / "in"], tmp_path / "first", gray_model, "--engine=openvino")
+    loads = []
+    real_load = inference.load_model
+    monkeypatch.setattr(inference, "load_model", lambda folder: loads.append(folder) or real_load(folder))
+    second = run_restore([tmp_path / "in"], tmp_path / "second", gray_model, "--engine=openvino")
+    assert first["counts"] == second["counts"] == {"error": 0, "restored": 1}
+    assert loads == []
+    assert read_pixels(tmp_path / "second" / "restored" / "a.png").tobytes() == \
+        read_pixels(tmp_path / "first" / "restored" / "a.png").tobytes()
 
 
 @pytest.mark.slow

@@ -13,7 +13,9 @@ user's own too), the IR matches the installed OpenVINO, and the repository carri
 copy of each bundled model's weights. An entry is written to a temporary folder beside it and
 renamed into place, so that two workers converting at once never read a half-written entry; its
 ``entry.json`` records the files' SHA-256, so a damaged entry is converted again, never run.
-Nothing here raises: an unusable cache only costs a conversion, with a line in the log.
+Nothing here raises: an unusable cache only costs a conversion, with a line in the log. It is
+the one thing restoreflow writes outside a job's output; ``RESTOREFLOW_OPENVINO_CACHE=off``
+turns it off (every worker then converts in memory, with TensorFlow, as before the cache).
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from pathlib import Path
 log = logging.getLogger("restoreflow.engines")
 ENTRY_FILE = "entry.json"
 FILES = ("model.xml", "model.bin")
+
+
+def enabled() -> bool:
+    """False where the user turned the cache off (RESTOREFLOW_OPENVINO_CACHE=off)."""
+    return os.environ.get("RESTOREFLOW_OPENVINO_CACHE", "on").lower() != "off"
 
 
 def root() -> Path:

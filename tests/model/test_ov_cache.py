@@ -100,6 +100,14 @@ def test_a_cache_that_cannot_be_written_costs_a_conversion_not_the_run(unet, tmp
     np.testing.assert_array_equal(predictor(batch()), converted_in_memory(batch()))
 
 
+def test_a_cache_turned_off_writes_nothing_and_converts_in_memory(unet, cache, monkeypatch):
+    monkeypatch.setenv("RESTOREFLOW_OPENVINO_CACHE", "off")
+    predictor = engines.load_dir(unet, CHANNELS, keras_of(unet), engine="openvino")
+    assert not any(cache.rglob("*")) and not engines.cached(unet, CHANNELS, "openvino")
+    converted_in_memory = engines.load(load_model(unet)[0], 3, engine="openvino")
+    np.testing.assert_array_equal(predictor(batch()), converted_in_memory(batch()))
+
+
 @pytest.mark.slow
 def test_an_entry_another_worker_wrote_first_is_kept(unet, cache):
     import openvino as ov

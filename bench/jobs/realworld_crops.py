@@ -25,7 +25,7 @@ from bench.jobs.realworld import realistic, resize, run_chain
 from tools.sheet import enlarge_nearest, sheet
 
 # (scikit-image name, the crop's top-left corner in the original, the crop's side), in pixels
-PHOTOGRAPHS = (("astronaut", (40, 130), 256), ("coffee", (60, 180), 256))
+PHOTOGRAPHS = (("astronaut", (50, 160), 192), ("coffee", (80, 200), 192))
 
 
 def inputs(folder: Path, scale: int, seed: int) -> dict[str, np.ndarray]:

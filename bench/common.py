@@ -168,3 +168,15 @@ def megapixels(folder: Path) -> float:
     from PIL import Image
 
     return sum(np.prod(Image.open(p).size) for p in sorted(folder.iterdir())) / 1e6
+
+
+def record_in_card(model_dir, *, inference: dict | None = None, **entries) -> None:
+    """Writes measured ``entries`` (provenance keys: scores, headline, ...) into a model
+    directory's card; ``inference`` entries join those already under its ``inference`` key."""
+    from restoreflow.card import CARD_FILE, ModelCard
+
+    path = Path(model_dir) / CARD_FILE
+    card = ModelCard.from_json(path.read_text(), str(path))
+    if inference:
+        entries["inference"] = {**card.provenance.get("inference", {}), **inference}
+    path.write_text(card.with_provenance(**entries).to_json())

@@ -147,12 +147,11 @@ def load_dir(model_dir: str, channels: tuple[int, int], keras_model: Callable[[]
     from model import export, ov_cache
 
     core = _ov().Core()
-    if not ov_cache.enabled():
-        return _openvino(_read_frozen(core, _function(keras_model(), channels[0])), threads, precision)
     folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels[0])
-    converted = ov_cache.read(core, folder, channels)
+    converted = ov_cache.read(core, folder, channels)  # None with the cache off, too
     if converted is None:
-        log.info("converting %s for OpenVINO (once: kept in %s)", model_dir, folder)
+        log.info("converting %s for OpenVINO%s", model_dir,
+                 f" (once: kept in {folder})" if ov_cache.enabled() else " (the cache is off)")
         converted = _read_frozen(core, _function(keras_model(), channels[0]))
         if ov_cache.store(converted, folder):  # run what later workers will read: the same outputs
             converted = ov_cache.read(core, folder, channels) or converted
@@ -170,8 +169,6 @@ def cached(model_dir: str, channels: tuple[int, int], engine: str) -> bool:
         return False  # no OpenVINO here: the worker says so when it loads the model
     from model import export, ov_cache
 
-    if not ov_cache.enabled():
-        return False
     folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels[0])
     return ov_cache.read(ov.Core(), folder, channels) is not None
 

@@ -54,9 +54,9 @@ def entry_folder(weights_sha256: str, channels_in: int) -> Path:
 
 def read(core, folder: Path, channels: tuple[int, int]):
     """The cached ``openvino.Model`` in ``folder`` when it is whole and takes and gives
-    ``channels`` (in, out: a card's); None when there is none; None with a warning when it is
-    unusable (damaged, or its channels differ from the card's)."""
-    if not (folder / ENTRY_FILE).exists():
+    ``channels`` (in, out: a card's); None when there is none or the cache is off; None with a
+    warning when it is unusable (damaged, or its channels differ from the card's)."""
+    if not enabled() or not (folder / ENTRY_FILE).exists():
         return None
     try:
         recorded = json.loads((folder / ENTRY_FILE).read_text())
@@ -74,9 +74,12 @@ def read(core, folder: Path, channels: tuple[int, int]):
 
 def store(model, folder: Path) -> bool:
     """Writes ``model`` (an ``openvino.Model``) as the entry ``folder``; False, with a warning,
-    where it cannot (a read-only home, a full disk). An entry another worker wrote first stays."""
+    where it cannot (a read-only home, a full disk); False, silently, with the cache off. An entry
+    another worker wrote first stays."""
     import openvino as ov
 
+    if not enabled():
+        return False
     temporary = None
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)

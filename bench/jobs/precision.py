@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.common import PAIRED_FLAGS, first_images, machine, megapixels, restore_job
+from bench.common import PAIRED_FLAGS, first_images, machine, megapixels, record_in_card, restore_job
 
 # Each bundled model's own benchmark: (set, recipe), its training recipe's family on a test set.
 OWN_BENCHMARK = {
@@ -50,11 +50,7 @@ def measure(model: str, folder: Path, recipe: str, rounds: int, scratch: Path) -
 
 
 def record(model_dir: Path, entry: dict) -> None:
-    from restoreflow.card import CARD_FILE, ModelCard
-
-    path = model_dir / CARD_FILE
-    card = ModelCard.from_json(path.read_text(), str(path))
-    path.write_text(card.with_provenance(inference={**card.provenance.get("inference", {}), "bf16": entry}).to_json())
+    record_in_card(model_dir, inference={"bf16": entry})
 
 
 def under_measurement(model_dir: str, scratch: Path) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 from scipy import stats
 
-from bench.common import machine, restore_job, shared_path
+from bench.common import machine, record_in_card, restore_job, shared_path
 from bench.jobs.diagnosis import add_noise, blur, jpeg_bytes, read_rgb
 from pipelines.quality import niqe, scoring
 
@@ -185,11 +185,9 @@ def write_cards(rows: list[dict], models: list[str], seed: int) -> None:
     """Records each bundled xN model's figures (and its baselines') in its card: scores.realworld
     and a headline."""
     from restoreflow import zoo
-    from restoreflow.card import CARD_FILE, ModelCard
 
     for name in models:
-        path = zoo.zoo_dir() / name / CARD_FILE
-        card = ModelCard.from_json(path.read_text(), str(path))
+        card = zoo.read_card(name)
         table = {(r["kind"], r["method"]): set_means(r) for r in rows if r["scale"] == card.scale}
         if ("damaged", name) not in table:
             continue
@@ -203,8 +201,8 @@ def write_cards(rows: list[dict], models: list[str], seed: int) -> None:
         scores = {**card.provenance.get("scores", {}), "realworld": {
             **figures, "seed": seed, "machine": machine(),
             "command": f"python -m bench.jobs.realworld --scales {card.scale} --models {name} --write-cards"}}
-        path.write_text(card.with_provenance(scores=scores, headline=headline).to_json())
-        print(f"wrote the scores of {name} into {path}")
+        record_in_card(zoo.zoo_dir() / name, scores=scores, headline=headline)
+        print(f"wrote the scores of {name} into {zoo.zoo_dir() / name}")
 
 
 def main(argv=None) -> None:

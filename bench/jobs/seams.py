@@ -22,7 +22,7 @@ import argparse
 import numpy as np
 import skimage.data
 
-from bench.common import machine
+from bench.common import machine, record_in_card
 from restoreflow.card import SEAM_THRESHOLD_LEVELS
 
 PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket")
@@ -91,14 +91,11 @@ def smallest_overlap(curve: dict[int, float]) -> int | None:
 
 def write_card(name: str, curve: dict[int, float], tile: int) -> None:
     from restoreflow import zoo
-    from restoreflow.card import CARD_FILE, ModelCard
 
-    path = zoo.zoo_dir() / name / CARD_FILE
-    card = ModelCard.from_json(path.read_text(), str(path))
     entry = {"overlap_px": smallest_overlap(curve), "threshold_levels": SEAM_THRESHOLD_LEVELS, "tile_px": tile,
              "max_abs_levels_by_overlap": {str(o): e for o, e in curve.items()},
              "command": "python -m bench.jobs.seams --write-card", "machine": machine()}
-    path.write_text(card.with_provenance(inference={**card.provenance.get("inference", {}), "seams": entry}).to_json())
+    record_in_card(zoo.zoo_dir() / name, inference={"seams": entry})
 
 
 def main(argv=None) -> None:

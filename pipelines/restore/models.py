@@ -67,11 +67,18 @@ def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool, engi
 
 
 def check_model_kind(s) -> None:
-    """Settings ``s`` against its job: restore refuses a style model, stylize everything else
-    (and the flags that only restoring means)."""
-    if s.job == "restore" and s.model_task == STYLE_TASK:
-        raise ConfigError(f"--model {s.model_dir} is a style model, not a restorer: apply it with `restoreflow stylize`")
+    """Settings ``s`` against its job: restore refuses a style model, a generator and a
+    diagnosis model; stylize everything but a style (and the flags that only restoring means)."""
     if s.job != "stylize":
+        if s.model_task == STYLE_TASK:
+            raise ConfigError(f"--model {s.model_dir} is a style model, not a restorer: apply it with "
+                              "`restoreflow stylize`")
+        if s.model_task == "generate":
+            raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model), not a restorer: run it "
+                              "with `restoreflow generate`")
+        if s.model_task == "diagnose":
+            raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
+                              "`restoreflow diagnose`, or restore with --model auto, which uses it")
         return
     if s.auto:
         raise ConfigError("--model auto chooses among restorers; `restoreflow stylize` takes a style model directory")

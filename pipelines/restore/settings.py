@@ -226,12 +226,6 @@ def _output_format(given: str) -> str:
 
 def _check_against_model(s: Settings) -> None:
     models.check_model_kind(s)
-    if s.model_task == "generate":
-        raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model), not a restorer: run it with "
-                          "`restoreflow generate`")
-    if s.model_task == "diagnose":
-        raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
-                          "`restoreflow diagnose`, or restore with --model auto, which uses it")
     if s.strength not in (0.0, 1.0) and (s.scale != 1 or s.takes_mask):
         raise ConfigError(f"--strength {s.strength} blends the input with the output, which needs a model that "
                           f"keeps the size and takes no mask (this one: scale {s.scale}, task {s.model_task})")
@@ -245,9 +239,9 @@ def _check_against_model(s: Settings) -> None:
             f"--tile_size {s.tile_size} leaves no tile core: it must be at least twice the overlap "
             f"({s.overlap}) plus the model's size multiple ({s.size_multiple})"
         )
-    if s.overlap < seam_free_overlap(s):
-        log.warning("overlap %d is below the model's seam-free overlap %d: tiles may show seams",
-                    s.overlap, seam_free_overlap(s))
+    seam_free = seam_free_overlap(s)
+    if s.overlap < seam_free:
+        log.warning("overlap %d is below the model's seam-free overlap %d: tiles may show seams", s.overlap, seam_free)
 
 
 def _resolved_precision(s: Settings, *, here: bool) -> Settings:

@@ -108,9 +108,20 @@ def check_free(output: str) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the close below
     except BlockingIOError:
-        raise _locked(output, _parse(os.pread(fd, 1 << 16, 0).decode(errors="replace"))) from None
+        raise _locked(output, _holder_of(fd)) from None
     finally:
         os.close(fd)
+
+
+def _holder_of(fd: int, *, tries: int = 20, wait_s: float = 0.025) -> dict | None:
+    """The description in a held lock file. A run that has just taken the lock writes it a moment
+    later, so an empty file is read again for up to half a second to name the holder."""
+    for _ in range(tries):
+        holder = _parse(os.pread(fd, 1 << 16, 0).decode(errors="replace"))
+        if holder is not None:
+            return holder
+        time.sleep(wait_s)
+    return None
 
 
 class FileLock:
@@ -124,8 +135,9 @@ class FileLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            with os.fdopen(fd) as f:
-                raise _locked(output, _parse(f.read())) from None
+            holder = _holder_of(fd)
+            os.close(fd)
+            raise _locked(output, holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(describe(self._run_id)).encode(), 0)
         self._fd = fd

@@ -25,6 +25,20 @@ def test_a_local_lock_refuses_a_second_holder_until_released(tmp_path):
     second.release()
 
 
+def test_a_holder_caught_between_taking_the_lock_and_describing_itself_is_still_named(tmp_path):
+    import fcntl
+
+    path = tmp_path / lock.LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # taken, nothing written yet: the moment two runs race for
+    writer = threading.Timer(0.1, lambda: os.pwrite(fd, json.dumps(lock.describe("run-a")).encode(), 0))
+    writer.start()
+    with pytest.raises(lock.OutputLocked, match=r"in use by run run-a \(host"):
+        lock.FileLock(str(path), "run-b").acquire(str(tmp_path))
+    writer.join()
+    os.close(fd)
+
+
 def test_held_creates_the_output_folder_and_releases_on_error(tmp_path):
     output = tmp_path / "new" / "out"
     with pytest.raises(RuntimeError, match="inside"), lock.held(str(output), "run-a"):

@@ -143,6 +143,7 @@ def test_two_runs_started_at_once_into_one_output_never_both_succeed(tmp_path, g
     codes = sorted(code for code, _, _ in results)
     assert codes[0] == 0 and codes[1] in (1, 2), results
     refused = next(err for code, _, err in results if code)
+    # the refusal names the holder, or says the folder is taken when the winner got further first
     assert len(refused.strip().splitlines()[-1:]) == 1 and (
         "is in use by run shards-" in refused or "is not empty; shards go to a new folder" in refused), refused
     manifest = json.loads((output / "manifest.json").read_text())

@@ -106,6 +106,8 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
     ({"resolution_loss": 0.4}, "sharpen"),
     ({"resolution_loss": 0.4, "jpeg": 5.0, "jpeg_quality": 50.0}, "restore"),
     ({"noise_sigma": 20.0, "jpeg": 5.0, "jpeg_quality": 30.0}, "restore"),
+    ({"noise_sigma": 5.0, "jpeg": 5.0, "jpeg_quality": 15.0, "resolution_loss": 0.15}, "jpeg"),  # heavy JPEG
+    ({"jpeg": 5.0, "jpeg_quality": 15.0, "blur_sigma": 0.9}, "restore"),  # blurred before it: a chain
 ])
 def test_routing_sends_each_damage_to_its_model(values, model):
     choice = routing.choose(Diagnosis.from_outputs(logits(**values), "est"))

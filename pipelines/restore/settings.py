@@ -56,6 +56,7 @@ class Settings:
     auto_models: dict = dataclasses.field(default_factory=dict)
     job: str = "restore"  # or stylize: the same job with a style model (task style)
     keep_colors: bool = False  # stylize: the style's luminance, each input's chroma; in the key when set
+    png_compress_level: int = images.FAST_PNG_COMPRESS_LEVEL  # not in the key: the same pixels at every level
 
     @property
     def auto(self) -> bool:
@@ -173,6 +174,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
         precision=flags.precision, tile_memory_mb=flags.tile_memory_mb, job=job, keep_colors=keep_colors,
+        png_compress_level=flags.png_compress_level,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
         settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))

@@ -75,7 +75,8 @@ def finish(stitched: Stitched, s: Settings) -> ScoreRow:
         alpha = resized_alpha(alpha, pixels.shape[:2])
     return _write(meta, pixels, s, tiles=stitched.tiles, has_alpha=alpha is not None, encode=lambda: images.encode(
         pixels, format=meta.out_format, alpha=alpha, icc_profile=meta.icc_profile,
-        metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]), bilevel=is_bilevel(meta, pixels)))
+        metadata=metadata.scaled(meta.metadata, s.scale, pixels.shape[:2]), bilevel=is_bilevel(meta, pixels),
+        png_compress_level=s.png_compress_level))
 
 
 def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
@@ -87,7 +88,8 @@ def finish_unchanged(image: Unchanged, s: Settings) -> ScoreRow:
         if image.data is not None:
             return image.data
         return images.encode(pixels, format=meta.out_format, alpha=meta.alpha, icc_profile=meta.icc_profile,
-                             metadata=meta.metadata, bilevel=is_bilevel(meta, pixels))
+                             metadata=meta.metadata, bilevel=is_bilevel(meta, pixels),
+                             png_compress_level=s.png_compress_level)
 
     return _write(meta, pixels, s, tiles=0, has_alpha=meta.alpha is not None, encode=encode)
 

@@ -192,6 +192,7 @@ SAMPLES = {
         "format": ("PNG", "PNG"),
         "force": ("true", True),
         "write_images": ("none", "none"),
+        "png_compress_level": ("9", 9),
         "max_pixels": ("1000000", 1000000),
         "max_bytes": ("2000000", 2000000),
         "tf_threads": ("2", 2),

@@ -180,6 +180,20 @@ def test_cli_errors_name_the_problem(tmp_path, gray_model, capsys):
     assert "not a model directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_the_png_level_changes_the_files_size_not_its_pixels_and_redoes_nothing(tmp_path, gray_model):
+    folder = tmp_path / "in"
+    write_image(folder / "a.png", photo("camera", (64, 64)))
+    fast = run_restore([folder], tmp_path / "fast", gray_model)
+    small = run_restore([folder], tmp_path / "small", gray_model, "--png_compress_level=9")
+    assert fast["counters"]["images_restored"] == small["counters"]["images_restored"] == 1
+    fast_file, small_file = (tmp_path / out / "restored" / "a.png" for out in ("fast", "small"))
+    assert (read_pixels(fast_file) == read_pixels(small_file)).all()
+    assert small_file.stat().st_size < fast_file.stat().st_size  # level 1 by default, not Pillow's 6
+    again = run_restore([folder], tmp_path / "fast", gray_model, "--png_compress_level=9")
+    assert again["counters"]["images_skipped"] == 1 and again["counters"].get("images_restored", 0) == 0
+
+
 def test_usage_mistakes_are_one_line_naming_the_problem(tmp_path, gray_model, capsys):
     write_image(tmp_path / "in" / "a.png", photo("camera", (16, 16)))
     (tmp_path / "a_file").write_text("")
@@ -198,6 +212,7 @@ def test_usage_mistakes_are_one_line_naming_the_problem(tmp_path, gray_model, ca
         ([*base, "--max_pixels", "-1"], "--max_pixels must be at least 1, got -1"),
         ([*base, "--batch_size=0"], "--batch_size must be at least 1, got 0"),
         ([*base, "--batch_size=many"], "argument --batch_size: invalid int value: 'many'"),
+        ([*base, "--png_compress_level=12"], "argument --png_compress_level: invalid choice: 12"),
     ]
     for argv, message in cases:
         assert restore.main(argv) == 2

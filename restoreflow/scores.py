@@ -73,6 +73,8 @@ class ScoreRow:
     ssim_restored: float | None = _column(_FLOAT)
     ms_ssim_degraded: float | None = _column(_FLOAT)
     ms_ssim_restored: float | None = _column(_FLOAT)
+    # The three no-reference signals (pipelines.quality.signals); above 2 MP they are read on
+    # evenly spaced bands of 2 MP of the image (signals.SAMPLE_PIXELS), not every pixel.
     noise_sigma_degraded: float | None = _column(_FLOAT)
     noise_sigma_restored: float | None = _column(_FLOAT)
     sharpness_degraded: float | None = _column(_FLOAT)

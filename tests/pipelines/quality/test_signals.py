@@ -82,3 +82,34 @@ def test_no_reference_bundles_the_three_signals_and_niqe():
     assert all(isinstance(v, float) for v in scores.values())
     tiny = signals.no_reference(np.zeros((2, 5, 3), np.uint8))  # recorded, not an error
     assert all(math.isnan(v) for v in tiny.values())
+
+
+def test_a_large_image_is_read_on_evenly_spaced_bands_on_the_jpeg_grid():
+    image = np.zeros((1000, 300, 3), np.uint8)
+    assert signals.bands(image, None)[0].shape == image.shape
+    assert signals.bands(image, 1000 * 300)[0].shape == image.shape  # small enough: every pixel
+    found = signals.bands(image, 60_000)
+    assert sum(b.size for b in found) <= 60_000 * 3 and len(found) == 3
+    starts = [b.__array_interface__["data"][0] - image.__array_interface__["data"][0] for b in found]
+    rows = [offset // (300 * 3) for offset in starts]
+    assert rows[0] == 0 and rows[-1] + signals.BAND_ROWS >= 1000 - 8 and all(r % 8 == 0 for r in rows)
+    assert signals.sampled_fraction(image, 60_000) == pytest.approx(3 * signals.BAND_ROWS / 1000)
+
+
+def test_signals_on_a_sample_of_bands_read_what_the_whole_image_reads():
+    rng = np.random.default_rng(5)
+    tall = ndimage.gaussian_filter(photo("camera", (768, 224)).astype(np.float64), sigma=(3, 3, 0)) * 0.7 + 40
+    noisy = np.round(tall + rng.normal(0.0, 8.0, tall.shape)).clip(0, 255).astype(np.uint8)
+    blocky = np.asarray(Image.open(io.BytesIO(png_as_jpeg(noisy[..., 0], quality=20))))[..., None]
+    for pixels in (noisy, blocky):
+        whole = signals.no_reference(pixels, max_pixels=None)
+        sample = signals.no_reference(pixels, max_pixels=pixels.shape[1] * 256)  # a third of the rows
+        for name in ("noise_sigma", "sharpness", "blockiness"):
+            assert sample[name] == pytest.approx(whole[name], rel=0.05, abs=0.05), (name, sample, whole)
+    assert signals.no_reference(noisy, max_pixels=None) == signals.no_reference(noisy, max_pixels=noisy.size)
+
+
+def png_as_jpeg(pixels: np.ndarray, *, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

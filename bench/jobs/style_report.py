@@ -16,7 +16,7 @@ from bench.common import ROOT, record_in_card
 from bench.jobs.style_methods import output_path, read_rgb
 from tools.sheet import sheet
 
-SCORES = (("gram", "Gram distance ↓", 4), ("colour", "colour W1 ↓", 1), ("edge_ssim", "edge SSIM ↑", 3),
+SCORES = (("style_distance", "style distance ↓", 4), ("colour", "colour W1 ↓", 1), ("edge_ssim", "edge SSIM ↑", 3),
           ("content_features", "content features ↓", 3))
 MAX_SHEET_BYTES = 1_000_000  # a sheet in the repository stays under this
 LABEL_CHAR_PX = 8  # about the width of one character of tools.sheet's labels
@@ -123,7 +123,7 @@ def headline(summary: Summary, style: str, ours: dict, anchor: dict | None) -> l
 
     speed = summary.speeds.get((style, "ours"), math.nan)
     ratio = summary.speeds.get((style, "ours/anchor"))
-    return [f"Kodak24 at {summary.size} px, style {style}: Gram distance {versus('gram', 4)}, colour W1 "
+    return [f"Kodak24 at {summary.size} px, style {style}: style distance {versus('style_distance', 4)}, colour W1 "
             f"{versus('colour', 1)}, edge SSIM {versus('edge_ssim', 3)}",
             f"{speed:.2f} MP/s, the whole stylize job on {summary.cores} cores"
             + (f" ({ratio:.2f}× the anchor's)" if ratio else "")]

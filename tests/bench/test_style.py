@@ -38,28 +38,38 @@ def test_edge_ssim_is_one_for_the_same_edges_and_lower_for_a_blurred_or_flat_out
     assert style_metrics.edge_ssim(image, np.full_like(image, 128)) < style_metrics.edge_ssim(image, blurred) < 0.9
 
 
-def tiny_loss(style_image: np.ndarray):
-    from model.style_features import style_loss
+def tiny_loss(style_image: np.ndarray, folder):
+    """The trainer's loss with a tiny random feature network, the style image as it is."""
+    from model.config import StyleConfig
 
-    return style_loss(style_image.astype(np.float32) / 255.0, widths=(8, 16), seed=0, content_level=1,
-                      content_weight=1.0, style_weight=5.0, tv_weight=1.0)
+    path = write_image(folder / "style.png", style_image)
+    return style.loss_for(StyleConfig(image=str(path), size=0, feature_widths=(8, 16), content_level=1))
 
 
-def test_the_gram_distance_is_zero_for_the_style_image_itself_and_not_for_a_photograph():
+def test_the_style_distance_is_zero_for_the_style_image_itself_and_not_for_a_photograph(tmp_path):
     style_image, content = photo("coffee", (32, 32)), photo("astronaut", (32, 32))
-    loss = tiny_loss(style_image)
-    assert style_metrics.gram_distance(loss, content, style_image)["gram"] == pytest.approx(0, abs=1e-6)
-    assert style_metrics.gram_distance(loss, content, content)["gram"] > 0.01
-    assert style_metrics.gram_distance(loss, content, content)["content_features"] == 0
+    loss = tiny_loss(style_image, tmp_path)
+    assert style_metrics.feature_distances(loss, content, style_image)["style_distance"] == pytest.approx(0, abs=1e-6)
+    assert style_metrics.feature_distances(loss, content, content)["style_distance"] > 0.01
+    assert style_metrics.feature_distances(loss, content, content)["content_features"] == 0
 
 
-def test_gatys_moves_the_content_towards_the_style_in_the_feature_network():
+def test_gatys_moves_the_content_towards_the_style_in_the_feature_network(tmp_path):
     style_image, content = photo("coffee", (32, 32)), photo("astronaut", (32, 32))
-    loss = tiny_loss(style_image)
-    before = style_metrics.gram_distance(loss, content, content)["gram"]
+    loss = tiny_loss(style_image, tmp_path)
+    before = style_metrics.feature_distances(loss, content, content)["style_distance"]
     output, _ = style_methods.Gatys(loss, steps=30, learning_rate=0.02)(content)
     assert output.shape == content.shape and output.dtype == np.uint8
-    assert style_metrics.gram_distance(loss, content, output)["gram"] < 0.5 * before
+    assert style_metrics.feature_distances(loss, content, output)["style_distance"] < 0.5 * before
+
+
+def test_gatys_takes_the_models_loss_and_the_judge_only_its_style_image_size(tmp_path):
+    card = {"size": 128, "feature_seed": 3, "feature_widths": [8, 16], "content_level": 1, "style_weight": 2.0,
+            "image_sha256": "not a setting"}
+    chosen = style.Style("s", tmp_path / "s.png", "model-dir", card)
+    trained, judge = style.style_config(chosen, judge=False), style.style_config(chosen, judge=True)
+    assert (trained.feature_seed, trained.feature_widths, trained.style_weight, trained.size) == (3, (8, 16), 2.0, 128)
+    assert judge == type(judge)(image=str(tmp_path / "s.png"), size=128)
 
 
 def test_without_onnxruntime_or_the_package_the_anchor_is_skipped_with_its_reason(tmp_path, capsys):
@@ -83,7 +93,7 @@ def summary(rows):
 
 
 def test_the_tables_give_means_per_style_and_method_and_a_second_table_on_gatys_images():
-    score = {"gram": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
+    score = {"style_distance": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
     rows = [{"content": c, "style": "s", "method": m, **{k: v * (1 + i) for k, v in score.items()}}
             for i, c in enumerate(("a.png", "b.png")) for m in ("ours", "anchor")]
     rows.append({"content": "a.png", "style": "s", "method": "gatys", **score})
@@ -93,7 +103,7 @@ def test_the_tables_give_means_per_style_and_method_and_a_second_table_on_gatys_
     assert "ours/anchor speed (median of same-round ratios): s 1.50×" in text
     gatys_table = text.split("On the 1 image(s) Gatys ran on:")[1]
     assert "| s | ours (stylize) | 1 | 0.1000 | 10.0 | 0.500 | 0.200 |" in gatys_table
-    assert math.isnan(style_report.means(rows, "s", "gatys", {"b.png"})["gram"])
+    assert math.isnan(style_report.means(rows, "s", "gatys", {"b.png"})["style_distance"])
 
 
 def test_the_sheet_shows_content_style_and_each_method_with_a_blank_tile_where_one_is_missing(tmp_path):
@@ -121,7 +131,7 @@ def test_write_cards_records_the_figures_and_a_headline_and_keeps_the_cards_othe
 
     shutil.copyfile(zoo.zoo_dir() / "restore" / "model.json", tmp_path / "model.json")  # any card will do
     before = json.loads((tmp_path / "model.json").read_text())
-    score = {"gram": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
+    score = {"style_distance": 0.1, "colour": 10.0, "edge_ssim": 0.5, "content_features": 0.2}
     rows = [{"content": "a.png", "style": "s", "method": m, **score} for m in ("ours", "anchor")]
     style_report.write_cards(summary(rows), {"s": str(tmp_path)})
     card = json.loads((tmp_path / "model.json").read_text())
@@ -129,5 +139,5 @@ def test_write_cards_records_the_figures_and_a_headline_and_keeps_the_cards_othe
     assert card["scores"]["style_bench"]["ours_speed_vs_anchor"] == 1.5
     assert {k: v for k, v in card["scores"].items() if k != "style_bench"} == before["scores"]
     assert card["headline"] == [
-        "Kodak24 at 64 px, style s: Gram distance 0.1000 (anchor 0.1000), colour W1 10.0 (anchor 10.0), edge SSIM 0.500 "
+        "Kodak24 at 64 px, style s: style distance 0.1000 (anchor 0.1000), colour W1 10.0 (anchor 10.0), edge SSIM 0.500 "
         "(anchor 0.500)", "0.50 MP/s, the whole stylize job on 2 cores (1.50× the anchor's)"]

@@ -31,6 +31,7 @@ import argparse
 import dataclasses
 import shlex
 import statistics
+import sys
 import tempfile
 from pathlib import Path
 
@@ -75,19 +76,30 @@ def default_style_images(folder: Path) -> list[Path]:
     return [folder / f"{name}.png" for name in DEFAULT_STYLES]
 
 
+def usage_error(message: str):
+    print(f"bench.jobs.style: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def model_styles(models: list[str]) -> dict[str, tuple[str, dict]]:
     """Style name -> (model directory, its card's style section), for each style model given."""
     from restoreflow import zoo
     from restoreflow.card import CARD_FILE, STYLE_TASK, ModelCard
+    from restoreflow.configs import ConfigError
 
     found = {}
     for ref in models:
-        directory = zoo.resolve(ref)
-        card = ModelCard.from_json(Path(directory, CARD_FILE).read_text(), str(Path(directory, CARD_FILE)))
+        try:
+            path = Path(zoo.resolve(ref), CARD_FILE)
+            card = ModelCard.from_json(path.read_text(), str(path))
+        except (ConfigError, OSError, ValueError) as e:
+            usage_error(f"--models {ref}: {e}")
         if card.task != STYLE_TASK:
-            raise SystemExit(f"--models {ref}: not a style model (its card's task is {card.task})")
-        section = card.provenance["style"]
-        found[Path(section["image"]).stem] = (directory, section)
+            usage_error(f"--models {ref}: not a style model (its card's task is {card.task})")
+        name = Path(card.provenance["style"]["image"]).stem
+        if name in found:
+            usage_error(f"--models: {found[name][0]} and {path.parent} are both styles of {name}: give one")
+        found[name] = (str(path.parent), card.provenance["style"])
     return found
 
 
@@ -95,7 +107,7 @@ def styles_for(paths: list[Path], models: list[str]) -> list[Style]:
     trained = model_styles(models)
     unmatched = set(trained) - {p.stem for p in paths}
     if unmatched:
-        raise SystemExit(f"--models: no --styles image named like the style of {', '.join(sorted(unmatched))}")
+        usage_error(f"--models: no --styles image has the name of the style of {', '.join(sorted(unmatched))}")
     return [Style(p.stem, p, *(trained.get(p.stem) or (None, {}))) for p in paths]
 
 
@@ -220,14 +232,12 @@ def parse_args(argv):
 
 
 def main(argv=None) -> None:
-    import sys
-
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-style-"))
     print(f"# bench.jobs.style on {machine()}")
-    content = prepare_content(scratch / "content", args.size, args.limit)
     styles = styles_for(args.styles or default_style_images(scratch / "styles"), args.models)
+    content = prepare_content(scratch / "content", args.size, args.limit)
     anchor_core = methods.load_anchor(args.anchor_site)
     warm_up(styles, content, anchor_core, scratch)
     seconds = timed_rounds(styles, content, anchor_core, args.rounds, scratch)

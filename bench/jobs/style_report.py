@@ -124,7 +124,7 @@ def headline(summary: Summary, style: str, ours: dict, anchor: dict | None) -> l
     speed = summary.speeds.get((style, "ours"), math.nan)
     ratio = summary.speeds.get((style, "ours/anchor"))
     return [f"Kodak24 at {summary.size} px, style {style}: style distance {versus('style_distance', 4)}, colour W1 "
-            f"{versus('colour', 1)}, edge SSIM {versus('edge_ssim', 3)}",
+            f"{versus('colour', 1)}, edge SSIM {versus('edge_ssim', 3)}, content features {versus('content_features', 3)}",
             f"{speed:.2f} MP/s, the whole stylize job on {summary.cores} cores"
             + (f" ({ratio:.2f}× the anchor's)" if ratio else "")]
 

@@ -140,7 +140,7 @@ def test_write_cards_records_the_figures_and_a_headline_and_keeps_the_cards_othe
     assert {k: v for k, v in card["scores"].items() if k != "style_bench"} == before["scores"]
     assert card["headline"] == [
         "Kodak24 at 64 px, style s: style distance 0.1000 (anchor 0.1000), colour W1 10.0 (anchor 10.0), edge SSIM 0.500 "
-        "(anchor 0.500)", "0.50 MP/s, the whole stylize job on 2 cores (1.50× the anchor's)"]
+        "(anchor 0.500), content features 0.200 (anchor 0.200)", "0.50 MP/s, the whole stylize job on 2 cores (1.50× the anchor's)"]
 
 
 def test_a_model_that_is_not_a_style_is_refused_in_one_line_with_exit_status_2(tmp_path, capsys):

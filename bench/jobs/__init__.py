@@ -7,5 +7,6 @@ measures; bench/RESULTS.md keeps the figures):
 - ``nightly``, ``rerun_verify``: incremental reruns and what verifying outputs costs them;
 - ``quality``: job 3 in paired mode on the standard sets next to published numbers;
 - ``signals``: the no-reference signals on clean and degraded images (guidance thresholds);
-- ``help``: how long ``restoreflow SUBCOMMAND --help`` takes.
+- ``help``: how long ``restoreflow SUBCOMMAND --help`` takes;
+- ``style``: ``restoreflow stylize`` against Magenta's arbitrary-style networks and Gatys (issue 24).
 """

@@ -182,8 +182,8 @@ def _to_pil(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     return Image.fromarray(pixels, mode="RGB")
 
 
-# The PNG level restore writes by default: zlib level 1 wrote a 6 MP photograph about 5x faster
-# than Pillow's default 6, for a file about 15 % larger (bench/RESULTS.md, issue 23).
+# The PNG level restore writes by default: zlib level 1 wrote a 6 MP photograph 2.6x faster
+# than Pillow's default 6, for a file 15 % larger (bench.jobs.write_costs, bench/RESULTS.md).
 FAST_PNG_COMPRESS_LEVEL = 1
 
 

@@ -100,7 +100,7 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--write_images", choices=("all", "none"), default="all",
                         help="Write restored images (none = scores only, e.g. benchmarks).")
     parser.add_argument("--png_compress_level", type=int, choices=range(10), default=images.FAST_PNG_COMPRESS_LEVEL,
-                        metavar="0..9", help=f"zlib level of PNG outputs (default {images.FAST_PNG_COMPRESS_LEVEL}: about 5x "
+                        metavar="0..9", help=f"zlib level of PNG outputs (default {images.FAST_PNG_COMPRESS_LEVEL}: about 2.6x "
                         "faster to write than 6, Pillow's default, for files about 15 %% larger; 9 = smallest). "
                         "The pixels are the same at every level, so a rerun with another level redoes nothing.")
 

@@ -76,6 +76,8 @@ def print_tables(count: int, kids: dict, distances: dict, speeds: dict) -> None:
     print("|---|---|---|---|")
     for name, found in distances.items():
         print(f"| {name} | {found.mean():.2f} | {np.median(found):.2f} | {found.min():.2f} |")
+    if not speeds:
+        return
     print("\n| --steps | images | images/s (whole generate job) |")
     print("|---|---|---|")
     for (steps, images), rate in sorted(speeds.items()):
@@ -113,9 +115,11 @@ def nearest_patches(queries: np.ndarray, training: np.ndarray) -> np.ndarray:
 
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="The generator's model directory.")
+    parser.add_argument("--model", default=None,
+                        help="The generator's model directory (without it: the floor and the baselines only).")
     parser.add_argument("--shards", required=True, help="The clean patch shards it was trained on.")
     parser.add_argument("--dcgan", default=None, help="A folder written by bench.jobs.dcgan (skipped if absent).")
+    parser.add_argument("--size", type=int, default=32, help="The patches' side (the shards' patch size).")
     parser.add_argument("--count", type=int, default=1000, help="Samples compared (each set's size).")
     parser.add_argument("--steps", type=int, default=25, help="Sampler steps of the compared samples.")
     parser.add_argument("--speed-steps", type=int, nargs="*", default=[10, 25, 50])
@@ -136,16 +140,22 @@ def main(argv=None) -> None:
     args = parse(argv)
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-generate-"))
     print(f"# bench.jobs.generate on {machine()}")
-    samples, rate = generate_job(args.model, args.count, args.steps, scratch / "samples", args.seed)
-    speeds = {(args.steps, args.count): rate}
-    for steps in args.speed_steps:
-        speeds[(steps, args.speed_count)] = generate_job(args.model, args.speed_count, steps,
-                                                         scratch / f"speed-{steps}", args.seed + 1)[1]
-    training, heldout = real_sets(args, samples.shape[1])
+    samples, speeds = None, {}
+    if args.model:
+        samples, rate = generate_job(args.model, args.count, args.steps, scratch / "samples", args.seed)
+        speeds[(args.steps, args.count)] = rate
+        for steps in args.speed_steps:
+            speeds[(steps, args.speed_count)] = generate_job(args.model, args.speed_count, steps,
+                                                             scratch / f"speed-{steps}", args.seed + 1)[1]
+        if samples.shape[1] != args.size:
+            raise SystemExit(f"the model makes {samples.shape[1]} px images; --size says {args.size}")
+    else:
+        print("no --model: the floor and the baselines only")
+    training, heldout = real_sets(args, args.size)
     print(f"real patches: {len(training)} training, {len(heldout)} held-out ({args.heldout})")
     reference = data.draw(heldout, args.reference_count, args.seed)
-    sets = {f"diffusion, {args.steps} steps": samples,
-            "floor: training patches": data.draw(training, args.count, args.seed + 1),
+    diffusion = {f"diffusion, {args.steps} steps": samples} if samples is not None else {}
+    sets = {**diffusion, "floor: training patches": data.draw(training, args.count, args.seed + 1),
             "Gaussian fitted to the training patches": data.fitted_gaussian(
                 data.draw(training, args.gaussian_fit, args.seed + 5), args.count, args.seed + 2)}
     if args.dcgan and (Path(args.dcgan) / dcgan.GENERATOR_FILE).exists():
@@ -154,12 +164,11 @@ def main(argv=None) -> None:
         print(f"skipped the DCGAN baseline: no {dcgan.GENERATOR_FILE} in --dcgan {args.dcgan}")
     kids = quality(sets, reference, args)
     heldout_queries = data.draw(heldout, args.count, args.seed + 4)
-    distances = {name: metrics.nearest_distances(images, training)
-                 for name, images in ((f"diffusion, {args.steps} steps", samples),
-                                      ("held-out real patches", heldout_queries),
-                                      *((k, v) for k, v in sets.items() if k.startswith(("Gaussian", "DCGAN"))))}
+    compared = {**diffusion, "held-out real patches": heldout_queries,
+                **{k: v for k, v in sets.items() if k.startswith(("Gaussian", "DCGAN"))}}
+    distances = {name: metrics.nearest_distances(images, training) for name, images in compared.items()}
     print_tables(args.count, kids, distances, speeds)
-    if args.sheets:
+    if args.sheets and samples is not None:
         baselines = {"held-out": heldout_queries, "Gaussian": sets["Gaussian fitted to the training patches"],
                      **({"DCGAN": sets["DCGAN"]} if "DCGAN" in sets else {})}
         write_sheets(samples, nearest_patches(samples[:24], training), baselines)

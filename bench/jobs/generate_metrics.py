@@ -8,9 +8,9 @@ is downloaded, so the figures compare within this project only, not with publish
 
 KID (Bińkowski et al., ICLR 2018): the unbiased estimate of the squared MMD with the cubic
 polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over random subsets of both sets (mean and
-standard deviation over the subsets). Features are first standardised with the reference set's
-per-dimension mean and deviation (random ReLU features are not on the unit scale of Inception's
-that the kernel's ``/ d + 1`` assumes); every set of one run is compared with one such scale.
+standard deviation over the subsets). Features are first centred and scaled with the reference
+set's statistics (``Standardiser``: random ReLU features are not on the unit scale that the
+kernel's ``/ d + 1`` assumes); every set of one run is compared in that one space.
 """
 
 from __future__ import annotations
@@ -44,18 +44,21 @@ def pooled_features(images: np.ndarray, *, widths=FEATURE_WIDTHS, seed: int = FE
 
 @dataclasses.dataclass(frozen=True)
 class Standardiser:
-    """Per-dimension (x - mean) / std with a reference set's statistics."""
+    """(x - mean) / scale: centred on a reference set's mean, divided by one number, the root of
+    its mean variance per dimension. One scale, not one per dimension: a nearly dead ReLU
+    channel (a tiny deviation in the reference) would otherwise weigh like any other and blow up
+    the distance of a set that lights it."""
 
     mean: np.ndarray
-    std: np.ndarray
+    scale: float
 
     @classmethod
     def of(cls, reference: np.ndarray) -> Standardiser:
-        std = reference.std(axis=0)
-        return cls(reference.mean(axis=0), np.where(std > 0, std, 1.0))
+        spread = float(np.sqrt(reference.var(axis=0).mean()))
+        return cls(reference.mean(axis=0), spread if spread > 0 else 1.0)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        return (features - self.mean) / self.std
+        return (features - self.mean) / self.scale
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:

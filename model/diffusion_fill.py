@@ -15,11 +15,14 @@ network's size multiple), not tiled, so no seams. Its group normalisation sees t
 the whole image, not of the 32x32 patches it trained on: larger images are a shift from
 training (bench/RESULTS.md measures fill on crops).
 
-Randomness: one ``numpy.random.Generator`` given by the caller (e.g. ``default_rng([seed, i])``)
-draws the starting noise and every step's noise: the same generator state, the same fill.
+Randomness: one ``numpy.random.Generator`` given by the caller (e.g. ``default_rng([seed, i])``;
+the restore job's: seeded by the tile's bytes) draws the starting noise and every step's noise:
+the same generator state, the same fill.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -45,16 +48,36 @@ def fill(denoiser, known: np.ndarray, missing: np.ndarray, sigmas: np.ndarray, r
     return hole * x + (1.0 - hole) * known
 
 
+def fill_padded(sampler, known: np.ndarray, missing: np.ndarray, *, steps: int, rng: np.random.Generator,
+                resample: int = 1, multiple: int = 1) -> np.ndarray:
+    """One HWC image on [-1, 1] and its HW1 mask -> the filled image on [-1, 1], the image
+    reflect-padded to a multiple of ``multiple`` (the card's size multiple) while it is filled.
+    ``sampler``: a ``model.diffusion.Sampler``."""
+    height, width = known.shape[:2]
+    pad = ((0, -height % multiple), (0, -width % multiple), (0, 0))
+    padded = np.pad(known.astype(np.float64), pad, mode="reflect")
+    hole = np.pad(missing.astype(np.float64), pad, mode="constant")  # the padding is known: reflected pixels
+    filled = fill(sampler.denoise, padded[None], hole[None], sampling_sigmas(steps, sampler.edm), rng,
+                  resample=resample)
+    return filled[0, :height, :width]
+
+
 def fill_image(sampler, image: np.ndarray, missing: np.ndarray, *, steps: int, seed: int, index: int = 0,
                resample: int = 1, multiple: int = 1) -> np.ndarray:
     """One uint8 HWC ``image`` with its HW1 ``missing`` mask (1 = to fill) -> the filled uint8
-    image; ``sampler``: a ``model.diffusion.Sampler``; ``multiple``: the network's size
-    multiple (the card's), to which the image is reflect-padded while it is filled."""
-    height, width = image.shape[:2]
-    pad = ((0, -height % multiple), (0, -width % multiple), (0, 0))
-    known = np.pad(image.astype(np.float64) / 127.5 - 1.0, pad, mode="reflect")
-    hole = np.pad(missing.astype(np.float64), pad, mode="constant")  # the padding is known: reflected pixels
-    filled = fill(sampler.denoise, known[None], hole[None], sampling_sigmas(steps, sampler.edm),
-                  np.random.default_rng([seed, index]), resample=resample)
-    out = to_uint8(filled[0, :height, :width])
-    return np.where(missing.astype(bool), out, image)
+    image, its noise from ``default_rng([seed, index])``."""
+    filled = fill_padded(sampler, image.astype(np.float64) / 127.5 - 1.0, missing, steps=steps,
+                         rng=np.random.default_rng([seed, index]), resample=resample, multiple=multiple)
+    return np.where(missing.astype(bool), to_uint8(filled), image)
+
+
+def fill_tile(sampler, tile: np.ndarray, *, steps: int, resample: int = 1, multiple: int = 1) -> np.ndarray:
+    """The restore job's tile: (H, W, C + 1) float on [0, 1], the last channel the mask -> the
+    filled (H, W, C) on [0, 1]. Its noise is seeded by the tile's own bytes, so the same tile
+    (its pixels and mask) is filled the same on any worker, in any batch, on a rerun."""
+    tile = np.ascontiguousarray(tile, np.float32)
+    image, missing = tile[..., :-1], tile[..., -1:] > 0.5
+    seed = np.frombuffer(hashlib.sha256(tile.tobytes()).digest()[:16], np.uint32)
+    filled = fill_padded(sampler, image * 2.0 - 1.0, missing, steps=steps, rng=np.random.default_rng(seed),
+                         resample=resample, multiple=multiple)
+    return np.where(missing, np.clip((filled + 1.0) / 2.0, 0.0, 1.0), image).astype(np.float32)

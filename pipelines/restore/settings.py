@@ -56,6 +56,8 @@ class Settings:
     auto_models: dict = dataclasses.field(default_factory=dict)
     job: str = "restore"  # or stylize: the same job with a style model (task style)
     keep_colors: bool = False  # stylize: the style's luminance, each input's chroma; in the key when set
+    fill_steps: int = 25  # a generator as --model: its fill's sampler steps and resampling (in the key)
+    fill_resample: int = 2
 
     @property
     def auto(self) -> bool:
@@ -76,8 +78,12 @@ class Settings:
         return int(self.card["channels"])
 
     @property
+    def fills(self) -> bool:  # a generator given to restore fills the masks' holes (generated fill)
+        return self.model_task == card_rules.GENERATOR_TASK
+
+    @property
     def takes_mask(self) -> bool:
-        return bool(self.card["takes_mask"])
+        return bool(self.card["takes_mask"]) or self.fills
 
     @property
     def model_width(self) -> int:
@@ -141,6 +147,8 @@ class Settings:
             parts["strength"] = self.strength
         if self.keep_colors and model_id != routing.COPY:
             parts["keep_colors"] = True
+        if self.fills:
+            parts["fill"] = {"sampler": "repaint-heun", "steps": self.fill_steps, "resample": self.fill_resample}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -173,6 +181,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
         precision=flags.precision, tile_memory_mb=flags.tile_memory_mb, job=job, keep_colors=keep_colors,
+        fill_steps=flags.fill_steps, fill_resample=flags.fill_resample,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
         settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))

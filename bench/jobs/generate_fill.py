@@ -5,9 +5,10 @@
 Inputs: a centred ``--crop`` x ``--crop`` crop of each of the first ``--limit`` CBSD68 photographs
 (``../shared/data``), with a free-form mask of strokes and boxes covering 30-50 %
 (``pipelines.degrade.ops.inpaint_mask``, seeded per image). Methods, each given the crop with
-its holes zeroed and the mask: ``inpaint`` (the bundled model, one forward pass), generated fill
-(``model.diffusion_fill.fill_image``: the diffusion model, ``--steps``, ``--resample``), and
-biharmonic inpainting (scikit-image) for scale. Scores: PSNR on RGB over the whole crop and over
+its holes zeroed and the mask: ``inpaint`` (the bundled model) and generated fill (the diffusion
+model given to restore, ``--fill_steps`` and ``--fill_resample`` from ``--steps`` and
+``--resample``), each through the whole restore job with ``--masks`` (seconds per crop include
+the job's start-up), and biharmonic inpainting (scikit-image, in-process) for scale. Scores: PSNR on RGB over the whole crop and over
 the holes alone; NIQE (``pipelines.quality.niqe``, lower is more natural) of 2x2 mosaics of the
 crops (NIQE needs 192 px or more; the mosaics' seams are the same for every method, and the
 originals' mosaics are scored too); seconds per crop. ``--sheet``: bench/generate-fill-sheet.png.
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, machine, shared_path
+from bench.common import ROOT, machine, restore_job, shared_path
 from pipelines.quality import niqe, scoring
 
 SHEET = ROOT / "bench" / "generate-fill-sheet.png"
@@ -44,32 +47,31 @@ def crops(limit: int, side: int, seed: int) -> list[tuple[np.ndarray, np.ndarray
     return found
 
 
-def inpaint_model():
-    from model.export import load_model
-    from restoreflow import zoo
+def write_inputs(items, scratch: Path) -> tuple[Path, Path]:
+    """The crops (PNG, with their holes as they are: the job zeroes them) and masks as the
+    restore job reads them: photos/NN.png and masks/NN.png."""
+    from PIL import Image
 
-    network, _ = load_model(zoo.resolve("inpaint"))
-
-    def run(image, mask):
-        given = np.concatenate([np.where(mask.astype(bool), 0, image) / 255.0, mask], axis=-1)[None]
-        out = np.asarray(network(np.asarray(given, np.float32), training=False))[0]
-        filled = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
-        return np.where(mask.astype(bool), filled, image)
-
-    return run
+    photos, masks = scratch / "photos", scratch / "masks"
+    photos.mkdir(parents=True, exist_ok=True)
+    masks.mkdir(parents=True, exist_ok=True)
+    for index, (image, mask) in enumerate(items):
+        Image.fromarray(image).save(photos / f"{index:02d}.png")
+        Image.fromarray(mask[..., 0] * 255).save(masks / f"{index:02d}.png")
+    return photos, masks
 
 
-def generated_fill(model_dir: str, steps: int, resample: int, seed: int):
-    from model import diffusion
-    from model.diffusion_fill import fill_image
-    from model.export import load_model
+def restore_job_outputs(model: str, photos: Path, masks: Path, out: Path, *flags: str) -> tuple[list, float]:
+    """The restore job with --masks (``model``: inpaint, or a generator: generated fill); its
+    outputs in input order and its wall seconds (start-up included)."""
+    from PIL import Image
 
-    network, card = load_model(model_dir)
-    sampler = diffusion.Sampler(network, diffusion.EDM.from_card(card))
-    multiple = int(card.get("size_multiple", 1))
-    counter = iter(range(10**9))
-    return lambda image, mask: fill_image(sampler, image, mask, steps=steps, seed=seed, index=next(counter),
-                                          resample=resample, multiple=multiple)
+    summary = restore_job(photos, model, out, f"--masks={masks}", "--format=png", "--force", *flags)
+    found = sorted((out / "restored").glob("*.png"))
+    if len(found) != len(list(photos.iterdir())):
+        raise SystemExit(f"the restore job with {model} wrote {len(found)} of {len(list(photos.iterdir()))} "
+                         f"images: see {out}/errors/")
+    return [np.asarray(Image.open(p).convert("RGB")) for p in found], summary["wall_seconds"]
 
 
 def biharmonic(image, mask):
@@ -103,18 +105,22 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--resample", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scratch", default=None, help="Working folder (default: a temporary one).")
     parser.add_argument("--sheet", action="store_true", help="Write bench/generate-fill-sheet.png (real model only).")
     args = parser.parse_args(argv)
     print(f"# bench.jobs.generate_fill on {machine()}")
     items = crops(args.limit, args.crop, args.seed)
-    methods = {"inpaint": inpaint_model(), "biharmonic": biharmonic,
-               f"generated fill ({args.steps} steps, resample {args.resample})":
-                   generated_fill(args.model, args.steps, args.resample, args.seed)}
+    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-generate-fill-"))
+    photos, masks = write_inputs(items, scratch)
+    fill_name = f"generated fill ({args.steps} steps, resample {args.resample})"
     outputs, seconds = {}, {}
-    for name, method in methods.items():
-        started = time.perf_counter()
-        outputs[name] = [method(image, mask) for image, mask in items]
-        seconds[name] = (time.perf_counter() - started) / len(items)
+    for name, model, flags in (("inpaint", "inpaint", ()), (fill_name, args.model,
+                               (f"--fill_steps={args.steps}", f"--fill_resample={args.resample}"))):
+        outputs[name], total = restore_job_outputs(model, photos, masks, scratch / name.split(" (")[0], *flags)
+        seconds[name] = total / len(items)
+    started = time.perf_counter()
+    outputs["biharmonic"] = [biharmonic(image, mask) for image, mask in items]
+    seconds["biharmonic"] = (time.perf_counter() - started) / len(items)
     masked = [float(mask.mean()) for _, mask in items]
     print(f"\n{len(items)} crops of {args.crop} px, holes {100 * min(masked):.0f}-{100 * max(masked):.0f} % "
           f"(mean {100 * np.mean(masked):.0f} %); NIQE of the originals' mosaics: "

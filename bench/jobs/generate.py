@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.common import ROOT, SHARED, machine
+from bench.common import ROOT, SHARED, machine, record_in_card
 from bench.jobs import dcgan, generate_data as data, generate_metrics as metrics
 
 SHEET = ROOT / "bench" / "generate-sheet.png"
@@ -84,6 +84,20 @@ def print_tables(count: int, kids: dict, distances: dict, speeds: dict) -> None:
         print(f"| {steps} | {images} | {rate:.3f} |")
 
 
+def card_entries(kids: dict, distances: dict, speeds: dict, args) -> dict:
+    """What ``--write-card`` records in the generator's model.json (provenance keys)."""
+    ours = f"diffusion, {args.steps} steps"
+    scores = {"kid_x1000": {name: [round(v * 1000, 3), round(s * 1000, 3)] for name, (v, s) in kids.items()},
+              "nearest_training_rms": {name: round(float(found.mean()), 3) for name, found in distances.items()},
+              "images_per_s": {str(steps): round(rate, 4) for (steps, _), rate in sorted(speeds.items())},
+              "count": args.count, "heldout": args.heldout, "features": "style random-weight net, pooled mean/std",
+              "machine": machine(), "command": "python -m bench.jobs.generate (bench/RESULTS.md, issue 25)"}
+    floor = kids["floor: training patches"][0]
+    headline = (f"KID x1000 {kids[ours][0] * 1000:.2f} at {args.steps} steps (floor {floor * 1000:.2f}; "
+                f"project features only)")
+    return {"generation_benchmark": scores, "headline": headline}
+
+
 def write_sheets(samples: np.ndarray, nearest: np.ndarray, baselines: dict[str, np.ndarray]) -> None:
     """bench/generate-sheet.png: rows of samples, each over its nearest training patches, then
     a row per baseline; docs/images/generate-sheet.png: two rows of samples."""
@@ -132,6 +146,7 @@ def parse(argv):
     parser.add_argument("--subset-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sheets", action="store_true", help="Write the sample sheets (the real model only).")
+    parser.add_argument("--write-card", action="store_true", help="Record the figures in --model's model.json.")
     parser.add_argument("--scratch", default=None)
     return parser.parse_args(argv)
 
@@ -168,6 +183,9 @@ def main(argv=None) -> None:
                 **{k: v for k, v in sets.items() if k.startswith(("Gaussian", "DCGAN"))}}
     distances = {name: metrics.nearest_distances(images, training) for name, images in compared.items()}
     print_tables(args.count, kids, distances, speeds)
+    if args.write_card and samples is not None:
+        record_in_card(args.model, **card_entries(kids, distances, speeds, args))
+        print(f"recorded in {args.model}/model.json")
     if args.sheets and samples is not None:
         baselines = {"held-out": heldout_queries, "Gaussian": sets["Gaussian fitted to the training patches"],
                      **({"DCGAN": sets["DCGAN"]} if "DCGAN" in sets else {})}

@@ -75,3 +75,18 @@ def test_the_standardiser_centres_on_the_reference_and_keeps_a_dead_dimension_sm
     np.testing.assert_allclose(scale(reference).mean(axis=0), 0, atol=1e-12)
     assert scale(np.array([[5.0, -1.0, 1.0]]))[0, 2] == pytest.approx(1.0 / scale.scale)
     assert scale.scale == pytest.approx(np.sqrt((4 + 4 + 0) / 3), rel=0.1)
+
+
+def test_the_card_entries_carry_every_set_and_the_headline_the_floor():
+    import argparse
+
+    from bench.jobs import generate
+
+    args = argparse.Namespace(steps=25, count=10, heldout="cbsd68")
+    kids = {"diffusion, 25 steps": (0.004, 0.001), "floor: training patches": (0.0005, 0.0002), "DCGAN": (0.05, 0.01)}
+    distances = {"diffusion, 25 steps": np.array([10.0, 12.0]), "held-out real patches": np.array([9.0, 11.0])}
+    entries = generate.card_entries(kids, distances, {(25, 10): 0.5, (10, 50): 1.25}, args)
+    scores = entries["generation_benchmark"]
+    assert scores["kid_x1000"]["DCGAN"] == [50.0, 10.0] and scores["nearest_training_rms"]["held-out real patches"] == 10.0
+    assert scores["images_per_s"] == {"10": 1.25, "25": 0.5}
+    assert entries["headline"].startswith("KID x1000 4.00 at 25 steps (floor 0.50")

@@ -7,5 +7,7 @@ measures; bench/RESULTS.md keeps the figures):
 - ``nightly``, ``rerun_verify``: incremental reruns and what verifying outputs costs them;
 - ``quality``: job 3 in paired mode on the standard sets next to published numbers;
 - ``signals``: the no-reference signals on clean and degraded images (guidance thresholds);
-- ``help``: how long ``restoreflow SUBCOMMAND --help`` takes.
+- ``help``: how long ``restoreflow SUBCOMMAND --help`` takes;
+- ``generate`` (with ``generate_metrics``, ``generate_data``, ``dcgan``), ``generate_fill``: a
+  generator's KID against a floor and baselines, memorisation, speed; generated fill vs ``inpaint``.
 """

@@ -93,13 +93,18 @@ def heun_sample(denoiser, noise: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     network evaluations."""
     x = noise.astype(np.float64) * sigmas[0]
     for sigma, following in zip(sigmas[:-1], sigmas[1:]):
-        slope = (x - denoiser(x, sigma)) / sigma
-        moved = x + (following - sigma) * slope
-        if following > 0:
-            corrected = (moved - denoiser(moved, following)) / following
-            moved = x + (following - sigma) * 0.5 * (slope + corrected)
-        x = moved
+        x = heun_step(denoiser, x, sigma, following)
     return x
+
+
+def heun_step(denoiser, x: np.ndarray, sigma: float, following: float) -> np.ndarray:
+    """One step of ``heun_sample``: x at ``sigma`` -> x at ``following``."""
+    slope = (x - denoiser(x, sigma)) / sigma
+    moved = x + (following - sigma) * slope
+    if following > 0:
+        corrected = (moved - denoiser(moved, following)) / following
+        moved = x + (following - sigma) * 0.5 * (slope + corrected)
+    return moved
 
 
 class Sampler:

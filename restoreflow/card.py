@@ -24,6 +24,7 @@ from restoreflow.configs import ConfigError, from_mapping, to_plain
 CARD_VERSION = 1
 CARD_FILE = "model.json"
 STYLE_TASK = "style"  # a style model's task: `restoreflow stylize` runs it, `restore` refuses it
+GENERATOR_TASK = "generate"  # a generator's: `restoreflow generate` samples it, `restore --masks` fills holes with it
 VERSION_KEY = "format"
 
 

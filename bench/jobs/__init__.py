@@ -8,5 +8,8 @@ measures; bench/RESULTS.md keeps the figures):
 - ``quality``: job 3 in paired mode on the standard sets next to published numbers;
 - ``signals``: the no-reference signals on clean and degraded images (guidance thresholds);
 - ``help``: how long ``restoreflow SUBCOMMAND --help`` takes;
-- ``style``: ``restoreflow stylize`` against Magenta's arbitrary-style networks and Gatys (issue 24).
+- ``write_costs``: the restore writer's PNG encode per zlib level and the signals' sample;
+- ``style``: ``restoreflow stylize`` against Magenta's arbitrary-style networks and Gatys (issue 24);
+- ``generate`` (with ``generate_metrics``, ``generate_data``, ``dcgan``), ``generate_fill``: a
+  generator's KID against a floor and baselines, memorisation, speed; generated fill vs ``inpaint``.
 """

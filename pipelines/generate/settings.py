@@ -10,9 +10,8 @@ from pipelines.restore import models
 from pipelines.restore.settings import new_run_id
 from pipelines.runtime import options as job_options
 from restoreflow import zoo
+from restoreflow.card import GENERATOR_TASK
 from restoreflow.configs import ConfigError
-
-GENERATOR_TASK = "generate"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -107,8 +107,10 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
     or an InferenceFailure for the tiles of a shape group whose forward pass raised."""
 
     def __init__(self, model_dir: str | None, *, batch_size: int, tf_threads: int = 0, engine: str = "auto",
-                 precision: str = "f32", strength: float = 1.0, batch_pixels: int = 0, keep_colors: bool = False):
+                 precision: str = "f32", strength: float = 1.0, batch_pixels: int = 0, keep_colors: bool = False,
+                 fill: tuple[int, int] | None = None):
         super().__init__()
+        self._fill = fill  # a generator's (steps, resample): it fills the tiles' holes by sampling
         self._keep_colors = keep_colors  # stylize: the tiles' own colours, the model's luminance
         self._batch_pixels = batch_pixels  # most tile pixels per batch (0: no limit), see batch_limits
         self._precision = precision
@@ -122,6 +124,8 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         """The model's forward pass on this worker's engine (``auto`` resolved here); on
         OpenVINO from its cached conversion where there is one, without loading TensorFlow."""
         source = zoo.resolve(self._model_dir)
+        if self._fill:
+            return self._filler(source)
         local = local_model_dir(source)  # a copy from a bucket: read without TensorFlow
         try:
             card = read_card(local)
@@ -137,6 +141,28 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
                 shutil.rmtree(local, ignore_errors=True)
         log.info("model %s on %s %s (%s)", card["model_id"], predictor.engine, predictor.version, precision)
         return predictor
+
+    def _filler(self, source: str) -> engines.Predictor:
+        """A generator's generated fill (``model.diffusion_fill``) as a predictor of mask tiles.
+        On TensorFlow whatever --engine says: the sampler calls the two-input network itself,
+        some 2 x steps x resample times per tile, which no single exported graph covers."""
+        import tensorflow as tf
+
+        from model import diffusion
+        from model.diffusion_fill import fill_tile
+
+        network, card = self._keras_model_and_card(source)
+        sampler = diffusion.Sampler(network, diffusion.EDM.from_card(card))
+        steps, resample = self._fill
+        multiple = int(card.get("size_multiple", 1))
+        log.info("model %s: generated fill, %d steps, resample %d, on tf %s", card["model_id"], steps, resample,
+                 tf.__version__)
+        return engines.Predictor("tf", tf.__version__, lambda batch: np.stack(
+            [fill_tile(sampler, tile, steps=steps, resample=resample, multiple=multiple) for tile in batch]))
+
+    def _keras_model_and_card(self, source: str):
+        set_tf_threads(self._tf_threads)  # before TensorFlow runs its first op
+        return load_checked_or_from(source)
 
     def _keras_model(self, source: str):
         set_tf_threads(self._tf_threads)  # before TensorFlow runs its first op

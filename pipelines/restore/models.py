@@ -7,7 +7,7 @@ from model import engines, export
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
-from restoreflow.card import STYLE_TASK
+from restoreflow.card import GENERATOR_TASK, STYLE_TASK
 from restoreflow.configs import ConfigError
 
 
@@ -67,15 +67,14 @@ def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool, engi
 
 
 def check_model_kind(s) -> None:
-    """Settings ``s`` against its job: restore refuses a style model, a generator and a
-    diagnosis model; stylize everything but a style (and the flags that only restoring means)."""
+    """Settings ``s`` against its job: restore refuses a style model and a diagnosis model (a
+    generator fills the holes of --masks: generated fill); stylize everything but a style (and
+    the flags that only restoring means)."""
     if s.job != "stylize":
         if s.model_task == STYLE_TASK:
             raise ConfigError(f"--model {s.model_dir} is a style model, not a restorer: apply it with "
                               "`restoreflow stylize`")
-        if s.model_task == "generate":
-            raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model), not a restorer: run it "
-                              "with `restoreflow generate`")
+        _check_fill(s)
         if s.model_task == "diagnose":
             raise ConfigError(f"--model {s.model_dir} is a damage-diagnosis model, not a restorer: run it with "
                               "`restoreflow diagnose`, or restore with --model auto, which uses it")
@@ -91,3 +90,13 @@ def check_model_kind(s) -> None:
             raise ConfigError(f"{flag} scores or guides a restoration; `restoreflow stylize` takes no {flag}")
     if s.keep_colors and s.model_channels != 3:
         raise ConfigError(f"--keep_colors needs a colour style model; {s.model_dir} has {s.model_channels} channel(s)")
+
+
+def _check_fill(s) -> None:
+    """A generator restores nothing, but fills the holes of masks (generated fill)."""
+    if s.fill_steps < 1 or s.fill_resample < 1:
+        raise ConfigError(f"--fill_steps {s.fill_steps}, --fill_resample {s.fill_resample}: each must be at least 1")
+    has_masks = s.masks or (s.degrade is not None and s.degrade.has_mask)
+    if s.model_task == GENERATOR_TASK and (s.job != "restore" or not has_masks):
+        raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model): restore uses it only to fill "
+                          "the holes of --masks DIR (generated fill); to make new images run `restoreflow generate`")

@@ -57,6 +57,8 @@ class Settings:
     job: str = "restore"  # or stylize: the same job with a style model (task style)
     keep_colors: bool = False  # stylize: the style's luminance, each input's chroma; in the key when set
     png_compress_level: int = images.FAST_PNG_COMPRESS_LEVEL  # not in the key: the same pixels at every level
+    fill_steps: int = 25  # a generator as --model: its fill's sampler steps and resampling (in the key)
+    fill_resample: int = 2
 
     @property
     def auto(self) -> bool:
@@ -77,8 +79,12 @@ class Settings:
         return int(self.card["channels"])
 
     @property
+    def fills(self) -> bool:  # a generator given to restore fills the masks' holes (generated fill)
+        return self.model_task == card_rules.GENERATOR_TASK
+
+    @property
     def takes_mask(self) -> bool:
-        return bool(self.card["takes_mask"])
+        return bool(self.card["takes_mask"]) or self.fills
 
     @property
     def model_width(self) -> int:
@@ -142,6 +148,8 @@ class Settings:
             parts["strength"] = self.strength
         if self.keep_colors and model_id != routing.COPY:
             parts["keep_colors"] = True
+        if self.fills:
+            parts["fill"] = {"sampler": "repaint-heun", "steps": self.fill_steps, "resample": self.fill_resample}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -175,6 +183,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
         precision=flags.precision, tile_memory_mb=flags.tile_memory_mb, job=job, keep_colors=keep_colors,
         png_compress_level=flags.png_compress_level,
+        fill_steps=flags.fill_steps, fill_resample=flags.fill_resample,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
         settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))

@@ -34,8 +34,9 @@ class RestoreTiles(beam.PTransform):
         engine = {"tf_threads": s.tf_threads, "engine": s.engine, "precision": s.precision, "strength": s.strength,
                   "keep_colors": s.keep_colors}
         if not s.auto:
+            fill = (s.fill_steps, s.fill_resample) if s.fills else None
             handler = KeyedModelHandler(TileModelHandler(s.model_dir, batch_size=s.batch_size,
-                                                         batch_pixels=s.batch_pixels, **engine))
+                                                         batch_pixels=s.batch_pixels, fill=fill, **engine))
             inferred, failed = tiles | "Inference" >> RunInference(handler).with_exception_handling()
             return inferred, failed.failed_inferences
         handler = AutoModelHandler(list(s.auto_models), batch_size=s.batch_size, batch_pixels=s.batch_pixels, **engine)

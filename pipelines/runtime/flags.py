@@ -67,6 +67,11 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--masks", default=None,
                         help="Inpainting: folder of masks (nonzero = missing pixel) matched by relative path and "
                         "file stem (a/b.jpg <-> MASKS/a/b.png), each the size of its image.")
+    parser.add_argument("--fill_steps", type=int, default=25,
+                        help="Generated fill (--masks with a generator as --model): sampler steps per image.")
+    parser.add_argument("--fill_resample", type=int, default=2,
+                        help="Generated fill: each step repeated this many times (RePaint's resampling), so "
+                        "the filled holes agree with the pixels around them; cost x this.")
     parser.add_argument("--degrade", default=None,
                         help="Paired evaluation: degrade the inputs with this recipe first, score against them.")
     parser.add_argument("--tile_size", type=int, default=0,
@@ -112,7 +117,7 @@ def add_stylize_args(parser, *, required: tuple[str, ...] = ()) -> None:
                         help="Keep each input's colours: the style's luminance with the input's chroma (Cb, Cr).")
 
 
-RESTORE_ONLY = ("reference", "masks", "degrade")  # restore flags stylize refuses (shown only in restore's help)
+RESTORE_ONLY = ("reference", "masks", "degrade", "fill_steps", "fill_resample")  # restore flags stylize refuses (shown only in restore's help)
 
 
 def _add_stylize_job_args(parser, *, required: tuple[str, ...] = ()) -> None:

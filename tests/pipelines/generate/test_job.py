@@ -117,7 +117,8 @@ def test_a_linked_images_folder_is_refused(generator, tmp_path, capsys):
     assert "is a symbolic link" in capsys.readouterr().err and not list((tmp_path / "elsewhere").iterdir())
 
 
-def test_a_model_that_is_not_a_generator_is_refused_and_restore_refuses_a_generator(generator, tmp_path, capsys):
+def test_a_model_that_is_not_a_generator_is_refused_and_restore_takes_a_generator_only_to_fill_masks(
+        generator, tmp_path, capsys):
     from pipelines.restore import job as restore_job
     from tests.helpers.images import photo, write_image
 
@@ -128,4 +129,48 @@ def test_a_model_that_is_not_a_generator_is_refused_and_restore_refuses_a_genera
     assert restore_job.main([f"--input={tmp_path / 'photos'}", f"--output={tmp_path / 'restored'}",
                              f"--model={generator}"]) == 2
     err = capsys.readouterr().err
-    assert "is a generator (a diffusion model), not a restorer: run it with `restoreflow generate`" in err
+    assert "is a generator (a diffusion model): restore uses it only to fill the holes of --masks DIR" in err
+    assert err.count("\n") == 1
+    assert "run `restoreflow generate`" in err
+
+
+def restore_with_fill(generator, root: Path, output: str, *extra: str) -> dict:
+    from pipelines import restore
+
+    return restore.run([f"--input={root / 'photos'}", f"--output={root / output}", f"--model={generator}",
+                        f"--masks={root / 'masks'}", "--fill_steps=2", "--fill_resample=2", *extra])
+
+
+def test_restore_fills_the_holes_with_a_generator_keeps_every_known_pixel_and_is_seeded(generator, tmp_path):
+    from restoreflow import scores
+    from tests.helpers.images import photo, stroke_mask, write_image
+
+    pixels = photo("astronaut", (20, 26))  # not a multiple of the network's size multiple
+    write_image(tmp_path / "photos" / "a.png", pixels)
+    mask = stroke_mask((20, 26), [((2, 3), (22, 15))], width=4)
+    write_image(tmp_path / "masks" / "a.png", mask)
+    first = restore_with_fill(generator, tmp_path, "one")
+    filled = np.asarray(Image.open(tmp_path / "one" / "restored" / "a.png"))
+    holes = mask[..., 0] > 0
+    np.testing.assert_array_equal(filled[~holes], pixels[~holes])
+    assert np.abs(filled[holes].astype(int)).mean() > 5  # sampled, not the zeros the input holds there
+    restore_with_fill(generator, tmp_path, "two")
+    again = (tmp_path / "two" / "restored" / "a.png").read_bytes()
+    assert again == (tmp_path / "one" / "restored" / "a.png").read_bytes()
+    rerun = restore_with_fill(generator, tmp_path, "one")
+    assert [r["status"] for r in scores.read(str(tmp_path / "one"), rerun["run_id"]).to_pylist()] == ["skipped"]
+    other = restore_with_fill(generator, tmp_path, "one", "--fill_resample=1")  # in the key: made again
+    assert [r["status"] for r in scores.read(str(tmp_path / "one"), other["run_id"]).to_pylist()] == ["restored"]
+    assert first["run_id"] != other["run_id"]
+
+
+def test_fill_counts_below_one_are_one_line_and_exit_2(generator, tmp_path, capsys):
+    from pipelines.restore import job as restore_job
+    from tests.helpers.images import photo, stroke_mask, write_image
+
+    write_image(tmp_path / "photos" / "a.png", photo("camera", (16, 16)))
+    write_image(tmp_path / "masks" / "a.png", stroke_mask((16, 16), [((0, 0), (15, 15))]))
+    assert restore_job.main([f"--input={tmp_path / 'photos'}", f"--output={tmp_path / 'out'}", f"--model={generator}",
+                             f"--masks={tmp_path / 'masks'}", "--fill_steps=0"]) == 2
+    err = capsys.readouterr().err
+    assert "--fill_steps 0, --fill_resample 2: each must be at least 1" in err and err.count("\n") == 1

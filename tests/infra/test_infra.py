@@ -183,6 +183,8 @@ SAMPLES = {
         "model": ("gs://b/models/denoise", "gs://b/models/denoise"),
         "reference": ("gs://b/references", "gs://b/references"),
         "masks": ("gs://b/masks", "gs://b/masks"),
+        "fill_steps": ("10", 10),
+        "fill_resample": ("3", 3),
         "degrade": ("denoise-gray-s25", "denoise-gray-s25"),
         "seed": ("7", 7),
         "tile_size": ("256", 256),

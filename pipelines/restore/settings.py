@@ -52,8 +52,7 @@ class Settings:
     weights_sha256: str = ""  # of model.keras: new weights beside an unchanged model.json redo every image
     strength: float = 1.0  # in the key when below 1
     tile_memory_mb: int = 640  # the engine's memory for a batch: sets tile sizes and batch_pixels
-    # --model auto: name -> (model_id, weights_sha256) of each model it may pick
-    auto_models: dict = dataclasses.field(default_factory=dict)
+    auto_models: dict = dataclasses.field(default_factory=dict)  # --model auto: name -> (model_id, weights_sha256)
     job: str = "restore"  # or stylize: the same job with a style model (task style)
     keep_colors: bool = False  # stylize: the style's luminance, each input's chroma; in the key when set
     png_compress_level: int = images.FAST_PNG_COMPRESS_LEVEL  # not in the key: the same pixels at every level
@@ -182,8 +181,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         max_pixels=common.max_pixels, write_images=flags.write_images == "all", force=flags.force,
         masks=flags.masks and flags.masks.rstrip("/"), max_bytes=common.max_bytes, engine=flags.engine,
         precision=flags.precision, tile_memory_mb=flags.tile_memory_mb, job=job, keep_colors=keep_colors,
-        png_compress_level=flags.png_compress_level,
-        fill_steps=flags.fill_steps, fill_resample=flags.fill_resample,
+        png_compress_level=flags.png_compress_level, fill_steps=flags.fill_steps, fill_resample=flags.fill_resample,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
         settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))

@@ -11,10 +11,11 @@ same loss, on every machine; the model card records the seed and widths.
 Losses, per example (shape (N,), as the training loop expects):
 - style: per level, the squared difference of the output's feature covariance (the Gram matrix
   of the features less their mean over positions) from the style image's, plus that of the
-  mean features, each relative to the style image's own (mean square), so the default weights
-  hold whatever the widths and levels;
+  mean features, each relative (the squared error over the sum of both mean squares: 0 for a
+  match, 1 against an all-zero one, at most 2), so the default weights hold whatever the widths
+  and levels;
 - content: the squared difference of the mean-free features at ``content_level``, relative
-  to the content's;
+  likewise;
 - total variation: mean squared difference of neighbouring pixels (Johnson et al. 2016).
 
 Why the mean is taken apart (issue 24; measured in bench/RESULTS.md): the ReLU responses of
@@ -86,8 +87,14 @@ def _mean_free(feature: tf.Tensor) -> tf.Tensor:
 
 
 def _relative(difference: tf.Tensor, reference: tf.Tensor) -> tf.Tensor:
+    """|found - reference|^2 / (|reference|^2 + |found|^2): 0 for a match, 1 for an all-zero
+    found (a flat image's covariance, or mean-free features), at most 2. Symmetric: an error
+    relative to the reference alone explodes when the style has little variance (the Hubble
+    deep field: mostly black), and the network then learns a flat dark image (measured)."""
     axes = list(range(1, len(difference.shape)))
-    return tf.reduce_mean(tf.square(difference), axis=axes) / (tf.reduce_mean(tf.square(reference), axis=axes) + EPSILON)
+    found = difference + reference
+    scale = tf.reduce_mean(tf.square(reference), axis=axes) + tf.reduce_mean(tf.square(found), axis=axes)
+    return tf.reduce_mean(tf.square(difference), axis=axes) / (scale + EPSILON)
 
 
 @dataclasses.dataclass(frozen=True)

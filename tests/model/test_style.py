@@ -109,6 +109,16 @@ def test_the_encoder_features_are_the_bundled_restorers_first_levels_and_reject_
                                 "style": {"image": "a.png", "feature_network": "encoder", "content_level": 3}})
 
 
+def test_a_config_with_encoder_features_builds_its_loss_on_the_bundled_restorer(content):
+    from model import style_training
+
+    config = load_config(None, base=style_config(content, feature_network="encoder", content_level=1))
+    loss = style_training.build_style_loss(config, channels=3)
+    patches = images("astronaut", "coffee", size=(24, 24))
+    assert len(loss.style_statistics) == 3 and np.allclose(loss.terms(patches, patches)["content"], 0)
+    assert np.all(loss(patches, np.full_like(patches, 0.5)) > loss(patches, patches))
+
+
 @pytest.mark.slow
 def test_a_tiny_style_network_trains_on_content_shards_lowers_its_loss_and_says_it_is_a_style(content, tmp_path):
     import keras

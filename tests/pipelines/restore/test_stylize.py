@@ -94,7 +94,8 @@ def gray_style(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("flags, message", [
     ((), "--model is required"),
-    (("--model=auto",), "--model auto chooses among restorers"),
+    (("--model=auto",), "--model auto chooses among restorers; `restoreflow stylize` takes a style: a bundled one "
+                        "(style-hubble, style-ihc"),
     (("--model={gray_style}", "--keep_colors"), "--keep_colors needs a colour style model"),
     (("--model={style}", "--strength=2"), "--strength 2.0: must lie within 0..1"),
     (("--model={style}", "--reference={inputs}"), "--reference scores or guides a restoration"),

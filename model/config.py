@@ -102,7 +102,11 @@ class StyleConfig:
     the loss weights of content, style and total variation (each term relative, see
     ``model.style_features``); size: the style image's longer side, in pixels, when its
     statistics are taken (0 = as it is; the scale of its brush strokes against the patches');
-    feature_seed, feature_widths, content_level: the fixed random feature network."""
+    feature_network: random (seeded random-weight convolutions: feature_seed, feature_widths)
+    or encoder (the first levels of the trained U-Net restorer ``encoder_model``, a bundled
+    name or a model directory; ``model.style_encoder``); content_level: the level whose
+    features the content term compares; source: where the style image comes from and its
+    licence, in words, copied into the model card (a bundled style must say)."""
 
     image: str
     content_weight: float = 1.0
@@ -112,6 +116,15 @@ class StyleConfig:
     feature_seed: int = 0
     feature_widths: tuple[int, ...] = (32, 64, 128, 256)
     content_level: int = 2
+    feature_network: Literal["random", "encoder"] = "random"
+    encoder_model: str = "restore"
+    source: str = ""
+
+    def levels(self) -> int:
+        """How many levels the feature network has."""
+        from model.style_encoder import ENCODER_LAYERS  # TensorFlow-free
+
+        return len(self.feature_widths) if self.feature_network == "random" else len(ENCODER_LAYERS)
 
     def __post_init__(self):
         check(bool(self.image.strip()), "style.image", "name the style image (a file, local or gs://)")
@@ -120,8 +133,8 @@ class StyleConfig:
         check(self.size >= 0, "style.size", "must be >= 0 (0 = the image as it is)")
         check(bool(self.feature_widths) and min(self.feature_widths) >= 1, "style.feature_widths",
               "must list at least one width, each >= 1")
-        check(0 <= self.content_level < len(self.feature_widths), "style.content_level",
-              f"must lie within [0, {len(self.feature_widths) - 1}] (a level of feature_widths)")
+        check(0 <= self.content_level < self.levels(), "style.content_level",
+              f"must lie within [0, {self.levels() - 1}] (a level of the {self.feature_network} feature network)")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,10 @@ from restoreflow.manifest import ShardManifest
 
 STYLE_ARCHITECTURES = ("style_net",)  # architectures that only make sense with a style: section
 CONTENT_TASK = "content"  # the recipe task of content shards
+FEATURE_NETWORKS = {  # what the card says of each (nothing is downloaded for either)
+    "random": "random-weight multi-scale convolutions, seeded (no training, no download)",
+    "encoder": "the first levels of a U-Net restorer trained by this project (style.encoder_model; no download)",
+}
 
 
 def check_style_config(config: Config, info: dict, manifest: ShardManifest) -> None:
@@ -61,12 +65,18 @@ def read_style_image(path: str, *, channels: int, size: int) -> np.ndarray:
 
 def build_style_loss(config: Config, channels: int):
     """The model.style_features.StyleLoss the config asks for (TensorFlow loads here, not on import)."""
-    from model.style_features import style_loss
+    from model.style_features import random_features, style_loss
 
     style = config.style
     image = read_style_image(style.image, channels=channels, size=style.size)
-    return style_loss(image, widths=style.feature_widths, seed=style.feature_seed, content_level=style.content_level,
-                      content_weight=style.content_weight, style_weight=style.style_weight, tv_weight=style.tv_weight)
+    if style.feature_network == "encoder":
+        from model.style_encoder import encoder_features
+
+        extract = encoder_features(style.encoder_model, channels)
+    else:
+        extract = random_features(channels, style.feature_widths, style.feature_seed)
+    return style_loss(image, extract, content_level=style.content_level, content_weight=style.content_weight,
+                      style_weight=style.style_weight, tv_weight=style.tv_weight)
 
 
 def card_entries(config: Config) -> dict:
@@ -77,4 +87,4 @@ def card_entries(config: Config) -> dict:
     with tf.io.gfile.GFile(config.style.image, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     return {"task": STYLE_TASK, "style": {**to_plain(config.style), "image_sha256": digest,
-                                          "feature_network": "random-weight multi-scale convolutions (seeded)"}}
+                                          "features": FEATURE_NETWORKS[config.style.feature_network]}}

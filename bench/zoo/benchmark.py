@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         p.error("--speed-rounds must be at least 1")
     from restoreflow import zoo
 
-    models = {name: zoo.resolve(name) for name in zoo.names()}
+    models = {name: zoo.resolve(name) for name in zoo.restorers()}  # styles and diagnose are not benchmarked here
     models.update(dict(args.model))
     bench = Bench(scratch=Path(tempfile.mkdtemp(prefix="bench-zoo-")), models=models, limit=args.limit,
                   cbm3d=args.cbm3d)

@@ -80,7 +80,8 @@ def check_model_kind(s) -> None:
                               "`restoreflow diagnose`, or restore with --model auto, which uses it")
         return
     if s.auto:
-        raise ConfigError("--model auto chooses among restorers; `restoreflow stylize` takes a style model directory")
+        raise ConfigError("--model auto chooses among restorers; `restoreflow stylize` takes a style: a bundled one "
+                          f"({', '.join(zoo.styles()) or 'none installed'}) or a style model directory")
     if s.model_task != STYLE_TASK:
         raise ConfigError(f"--model {s.model_dir} is a {s.model_task} model, not a style (model.json task: style): "
                           "run it with `restoreflow restore`; a style is trained by `restoreflow train` with a style: "

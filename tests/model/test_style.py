@@ -69,7 +69,7 @@ def test_the_feature_network_is_a_function_of_its_seed():
 
 def test_each_term_is_zero_for_its_own_target_and_not_for_another_image():
     style = images("rocket", size=(48, 48))[0]
-    loss = style_features.style_loss(style, widths=(8, 16, 32), seed=0, content_level=1,
+    loss = style_features.style_loss(style, style_features.random_features(3, (8, 16, 32), seed=0), content_level=1,
                                      content_weight=1.0, style_weight=1.0, tv_weight=1.0)
     content = images("astronaut", "coffee")
     itself = loss.terms(content, content)
@@ -79,6 +79,44 @@ def test_each_term_is_zero_for_its_own_target_and_not_for_another_image():
     flat = np.full_like(content, 0.4)
     assert np.allclose(style_features.total_variation(flat), 0) and np.all(style_features.total_variation(content) > 0)
     assert loss(content, content).shape == (2,)
+
+
+def test_a_flat_image_of_the_styles_mean_colour_matches_the_style_worse_than_the_style_itself():
+    """The collapse found in the first real run (issue 24): with features of uncentred pixels a
+    flat image of the style's mean colour scored a better style term than another crop of the
+    style, and training converged to it."""
+    y, x = np.mgrid[:96, :96].astype(np.float32)
+    texture = np.stack([0.6 + 0.3 * np.sin(x / 2 + c) * np.sin(y / 3 - c) for c in range(3)], axis=-1)  # stationary
+    loss = style_features.style_loss(texture[:48, :48], style_features.random_features(3, (16, 32, 64), seed=0),
+                                     content_level=1, content_weight=1.0, style_weight=1.0, tv_weight=1.0)
+    other_crop = texture[None, 41:89, 37:85]
+    flat = np.broadcast_to(texture[:48, :48].mean(axis=(0, 1)), other_crop.shape).astype(np.float32)
+    assert float(loss.terms(other_crop, other_crop)["style"][0]) < 0.2 * float(loss.terms(flat, flat)["style"][0])
+
+
+def test_the_encoder_features_are_the_bundled_restorers_first_levels_and_reject_another_model():
+    from model.style_encoder import ENCODER_LAYERS, encoder_features
+
+    extract = encoder_features("restore", channels=3)
+    found = extract(images("astronaut", size=(32, 40)))
+    assert [tuple(f.shape) for f in found] == [(1, 32, 40, 32), (1, 16, 20, 64), (1, 8, 10, 128)]
+    assert len(found) == len(ENCODER_LAYERS) and all(float(np.min(f)) >= 0 for f in found)  # ReLU responses
+    assert len(extract(images("astronaut", size=(32, 40)), 2)) == 2
+    with pytest.raises(ConfigError, match=r"style\.encoder_model denoise-gray: not a U-Net restorer of 3 channel"):
+        encoder_features("denoise-gray", channels=3)
+    with pytest.raises(ConfigError, match=r"style\.content_level: must lie within \[0, 2\] \(a level of the encoder"):
+        load_config(None, base={"data": {"shards": "s"},
+                                "style": {"image": "a.png", "feature_network": "encoder", "content_level": 3}})
+
+
+def test_a_config_with_encoder_features_builds_its_loss_on_the_bundled_restorer(content):
+    from model import style_training
+
+    config = load_config(None, base=style_config(content, feature_network="encoder", content_level=1))
+    loss = style_training.build_style_loss(config, channels=3)
+    patches = images("astronaut", "coffee", size=(24, 24))
+    assert len(loss.style_statistics) == 3 and np.allclose(loss.terms(patches, patches)["content"], 0)
+    assert np.all(loss(patches, np.full_like(patches, 0.5)) > loss(patches, patches))
 
 
 @pytest.mark.slow

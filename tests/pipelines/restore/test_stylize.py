@@ -10,7 +10,7 @@ from PIL import Image
 
 from pipelines.restore import stylize
 from pipelines.restore.job import run
-from restoreflow import cli, pixels
+from restoreflow import cli, pixels, zoo
 from tests.helpers.images import photo, write_image
 from tests.helpers.restore import make_model, read_pixels, rows_of, sha256
 
@@ -94,7 +94,8 @@ def gray_style(tmp_path_factory) -> str:
 
 @pytest.mark.parametrize("flags, message", [
     ((), "--model is required"),
-    (("--model=auto",), "--model auto chooses among restorers"),
+    (("--model=auto",), "--model auto chooses among restorers; `restoreflow stylize` takes a style: a bundled one "
+                        "(style-hubble, style-ihc"),
     (("--model={gray_style}", "--keep_colors"), "--keep_colors needs a colour style model"),
     (("--model={style}", "--strength=2"), "--strength 2.0: must lie within 0..1"),
     (("--model={style}", "--reference={inputs}"), "--reference scores or guides a restoration"),
@@ -120,3 +121,21 @@ def test_stylize_answers_help_with_restores_flags_and_its_own(capsys):
     assert text.startswith("usage: restoreflow stylize") and "--keep_colors" in text and "--strength" in text
     assert " --model MODEL " in text.split("\n\n")[0], "shown as required in the usage"
     assert "--reference" not in text and "--degrade" not in text, "restore's flags that a style refuses"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", zoo.styles())
+def test_a_bundled_style_is_found_by_name_and_restyles_a_photo_without_flattening_it(inputs, tmp_path, name):
+    summary = stylized(inputs, tmp_path / "out", name)
+    assert summary["counts"]["restored"] == 2 and not summary["counts"]["error"]
+    given = read_pixels(inputs / "colour.png").astype(int)
+    styled = read_pixels(tmp_path / "out" / "restored" / "colour.png").astype(int)
+    assert np.abs(styled - given).mean() > 8, "the style changes the photo"
+    assert styled.std(axis=(0, 1)).min() > 8, "not a flat colour (the collapse of the first style trained)"
+
+
+def test_at_least_two_styles_are_bundled_and_each_card_says_where_its_image_comes_from():
+    assert len(zoo.styles()) >= 2
+    for name in zoo.styles():
+        card = zoo.read_card(name)
+        assert card.purpose and card.headline and "licen" in card.provenance["style"]["source"].lower()

@@ -20,22 +20,9 @@ import argparse
 import numpy as np
 
 from bench.common import machine, record_in_card, shared_path
+from bench.jobs.style_metrics import edge_ssim
 
 JUDGE_WIDTHS = (32, 64, 128, 256)
-
-
-def edge_ssim(content: np.ndarray, output: np.ndarray) -> float:
-    """Both float RGB HWC on [0, 1]."""
-    from scipy import ndimage
-
-    from pipelines.quality.scoring import ssim
-    from restoreflow.pixels import rgb_to_ycbcr
-
-    def edges(image):
-        luma = rgb_to_ycbcr(image.astype(np.float64))[..., 0]
-        return np.hypot(ndimage.sobel(luma, axis=0), ndimage.sobel(luma, axis=1)) / 4.0
-
-    return float(ssim(edges(content), edges(output), data_range=1.0))
 
 
 def measure(name: str, limit: int | None) -> dict:
@@ -56,7 +43,8 @@ def measure(name: str, limit: int | None) -> dict:
     for path in sorted(shared_path("data", "kodak24").glob("*.png"))[:limit]:
         content = np.asarray(Image.open(path).convert("RGB"), np.float32)[None] / 255.0
         output = np.round(np.clip(np.asarray(model(content)), 0, 1) * 255) / 255.0  # as the job writes it
-        rows.append([edge_ssim(content[0], output[0]), float(judge.terms(content, output)["style"][0]),
+        as_8bit = [np.round(image[0] * 255).astype(np.uint8) for image in (content, output)]
+        rows.append([edge_ssim(*as_8bit), float(judge.terms(content, output)["style"][0]),
                      float(judge.terms(content, content)["style"][0])])
     edge, distance, unstyled = np.mean(rows, axis=0)
     return {"images": len(rows), "edge_ssim": round(float(edge), 3), "style_distance": round(float(distance), 3),

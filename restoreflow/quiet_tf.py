@@ -97,6 +97,8 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         if verbose():  # decided now, not at install: --verbose is read after the imports
             return None
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)  # read by TF's C++ logging as it loads
+        # gRPC's poller may log "epoll_wait error" as a Ctrl-C tears the process down: not the user's concern
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)

@@ -8,8 +8,10 @@ outputs ``len(OUTPUTS)`` numbers per crop; ``aggregate`` merges the crops and
 sampled steps job 1 stores), so the writer of the training targets and the reader of the
 model's outputs share one definition.
 
-Version 1. Bump ``DIAGNOSIS_VERSION`` when a field's meaning changes: the scores table stores
-the version beside the values.
+Version 2: ``undamaged`` is the verdict "no damage found" (the network's undamaged output, or
+no damage above the thresholds the models repair); version 1 held the network's call alone.
+Bump ``DIAGNOSIS_VERSION`` when a field's meaning changes: the scores table stores the version
+beside the values, and a rerun diagnoses again an image whose stored diagnosis is of another.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from restoreflow.records import ORIGINAL_OPS
 
-DIAGNOSIS_VERSION = 1
+DIAGNOSIS_VERSION = 2
 
 # What the network outputs, in order. "logit" outputs are probabilities before a sigmoid;
 # "value" outputs are regressions on the scale given (target = physical value / scale).
@@ -43,6 +45,9 @@ MIN_NOISE_SIGMA = 3.0
 MAX_JPEG_QUALITY = 90
 MIN_BLUR_SIGMA = 0.5
 MAX_RESOLUTION = 0.9
+# The network's undamaged output at or above this probability says "undamaged" whatever the
+# estimates say (film grain and a camera's sharpening are part of the photograph).
+MIN_UNDAMAGED_PROBABILITY = 0.5
 
 
 def targets(degradation: Mapping) -> np.ndarray:
@@ -92,8 +97,8 @@ class Diagnosis:
     jpeg_quality: int | None  # estimated quality when JPEG blocking was found, else None
     blur_sigma: float  # estimated Gaussian blur sigma, pixels
     resolution: float  # effective resolution: 1.0 = full, 0.5 = upscaled from half size
-    undamaged: bool
-    undamaged_probability: float
+    undamaged: bool  # no damage found: the network says so, or no damage is above the thresholds
+    undamaged_probability: float  # the network's own call
     estimator: str  # model_id of the diagnosis model
     version: int = DIAGNOSIS_VERSION
 
@@ -101,17 +106,21 @@ class Diagnosis:
     def from_outputs(cls, row: Sequence[float], estimator: str) -> Diagnosis:
         """One aggregated output row of the network -> a Diagnosis."""
         value = {name: float(row[i]) * scale for i, (name, _, scale) in enumerate(OUTPUTS)}
-        sigma = max(value["noise_sigma"], 0.0)
+        sigma = round(max(value["noise_sigma"], 0.0), 2)
         p_undamaged = _sigmoid(float(row[INDEX["undamaged"]]))
         jpeg = _sigmoid(float(row[INDEX["jpeg"]])) >= 0.5
+        jpeg_quality = int(min(max(round(value["jpeg_quality"]), 1), 100)) if jpeg else None
+        blur_sigma = round(max(value["blur_sigma"], 0.0), 2)
+        resolution = round(min(max(1.0 - value["resolution_loss"], 0.05), 1.0), 3)
         return cls(
-            noise_sigma=round(sigma, 2),
+            noise_sigma=sigma,
             noise_kind="none" if sigma < MIN_NOISE_SIGMA else
             ("color" if _sigmoid(float(row[INDEX["noise_color"]])) >= 0.5 else "luma"),
-            jpeg_quality=int(min(max(round(value["jpeg_quality"]), 1), 100)) if jpeg else None,
-            blur_sigma=round(max(value["blur_sigma"], 0.0), 2),
-            resolution=round(min(max(1.0 - value["resolution_loss"], 0.05), 1.0), 3),
-            undamaged=p_undamaged >= 0.5,
+            jpeg_quality=jpeg_quality,
+            blur_sigma=blur_sigma,
+            resolution=resolution,
+            # Damage too faint for any model to repair is no damage: the image is left as it is.
+            undamaged=p_undamaged >= MIN_UNDAMAGED_PROBABILITY or not _kinds(sigma, jpeg_quality, blur_sigma, resolution),
             undamaged_probability=round(p_undamaged, 4),
             estimator=estimator,
         )
@@ -120,23 +129,18 @@ class Diagnosis:
         """The kinds of damage found, in a fixed order: noise, jpeg, blur, soft."""
         if self.undamaged:
             return ()
-        found = (
-            ("noise", self.noise_sigma >= MIN_NOISE_SIGMA),
-            ("jpeg", self.jpeg_quality is not None and self.jpeg_quality <= MAX_JPEG_QUALITY),
-            ("blur", self.blur_sigma >= MIN_BLUR_SIGMA),
-            ("soft", self.resolution <= MAX_RESOLUTION),
-        )
-        return tuple(name for name, present in found if present)
+        return _kinds(self.noise_sigma, self.jpeg_quality, self.blur_sigma, self.resolution)
 
     def label(self) -> str:
-        """One word for counts and the report: undamaged, noise, jpeg, blur, soft, mixed, or
-        "faint" (not called undamaged, but no damage above the thresholds)."""
+        """One word for counts and the report: undamaged, noise, jpeg, blur, soft or mixed."""
         kinds = self.damage()
-        if self.undamaged:
-            return "undamaged"
         if not kinds:
-            return "faint"
+            return "undamaged"
         return kinds[0] if len(kinds) == 1 else "mixed"
+
+    def found_by_network(self) -> bool:
+        """Whether the network itself called the image undamaged (else: damage below the thresholds)."""
+        return self.undamaged_probability >= MIN_UNDAMAGED_PROBABILITY
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -162,3 +166,14 @@ class Diagnosis:
 
 
 COLUMN_PREFIX = "diagnosis_"
+
+
+def _kinds(noise_sigma: float, jpeg_quality: int | None, blur_sigma: float, resolution: float) -> tuple[str, ...]:
+    """The kinds of damage above the thresholds, in a fixed order: noise, jpeg, blur, soft."""
+    found = (
+        ("noise", noise_sigma >= MIN_NOISE_SIGMA),
+        ("jpeg", jpeg_quality is not None and jpeg_quality <= MAX_JPEG_QUALITY),
+        ("blur", blur_sigma >= MIN_BLUR_SIGMA),
+        ("soft", resolution <= MAX_RESOLUTION),
+    )
+    return tuple(name for name, present in found if present)

@@ -53,10 +53,9 @@ def choose(diagnosis: Diagnosis) -> Choice:
     ``restore`` (``denoise-color`` leaves the one and fails on the clipping of the other);
     every other mix -> ``restore``."""
     kinds = diagnosis.damage()
-    if diagnosis.undamaged:
-        return Choice(COPY, "no damage found")
     if not kinds:
-        return Choice(COPY, "damage below what the models repair")
+        return Choice(COPY, "no damage found" if diagnosis.found_by_network() else
+                      "no damage above what the models repair")
     if kinds == ("jpeg",):
         return Choice("jpeg", "JPEG only")
     if "jpeg" in kinds and "blur" not in kinds and diagnosis.jpeg_quality <= MAX_HEAVY_JPEG_QUALITY:

@@ -196,7 +196,7 @@ def table_data(data: ReportData, order: crops.Ranking) -> dict:
     if any(r.get("chosen_model") for r in scored):  # --model auto: what it found and chose
         columns += [
             {"key": "diagnosis_label", "label": "damage found", "type": "text",
-             "title": "the diagnosis: undamaged, noise, jpeg, blur, soft, mixed or faint"},
+             "title": "the diagnosis: undamaged (no damage the models repair), noise, jpeg, blur, soft or mixed"},
             {"key": "diagnosis_noise_sigma", "label": "noise σ found", "type": "num", "digits": 1,
              "title": "estimated Gaussian noise sigma, 0-255"},
             {"key": "diagnosis_jpeg_quality", "label": "JPEG quality found", "type": "num", "digits": 0,

@@ -67,9 +67,15 @@ def test_outputs_read_back_as_units_and_decisions():
     assert found.damage() == ("noise", "jpeg") and found.label() == "mixed"
 
 
-def test_faint_damage_is_neither_undamaged_nor_a_kind():
+def test_damage_below_the_thresholds_is_undamaged_though_the_network_did_not_say_so():
     found = Diagnosis.from_outputs(logits(noise_sigma=1.0, blur_sigma=0.4), "est")
-    assert found.noise_kind == "none" and found.damage() == () and found.label() == "faint"
+    assert found.undamaged and not found.found_by_network() and found.undamaged_probability < 0.5
+    assert found.noise_kind == "none" and found.damage() == () and found.label() == "undamaged"
+    assert routing.choose(found) == routing.Choice(routing.COPY, "no damage above what the models repair")
+    said = Diagnosis.from_outputs(logits(undamaged=5.0, noise_sigma=8.0), "est")  # grain the network knows
+    assert said.undamaged and said.found_by_network() and said.damage() == ()
+    assert routing.choose(said) == routing.Choice(routing.COPY, "no damage found")
+    assert not Diagnosis.from_outputs(logits(noise_sigma=3.5), "est").undamaged
 
 
 def test_aggregate_is_the_median_of_the_crops():

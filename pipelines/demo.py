@@ -5,7 +5,7 @@ scikit-image, in a few minutes on a laptop.
    then JPEG compression, as on a photograph shared from a phone);
 2. train: a small colour DnCNN for a few hundred steps;
 3. restore: colour photographs, damaged the same way (paired mode), restored and scored with
-   the model just trained and with the bundled default model.
+   the model just trained and with the bundled general restorer `restore`.
 """
 
 from __future__ import annotations

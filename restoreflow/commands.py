@@ -51,7 +51,7 @@ The three jobs end to end on photographs that ship with scikit-image (about
   1. shards: gray patches of some photographs, with Gaussian noise of sigma 25;
   2. train: a small DnCNN for --steps steps;
   3. restore: other photographs, degraded the same way (paired mode), restored
-     and scored with the model just trained and with the bundled default model.""",
+     and scored with the model just trained and with the bundled general restorer.""",
     )
     parser.add_argument("--output", required=True, help="Folder for samples, shards, model and results.")
     parser.add_argument("--steps", type=int, default=300, help="Training steps of the demo model.")
@@ -77,8 +77,8 @@ other keys are the restore job's flags of the same names
   input: [gs://archive/incoming]
   # the output folder: restored/, scores/, report.html, errors/
   output: gs://archive/restored
-  # a bundled model (restoreflow models) or a model directory;
-  # default: the bundled default model
+  # auto, a bundled model (restoreflow models) or a model directory;
+  # default: auto for a new output, else the output's last run's model
   model: denoise-gray
   # folder of clean references for PSNR/SSIM, matched by relative path
   # and file stem (a/b.jpg <-> REFERENCE/a/b.png)

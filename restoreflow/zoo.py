@@ -19,7 +19,7 @@ from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 from restoreflow.routing import AUTO_MODELS
 
-DEFAULT = "restore"
+DEFAULT = "restore"  # the bundled general restorer: auto's reference geometry, the demo's comparison
 
 
 def zoo_dir() -> Path:
@@ -74,7 +74,7 @@ def describe(name: str) -> dict:
     card = read_card(name)
     return {
         "name": name,
-        "default": name == DEFAULT,
+        "auto": name in AUTO_MODELS,  # one of the models --model auto (restore's default) picks from
         "task": card.task,
         "channels": {1: "gray", 3: "colour"}.get(card.channels, str(card.channels)),
         "scale": card.scale,
@@ -91,7 +91,7 @@ def _table(rows: list[dict]) -> list[str]:
     header = ("name", "task", "channels", "scale", "params", "size", "CPU MP/s", "bf16", "headline scores")
     cells = [header] + [
         (
-            row["name"] + (" (default)" if row["default"] else ""),
+            row["name"] + (" *" if row["auto"] else ""),
             row["task"],
             row["channels"],
             f"x{row['scale']}",
@@ -124,6 +124,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print("\n".join(_table(rows)))
-        print(f"\n--model auto: each image is diagnosed by 'diagnose' and goes to {', '.join(AUTO_MODELS)} by "
-              "its damage; undamaged ones are copied unchanged (restoreflow diagnose shows the choice alone).")
+        print(f"\n* --model auto: each image is diagnosed by 'diagnose' and goes to {', '.join(AUTO_MODELS)} by "
+              "its damage; undamaged ones are copied unchanged (restoreflow diagnose shows the choice alone). "
+              "It is restore's default for a new output; an output keeps the model of its last run.")
     return 0

@@ -75,7 +75,7 @@ variable "output_path" {
 }
 
 variable "model_path" {
-  description = "auto (each image to the bundled model its damage diagnosis picks), a bundled model name, or a model directory (model.keras + model.json); null = the bundled default model restore."
+  description = "auto (each image to the bundled model its damage diagnosis picks), a bundled model name, or a model directory (model.keras + model.json); null = auto for a new output, else the model of the output's last run."
   type        = string
   default     = null
 }

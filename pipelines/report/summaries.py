@@ -129,6 +129,19 @@ def _readable_summary(path: str) -> dict | None:
     return summary
 
 
+def read_latest_summary(output: str) -> dict | None:
+    """The output's last run's summary: summary.json, or where that is damaged the newest of
+    runs/*/; None for an output no run has finished."""
+    path = FileSystems.join(output, SUMMARY_FILE)
+    if not FileSystems.exists(path):
+        return None
+    latest = _readable_summary(path)
+    if latest is None:
+        recorded = read_run_summaries(output)
+        latest = recorded[-1] if recorded else None
+    return latest
+
+
 def summary_from_files(output: str, run_id: str) -> dict:
     """A run's summary rebuilt from its Parquet rows and error files, for a run whose
     summary.json is damaged or missing; its wall time is unknown (None)."""

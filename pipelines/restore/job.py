@@ -39,9 +39,12 @@ def build_pipeline(argv: list[str], *, tracker: progress.Tracker | None = None,
     options = job_options.parse(argv, options_classes, required=required)
     settings = resolve_settings(options, job=job)
     specs = input_specs(options)
-    log.info("%s: model %s (%s, weights sha256 %s)%s", job, settings.model_dir, settings.model_id,
-             settings.weights_sha256[:12],
-             f": {settings.purpose}" if settings.purpose else "")
+    if settings.auto:
+        log.info("%s: model auto: each image diagnosed, then %s by its damage, or copied", job,
+                 ", ".join(settings.auto_models))
+    else:
+        log.info("%s: model %s (%s, weights sha256 %s)%s", job, settings.model_dir, settings.model_id,
+                 settings.weights_sha256[:12], f": {settings.purpose}" if settings.purpose else "")
     log.info("%s: run %s, tiles %d px with %d px overlap", job, settings.run_id, settings.tile_size, settings.overlap)
 
     # A local run lists its inputs here, once: the progress line counts them. A remote runner's

@@ -3,12 +3,33 @@ what makes an image done), the model loaded once before the pipeline, and --mode
 
 from __future__ import annotations
 
+import logging
+
 from model import engines, export
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
 from restoreflow.card import GENERATOR_TASK, STYLE_TASK
 from restoreflow.configs import ConfigError
+
+log = logging.getLogger("restoreflow.restore")
+
+
+def default_model(output: str) -> str:
+    """The model of a run without --model: the model of the output's last run (its summary.json), so
+    that a new version's default never redoes an archive; for a new output, ``auto``. Summaries
+    from before they named the model: ``auto`` where they count images per model, else
+    ``restore``, the default then."""
+    from pipelines.report import summaries
+
+    last = summaries.read_latest_summary(output)
+    if last is None:
+        log.info("--model not given: auto (each image diagnosed and sent to the bundled model for its damage)")
+        return routing.AUTO
+    model = last.get("model") or (routing.AUTO if last.get("by_model") else zoo.DEFAULT)
+    log.info("--model not given: %s, the model of this output's last run (%s); pass --model to change it",
+             model, last["run_id"])
+    return model
 
 
 def auto_models() -> dict:

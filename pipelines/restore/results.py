@@ -73,6 +73,8 @@ def write_summary(_, settings: Settings, unused_masks=None, **written) -> dict:
     page is built after the pipeline, from the files (``pipelines.report.build``)."""
     advise = functools.partial(guidance.advise, card=settings.card, model=settings.model_dir,
                                paired=settings.degrade is not None)
-    extra = {} if unused_masks is None else {"unused_masks": sorted(unused_masks)}
+    extra = {"model": settings.model_dir}  # the next run's model when it names none (models.default_model)
+    if unused_masks is not None:
+        extra["unused_masks"] = sorted(unused_masks)
     return summaries.write_run_summary(settings.output, settings.run_id, settings.model_id, advise=advise,
                                        extra=extra)

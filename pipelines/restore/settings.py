@@ -164,7 +164,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
     common = options.view_as(job_options.InputOptions)
     job_options.check_output_folder(common.output)
     # A bundled name stays a name: the workers find it in their own installed package.
-    model_dir = flags.model or zoo.DEFAULT
+    model_dir = flags.model or models.default_model(common.output.rstrip("/"))
     degrade = recipes.load(flags.degrade) if flags.degrade else None
     if model_dir == routing.AUTO and os.path.isdir(routing.AUTO):
         raise ConfigError("--model auto is the automatic choice, but a folder ./auto is here too: for the "

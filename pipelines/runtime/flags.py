@@ -57,7 +57,8 @@ def add_restore_args(parser, *, required: tuple[str, ...] = ()) -> None:
     parser.add_argument("--model", default=None,
                         help="A bundled model by name (see restoreflow models), a model directory, local or "
                         "gs://, or auto: each image diagnosed and sent to the bundled model for its damage, "
-                        "undamaged ones copied unchanged (default: the bundled default model).")
+                        "undamaged ones copied unchanged. Default: auto for a new output; an output already restored keeps "
+                        "the model of its last run (its summary.json).")
     parser.add_argument("--strength", type=float, default=1.0,
                         help="0..1: how much of the restoration to apply (output = input + strength x change); "
                         "0 writes every input unchanged.")

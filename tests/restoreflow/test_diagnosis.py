@@ -106,6 +106,8 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
     ({"noise_sigma": 20.0, "noise_color": LUMA}, "restore"),
     ({"noise_sigma": 45.0, "noise_color": COLOR}, "restore"),  # clipped: denoise-color learnt unclipped noise
     ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
+    ({"jpeg": 5.0, "jpeg_quality": 45.0, "noise_sigma": 2.0}, "restore"),  # noise under the JPEG: a chain
+    ({"jpeg": 5.0, "jpeg_quality": 20.0, "noise_sigma": 2.0}, "jpeg"),  # heavy JPEG's own faint reading
     ({"blur_sigma": 1.5}, "sharpen"),
     ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "sharpen"),
     ({"blur_sigma": 1.5, "noise_sigma": 12.0, "noise_color": LUMA}, "restore"),

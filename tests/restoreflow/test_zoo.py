@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import restore
-from restoreflow import zoo
+from restoreflow import routing, zoo
 from restoreflow.configs import ConfigError
 from tests.helpers.images import photo, write_image
 
@@ -40,7 +40,7 @@ def test_models_lists_each_bundled_model_with_what_it_is_for(capsys):
     assert zoo.main(["--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == zoo.names()
-    assert sum(row["default"] for row in rows) == 1
+    assert {row["name"] for row in rows if row["auto"]} == set(routing.AUTO_MODELS)
 
 
 def test_models_rejects_unknown_arguments(capsys):

@@ -95,3 +95,27 @@ def test_the_smallest_budget_keeps_a_core_past_the_overlap():
 
     side = tiling.size_for_budget(1, width=64, batch=1, overlap=45, multiple=4)
     assert side == 96 and side - 2 * 45 >= 4
+
+
+def _summary(folder: Path, **fields) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {"run_id": "20261201T000000Z-abcdef", "counts": {"restored": 3}, "scores": {}, "gains": {}, **fields}
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def test_a_run_without_model_takes_auto_for_a_new_output_and_the_last_runs_model_for_an_old_one(tmp_path, caplog):
+    from pipelines.restore.models import default_model
+
+    caplog.set_level("INFO")
+    assert default_model(str(tmp_path / "new")) == routing.AUTO
+    _summary(tmp_path / "named", model="jpeg")
+    assert default_model(str(tmp_path / "named")) == "jpeg"
+    assert "jpeg, the model of this output's last run (20261201T000000Z-abcdef)" in caplog.text
+    # Summaries from before they named the model: the default of then, or auto where it ran.
+    _summary(tmp_path / "old", by_model={})
+    assert default_model(str(tmp_path / "old")) == zoo.DEFAULT
+    _summary(tmp_path / "old-auto", by_model={"jpeg": 2, "copy": 1})
+    assert default_model(str(tmp_path / "old-auto")) == routing.AUTO
+    _summary(tmp_path / "damaged" / "runs" / "20261201T000000Z-abcdef", model="sharpen")
+    (tmp_path / "damaged" / "summary.json").write_text("{")  # the last run's, killed while writing
+    assert default_model(str(tmp_path / "damaged")) == "sharpen"

@@ -9,8 +9,9 @@ Both engines take float32 NHWC batches and return float32 NumPy arrays; their ou
 within 1e-4 on [0, 1] images (tests/model/test_engines.py checks every bundled model), so the
 engine is not part of a run's settings key. The restore job's workers load a model folder
 with ``load_dir``: OpenVINO's conversion (which needs TensorFlow, and a few seconds) happens
-once per model and machine and is then read from a cache (``model.ov_cache``), so that an
-OpenVINO worker does not load TensorFlow at all.
+once per model and machine, in a child process (``convert_apart``: ``python -m model.engines``)
+that fills a cache (``model.ov_cache``), so that a process that runs OpenVINO, a machine's
+first run included, never loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import dataclasses
 import glob
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -149,13 +151,44 @@ def load_dir(model_dir: str, channels: tuple[int, int], keras_model: Callable[[]
     core = _ov().Core()
     folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels[0])
     converted = ov_cache.read(core, folder, channels)  # None with the cache off, too
-    if converted is None:
-        log.info("converting %s for OpenVINO%s", model_dir,
+    if converted is None and ov_cache.enabled() and convert_apart(model_dir, channels) is None:
+        converted = ov_cache.read(core, folder, channels)
+    if converted is None:  # where the child could not: here, with TensorFlow (its error, if any, is raised)
+        log.info("converting %s for OpenVINO in this process%s", model_dir,
                  f" (once: kept in {folder})" if ov_cache.enabled() else " (the cache is off)")
         converted = _read_frozen(core, _function(keras_model(), channels[0]))
         if ov_cache.store(converted, folder):  # run what later workers will read: the same outputs
             converted = ov_cache.read(core, folder, channels) or converted
     return _openvino(converted, threads, precision)
+
+
+def convert_apart(model_dir: str, channels: tuple[int, int]) -> str | None:
+    """Converts the local ``model_dir`` for OpenVINO into the cache in a child process, which
+    takes TensorFlow's memory (about 450 MB) with it when it exits; None once the cache holds the
+    conversion, else why not (the child's last line of error). ``-P``: the child must not
+    import a folder of the user's working directory as our ``model`` package."""
+    log.info("converting %s for OpenVINO (once per machine, in a child process)", model_dir)
+    command = [sys.executable, "-P", "-m", "model.engines", model_dir, str(channels[0]), str(channels[1])]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode == 0:
+        return None
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    why = lines[-1] if lines else f"exit status {result.returncode}"
+    log.info("the conversion's child process failed (%s); converting in this process", why)
+    return why
+
+
+def _convert_into_cache(model_dir: str, channels_in: int, channels_out: int) -> int:
+    """``python -m model.engines MODEL_DIR CHANNELS_IN CHANNELS_OUT``: convert_apart's child."""
+    from model import export, ov_cache
+
+    core = _ov().Core()
+    converted = _read_frozen(core, _function(export.load_model(model_dir)[0], channels_in))
+    folder = ov_cache.entry_folder(export.model_file_sha256(model_dir), channels_in)
+    stored = ov_cache.store(converted, folder) and ov_cache.read(core, folder, (channels_in, channels_out))
+    if not stored:
+        print(f"the OpenVINO cache {folder} could not be written", file=sys.stderr)
+    return 0 if stored else 1
 
 
 def cached(model_dir: str, channels: tuple[int, int], engine: str) -> bool:
@@ -246,3 +279,7 @@ def _cpu_properties(threads: int, precision: str) -> dict:
     if threads > 0:
         properties["INFERENCE_NUM_THREADS"] = threads
     return properties
+
+
+if __name__ == "__main__":
+    sys.exit(_convert_into_cache(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

@@ -51,7 +51,8 @@ The three jobs end to end on photographs that ship with scikit-image (about
   1. shards: gray patches of some photographs, with Gaussian noise of sigma 25;
   2. train: a small DnCNN for --steps steps;
   3. restore: other photographs, degraded the same way (paired mode), restored
-     and scored with the model just trained and with the bundled general restorer.""",
+     and scored with the model just trained and with the bundled restorer
+     `restore`.""",
     )
     parser.add_argument("--output", required=True, help="Folder for samples, shards, model and results.")
     parser.add_argument("--steps", type=int, default=300, help="Training steps of the demo model.")

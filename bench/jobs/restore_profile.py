@@ -105,10 +105,11 @@ def side_job(folder: Path, model: str, precision: str, extra: list[str]) -> dict
     from pipelines import restore
 
     start = time.perf_counter()
-    summary = restore.run(job_args(folder, model, precision, extra))
+    args = job_args(folder, model, precision, extra)
+    summary = restore.run(args)
     seconds = time.perf_counter() - start
     assert summary["counts"].get("restored") == len(list(folder.glob("*.png"))), summary["counts"]
-    return {"seconds": seconds}
+    return {"seconds": seconds, "output": args[1].removeprefix("--output=")}
 
 
 def imports() -> None:
@@ -208,7 +209,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--scale", type=float, default=4.9)
     parser.add_argument("--model", default="restore")
-    parser.add_argument("--precision", choices=("f32", "bf16"), default="f32")
+    parser.add_argument("--precision", choices=("f32", "bf16", "auto"), default="f32")
     parser.add_argument("--other", type=Path, help="another checkout: its job side alternates with this one's")
     parser.add_argument("--job-arg", action="append", help="a flag for the job sides, e.g. --job-arg=--tile_size=1024")
     parser.add_argument("--side", choices=("bare", "job", "profile"), help=argparse.SUPPRESS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from model import engines, export
+from model import engines, export, ov_cache
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
@@ -71,12 +71,15 @@ def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool, engi
     """Loads the model once before the pipeline is built, so that one that cannot load (a
     Lambda layer, a card that misdescribes it) is one line now rather than a worker's traceback.
     With in-process workers the loaded model is kept for the first of them (one load per run).
-    Not where OpenVINO runs here from a cached conversion of these very weights: they loaded
-    then, and this process then never loads TensorFlow (see model.ov_cache)."""
+    Where OpenVINO runs here, the check is the conversion (made in a child process, or cached
+    from an earlier run): this process then never loads TensorFlow (see model.ov_cache)."""
     source = zoo.resolve(model_dir)
     channels = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
     if "://" not in source and engines.cached(source, channels, engine):
         return
+    if "://" not in source and engines.resolve(engine) == "openvino" and ov_cache.enabled() \
+            and engines.convert_apart(source, channels) is None:
+        return  # it loaded in the child that converted it; this process stays without TensorFlow
     if in_process:  # the workers share this process: its thread pools are set before TF first runs
         set_tf_threads(tf_threads)
     try:

@@ -77,6 +77,26 @@ def test_a_worker_with_a_cached_conversion_loads_no_tensorflow_and_restores_the_
 
 
 @pytest.mark.slow
+def test_a_machines_first_worker_converts_in_a_child_process_and_loads_no_tensorflow(unet, cache, tmp_path):
+    tiles = batch()
+    np.save(tmp_path / "tiles.npy", tiles)
+    result = subprocess.run([sys.executable, "-c", WORKER, unet, str(tmp_path / "out.npy"), str(tmp_path / "tiles.npy")],
+                            cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]  # its Keras loader exits: never called
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+    assert engines.cached(unet, CHANNELS, "openvino") and len(list(cache.iterdir())) == 1
+    converted_in_memory = engines.load(load_model(unet)[0], 3, engine="openvino")(tiles)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), converted_in_memory, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_conversion_the_child_cannot_make_says_why(tmp_path, cache):
+    (tmp_path / "not-a-model").mkdir()
+    why = engines.convert_apart(str(tmp_path / "not-a-model"), CHANNELS)
+    assert why and "model.json" in why and not cache.exists()
+
+
+@pytest.mark.slow
 def test_a_damaged_conversion_is_converted_again_with_a_warning(unet, cache, caplog):
     first = engines.load_dir(unet, CHANNELS, keras_of(unet), engine="openvino")(batch())
     entry = next(cache.iterdir())

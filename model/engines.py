@@ -9,9 +9,9 @@ Both engines take float32 NHWC batches and return float32 NumPy arrays; their ou
 within 1e-4 on [0, 1] images (tests/model/test_engines.py checks every bundled model), so the
 engine is not part of a run's settings key. The restore job's workers load a model folder
 with ``load_dir``: OpenVINO's conversion (which needs TensorFlow, and a few seconds) happens
-once per model and machine, in a child process (``convert_apart``: ``python -m model.engines``)
-that fills a cache (``model.ov_cache``), so that a process that runs OpenVINO, a machine's
-first run included, never loads TensorFlow.
+once per model and machine, in a child process (``convert_apart``) that fills a cache
+(``model.ov_cache``), so that a process that runs OpenVINO, a machine's first run included,
+never loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -165,10 +165,9 @@ def load_dir(model_dir: str, channels: tuple[int, int], keras_model: Callable[[]
 def convert_apart(model_dir: str, channels: tuple[int, int]) -> str | None:
     """Converts the local ``model_dir`` for OpenVINO into the cache in a child process, which
     takes TensorFlow's memory (about 450 MB) with it when it exits; None once the cache holds the
-    conversion, else why not (the child's last line of error). ``-P``: the child must not
-    import a folder of the user's working directory as our ``model`` package."""
+    conversion, else why not (the child's last line of error)."""
     log.info("converting %s for OpenVINO (once per machine, in a child process)", model_dir)
-    command = [sys.executable, "-P", "-m", "model.engines", model_dir, str(channels[0]), str(channels[1])]
+    command = [sys.executable, "-c", _CHILD, model_dir, str(channels[0]), str(channels[1])]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode == 0:
         return None
@@ -178,8 +177,18 @@ def convert_apart(model_dir: str, channels: tuple[int, int]) -> str | None:
     return why
 
 
+# convert_apart's child. Its working directory leaves sys.path first, so that a user's own
+# model/ package there is never imported as ours (Python 3.11's -P; this runs on 3.10 too).
+_CHILD = """import os, sys
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+from model.engines import _convert_into_cache
+sys.exit(_convert_into_cache(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+
+
 def _convert_into_cache(model_dir: str, channels_in: int, channels_out: int) -> int:
-    """``python -m model.engines MODEL_DIR CHANNELS_IN CHANNELS_OUT``: convert_apart's child."""
+    """Converts ``model_dir`` into the cache (convert_apart's child); its exit status."""
     from model import export, ov_cache
 
     core = _ov().Core()
@@ -279,7 +288,3 @@ def _cpu_properties(threads: int, precision: str) -> dict:
     if threads > 0:
         properties["INFERENCE_NUM_THREADS"] = threads
     return properties
-
-
-if __name__ == "__main__":
-    sys.exit(_convert_into_cache(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

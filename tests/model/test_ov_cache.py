@@ -90,6 +90,14 @@ def test_a_machines_first_worker_converts_in_a_child_process_and_loads_no_tensor
 
 
 @pytest.mark.slow
+def test_the_child_never_imports_a_model_package_of_the_users_working_folder(unet, cache, tmp_path, monkeypatch):
+    (tmp_path / "work" / "model").mkdir(parents=True)
+    (tmp_path / "work" / "model" / "__init__.py").write_text("raise ImportError('the user's own model package')\n")
+    monkeypatch.chdir(tmp_path / "work")
+    assert engines.convert_apart(unet, CHANNELS) is None and engines.cached(unet, CHANNELS, "openvino")
+
+
+@pytest.mark.slow
 def test_a_conversion_the_child_cannot_make_says_why(tmp_path, cache):
     (tmp_path / "not-a-model").mkdir()
     why = engines.convert_apart(str(tmp_path / "not-a-model"), CHANNELS)

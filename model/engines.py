@@ -169,12 +169,19 @@ def convert_apart(model_dir: str, channels: tuple[int, int]) -> str | None:
     log.info("converting %s for OpenVINO (once per machine, in a child process)", model_dir)
     command = [sys.executable, "-c", _CHILD, model_dir, str(channels[0]), str(channels[1])]
     result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode == 0:
+    if result.returncode == 0 or _cached_if_readable(model_dir, channels):  # the cache is what counts
         return None
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     why = lines[-1] if lines else f"exit status {result.returncode}"
     log.info("the conversion's child process failed (%s); converting in this process", why)
     return why
+
+
+def _cached_if_readable(model_dir: str, channels: tuple[int, int]) -> bool:
+    try:
+        return cached(model_dir, channels, "openvino")
+    except OSError:  # no model file to hash: the child's error says what is wrong
+        return False
 
 
 # convert_apart's child. Its working directory leaves sys.path first, so that a user's own
@@ -183,7 +190,9 @@ _CHILD = """import os, sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 from model.engines import _convert_into_cache
-sys.exit(_convert_into_cache(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+status = _convert_into_cache(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+sys.stderr.flush()
+os._exit(status)  # no interpreter teardown: TensorFlow's and OpenVINO's take time and are not needed
 """
 
 

@@ -8,7 +8,9 @@
 * A colour model on a gray image sees the gray channel repeated three times; its output is
   turned back into gray with the BT.601 luma weights.
 
-All arrays are float32 HWC on a [0, 1] scale; nothing is clipped here.
+All arrays are float32 HWC on a [0, 1] scale; nothing is clipped here. The "same" and
+"replicate" rules are per pixel (``PER_PIXEL``), so the restore job applies them one tile at a
+time (``widen``, ``from_model``) and never holds a whole image in float32 for them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ class ChannelPlan:
     model_input: np.ndarray
     rule: str  # "same", "luma", "replicate"
     chroma: np.ndarray | None = None  # Cb/Cr kept aside by the "luma" rule
+
+
+PER_PIXEL = ("same", "replicate")
+
+
+def widen(tile: np.ndarray, rule: str) -> np.ndarray:
+    """One tile of a plan's model input as the model takes it: a "replicate" plan's input kept
+    gray (one channel) is repeated here; one made whole beforehand (with a mask channel beside
+    it, for inpainting) is already wide."""
+    return np.repeat(tile, 3, axis=-1) if rule == "replicate" and tile.shape[-1] == 1 else tile
 
 
 def to_model(image: np.ndarray, model_channels: int) -> ChannelPlan:

@@ -198,8 +198,11 @@ def given_pixels(image_id: str, decoded: images.DecodedImage, mask, references: 
 def model_input(px: Pixels, s: Settings) -> channels.ChannelPlan:
     """The degraded pixels in the model's channels (+ the mask channel for inpainting)."""
     degraded = px.degraded
-    # Same channels: the model input stays in its stored dtype and tiles become float one at a
-    # time (a quarter of the memory for 8-bit images).
+    # Same channels, or gray into a colour model: the model input stays in its stored dtype and
+    # channels, and tiles become float (and colour) one at a time (pipelines.restore.tiles): a
+    # quarter of the memory for 8-bit images, a twelfth for gray ones.
+    if degraded.shape[-1] == 1 and s.model_channels == 3 and not s.takes_mask:
+        return channels.ChannelPlan(degraded, "replicate")
     native = degraded.shape[-1] == s.model_channels and not s.takes_mask
     plan = channels.to_model(degraded if native else images.as_float(degraded), s.model_channels)
     if s.takes_mask:

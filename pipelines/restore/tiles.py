@@ -19,6 +19,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from model import tiling
 from pipelines.imaging import images
+from pipelines.imaging.channels import PER_PIXEL, from_model, widen
 from pipelines.restore import errors
 from pipelines.restore.inference import InferenceFailure
 from pipelines.restore.values import ImageMeta, Prepared, Stitched, TileKey
@@ -38,7 +39,7 @@ def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int,
     for tile in plan:
         key = TileKey(meta.image_id, meta.source, tile, len(plan), meta if tile.index == 0 else None,
                       meta.chosen.model)
-        yield key, images.as_float(tiling.extract(prepared.model_input, tile))
+        yield key, widen(images.as_float(tiling.extract(prepared.model_input, tile)), meta.channel_plan.rule)
 
 
 class CutTiles(beam.DoFn):
@@ -66,12 +67,19 @@ class Canvas:
     received: int = 0
     failure: str | None = None
 
+    @property
+    def final(self) -> bool:
+        """Whether cores arrive in the image's own channels and dtype (a per-pixel channel
+        plan): else the canvas is the model's float output, converted once whole (write)."""
+        return self.meta.channel_plan.rule in PER_PIXEL
+
     @classmethod
     def start(cls, key: TileKey, *, scale: int, channels: int) -> Canvas:
         height, width = key.meta.size_in
-        # Without a colour conversion to follow, cores are quantized as they arrive.
-        dtype = key.meta.out_dtype if key.meta.channel_plan.rule == "same" else np.float32
-        return cls(key.meta, np.empty((height * scale, width * scale, channels), dtype), key.count, scale)
+        rule = key.meta.channel_plan.rule
+        dtype = key.meta.out_dtype if rule in PER_PIXEL else np.float32
+        depth = 1 if rule == "replicate" else channels  # the gray image's own channel
+        return cls(key.meta, np.empty((height * scale, width * scale, depth), dtype), key.count, scale)
 
     def add(self, tile, output) -> bool:
         """Places one tile's restored core (or records its failure); True once all are in."""
@@ -81,8 +89,10 @@ class Canvas:
             self.failure, self.pixels = output.reason, None
         elif self.failure is None:
             kept = tiling.core(output, tile, self.scale)
-            if self.pixels.dtype != np.float32:
-                kept = images.from_float(kept, self.pixels.dtype)
+            if self.final:  # per pixel: each core in the image's channels (and dtype) as it arrives
+                kept = from_model(kept, self.meta.channel_plan)
+                if self.pixels.dtype != np.float32:
+                    kept = images.from_float(kept, self.pixels.dtype)
             tiling.place(self.pixels, kept, tile, self.scale)
         return self.received == self.count
 

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from pipelines.imaging import images
+from pipelines.imaging import channels, images
 from pipelines.restore import errors, prepare, rerun
 from tests.helpers.images import photo
 from tests.helpers.restore import TINY_DNCNN, item, make_model, settings_for
@@ -32,8 +32,11 @@ def test_the_model_gets_the_image_in_its_own_channels(tmp_path, models):
     luma = prepare.model_input(pixels_of(rgb), on_gray_model)
     assert luma.rule == "luma" and luma.model_input.shape == (8, 10, 1) and luma.chroma.shape == (8, 10, 2)
     replicate = prepare.model_input(pixels_of(gray), settings_for(tmp_path, models["rgb"]))
-    assert replicate.rule == "replicate" and replicate.model_input.shape == (8, 10, 3)
-    assert np.array_equal(replicate.model_input[..., 0], replicate.model_input[..., 2])
+    # gray stays gray and 8-bit: each tile is widened to colour as it is cut (a 100 MP photograph)
+    assert replicate.rule == "replicate" and replicate.model_input.shape == (8, 10, 1)
+    assert replicate.model_input.dtype == np.uint8
+    tile = channels.widen(replicate.model_input, replicate.rule)
+    assert tile.shape == (8, 10, 3) and np.array_equal(tile[..., 0], tile[..., 2])
 
 
 def test_images_smaller_than_the_models_border_are_rejected(tmp_path, models):

@@ -15,6 +15,7 @@ from pipelines.degrade import pairs, recipe as recipes
 from pipelines.imaging import images
 from pipelines.quality import scoring
 from pipelines.restore import RestoreImages, prepare
+from restoreflow.pixels import luma
 from tests.helpers.beam import local_pipeline
 from tests.helpers.images import photo, write_image
 from tests.helpers.restore import (
@@ -140,6 +141,10 @@ def test_a_colour_model_gives_gray_for_gray_and_keeps_16bit_colour(tmp_path):
     restore_in_memory(settings_for(tmp_path / "out", model, "--tile_size=16"), items, rows=check)
     out = tmp_path / "out" / "restored"
     assert read_pixels(out / "g.png").shape == (16, 20, 1)
+    # Widened to colour tile by tile and narrowed back to luma as each tile arrives: as the whole image would be.
+    gray_in_colour = np.repeat(images.to_float(photo("camera", (16, 20))), 3, axis=-1)
+    as_whole = images.from_float(luma(whole_image(model, gray_in_colour))[..., None], np.uint8)
+    assert np.abs(read_pixels(out / "g.png").astype(int) - as_whole.astype(int)).max() <= 1
     expected = np.clip(whole_image(model, images.to_float(deep)), 0, 1)
     for name, fmt in (("deep.png", "PNG"), ("deep.tif", "TIFF")):
         decoded = images.decode((out / name).read_bytes())

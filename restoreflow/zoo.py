@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from restoreflow import commands
-from restoreflow.card import CARD_FILE, MAX_BF16_COST_DB, STYLE_TASK, ModelCard
+from restoreflow.card import CARD_FILE, GENERATOR_TASK, MAX_BF16_COST_DB, STYLE_TASK, ModelCard
 from restoreflow.configs import ConfigError, suggest
 from restoreflow.console import user_errors
 from restoreflow.routing import AUTO_MODELS
@@ -34,14 +34,19 @@ def names() -> list[str]:
 
 
 def restorers() -> list[str]:
-    """The bundled models that restore images (the others estimate damage, ``diagnose``, or
-    are styles for ``restoreflow stylize``)."""
-    return [name for name in names() if read_card(name).task not in ("diagnose", STYLE_TASK)]
+    """The bundled models that restore images (the others estimate damage, ``diagnose``, are
+    styles for ``restoreflow stylize``, or generators for ``restoreflow generate``)."""
+    return [name for name in names() if read_card(name).task not in ("diagnose", STYLE_TASK, GENERATOR_TASK)]
 
 
 def styles() -> list[str]:
     """The bundled styles (``restoreflow stylize --model NAME``)."""
     return [name for name in names() if read_card(name).task == STYLE_TASK]
+
+
+def generators() -> list[str]:
+    """The bundled generators (``restoreflow generate --model NAME``)."""
+    return [name for name in names() if read_card(name).task == GENERATOR_TASK]
 
 
 def resolve(ref: str | None) -> str:

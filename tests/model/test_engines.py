@@ -39,7 +39,9 @@ def restored(model: str, engine: str, tiles: list[np.ndarray]) -> list[np.ndarra
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", zoo.names())
+# A generator is the exception: its sampler calls the two-input network on TensorFlow itself
+# (pipelines.restore.inference._filler, pipelines.generate), so no engine runs it.
+@pytest.mark.parametrize("name", [name for name in zoo.names() if name not in zoo.generators()])
 def test_openvino_matches_tensorflow_on_every_bundled_model(name):
     from model.export import read_card
 

@@ -40,4 +40,5 @@ def test_a_bundled_model_restores_colour_and_gray_at_its_scale_in_their_modes(tm
 def test_the_zoo_covers_the_default():
     # The test above is parametrized over zoo.restorers(); it must not pass by covering nothing.
     assert zoo.DEFAULT in zoo.restorers()
-    assert set(zoo.names()) - set(zoo.restorers()) == {"diagnose", *zoo.styles()} and len(zoo.styles()) >= 2
+    assert set(zoo.names()) - set(zoo.restorers()) == {"diagnose", *zoo.styles(), *zoo.generators()}
+    assert len(zoo.styles()) >= 2 and zoo.generators() == ["generate-32"]

@@ -20,24 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import machine, shared_path
+from bench.common import machine
 from bench.jobs import restore_profile
-from bench.jobs.diagnosis import psnr, read_rgb
+from bench.jobs.diagnosis import read_rgb
+from pipelines.quality import scoring
 
 SIDES = ("f32", "auto")
-
-
-def originals(count: int, scale: float) -> dict[str, np.ndarray]:
-    """The photographs before their grain, as ``restore_profile.make_photographs`` upscales them."""
-    from PIL import Image
-
-    found = {}
-    for path in sorted(shared_path("data", "kodak24").glob("*.png"))[:count]:
-        with Image.open(path) as image:
-            size = (round(image.width * scale), round(image.height * scale))
-            upscaled = np.asarray(image.convert("RGB").resize(size, Image.BICUBIC), dtype=np.float32)
-        found[path.name] = np.clip(upscaled, 0, 255).round().astype(np.uint8)
-    return found
 
 
 def ran_precision(output: Path) -> str:
@@ -56,18 +44,19 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-precision-in-"))
     megapixels = restore_profile.make_photographs(folder, args.images, args.scale)
-    clean = originals(args.images, args.scale)
-    seconds, psnr_db, ran = {s: [] for s in SIDES}, {}, {}
+    clean = {name: np.clip(image, 0, 255).round().astype(np.uint8)  # before the grain, as written: 8-bit
+             for name, image in restore_profile.upscaled_originals(args.images, args.scale).items()}
+    seconds, mean_psnr, ran = {s: [] for s in SIDES}, {}, {}
     for r in range(args.rounds):
         for side in SIDES if r % 2 == 0 else tuple(reversed(SIDES)):
             result = restore_profile.in_child("job", folder, args.model, side, [])
             seconds[side].append(result["seconds"])
             output = Path(result["output"])
-            psnr_db[side] = statistics.fmean(psnr(image, read_rgb(output / "restored" / name))
+            mean_psnr[side] = statistics.fmean(scoring.psnr_db(image, read_rgb(output / "restored" / name))
                                              for name, image in clean.items())
             ran[side] = ran_precision(output)
             print(f"round {r + 1}: {side}: {result['seconds']:.1f} s", flush=True)
-    grainy = statistics.fmean(psnr(image, read_rgb(folder / name)) for name, image in clean.items())
+    grainy = statistics.fmean(scoring.psnr_db(image, read_rgb(folder / name)) for name, image in clean.items())
     print(f"\nmachine: {machine()}\n{args.images} photographs, {megapixels:.1f} MP; model {args.model}, OpenVINO, "
           f"{restore_profile.THREADS} threads; {args.rounds} rounds, alternating; input {grainy:.3f} dB\n")
     print("| --precision | ran | seconds per round | MP/s (median) | speed vs f32 (per round) | PSNR dB | cost dB |")
@@ -75,8 +64,8 @@ def main(argv=None) -> None:
     for side in SIDES:
         ratios = " / ".join(f"{f / s:.2f}" for f, s in zip(seconds["f32"], seconds[side]))
         print(f"| {side} | {ran[side]} | {' / '.join(f'{s:.1f}' for s in seconds[side])} | "
-              f"{megapixels / statistics.median(seconds[side]):.3f} | {ratios} | {psnr_db[side]:.3f} | "
-              f"{psnr_db['f32'] - psnr_db[side]:.3f} |")
+              f"{megapixels / statistics.median(seconds[side]):.3f} | {ratios} | {mean_psnr[side]:.3f} | "
+              f"{mean_psnr['f32'] - mean_psnr[side]:.3f} |")
 
 
 if __name__ == "__main__":

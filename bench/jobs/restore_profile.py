@@ -59,19 +59,28 @@ NESTED = {  # parts of a stage above, shown under it
 }
 
 
+def upscaled_originals(count: int, scale: float) -> dict[str, np.ndarray]:
+    """Kodak24's first ``count`` photographs upscaled ``scale`` times (bicubic), float32 on 0-255."""
+    from PIL import Image
+
+    found = {}
+    for path in sorted(shared_path("data", "kodak24").glob("*.png"))[:count]:
+        with Image.open(path) as image:
+            size = (round(image.width * scale), round(image.height * scale))
+            found[path.name] = np.asarray(image.convert("RGB").resize(size, Image.BICUBIC), dtype=np.float32)
+    return found
+
+
 def make_photographs(folder: Path, count: int, scale: float) -> float:
-    """Kodak24's first ``count`` photographs upscaled ``scale`` times with grain; their megapixels."""
+    """The upscaled originals with seeded grain, written to ``folder``; their megapixels."""
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     megapixels = 0.0
-    for i, path in enumerate(sorted(shared_path("data", "kodak24").glob("*.png"))[:count]):
-        with Image.open(path) as image:
-            size = (round(image.width * scale), round(image.height * scale))
-            big = np.asarray(image.convert("RGB").resize(size, Image.BICUBIC), dtype=np.float32)
+    for i, (name, big) in enumerate(upscaled_originals(count, scale).items()):
         grain = np.random.default_rng([23, i]).normal(0, 3, big.shape)
-        Image.fromarray(np.clip(big + grain, 0, 255).round().astype(np.uint8)).save(folder / path.name)
-        megapixels += size[0] * size[1] / 1e6
+        Image.fromarray(np.clip(big + grain, 0, 255).round().astype(np.uint8)).save(folder / name)
+        megapixels += big.shape[0] * big.shape[1] / 1e6
     return megapixels
 
 

@@ -112,7 +112,9 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
     ({"blur_sigma": 1.5, "noise_sigma": 4.0, "resolution_loss": 0.2}, "sharpen"),
     ({"blur_sigma": 1.5, "noise_sigma": 12.0, "noise_color": LUMA}, "restore"),
     ({"resolution_loss": 0.4}, "sharpen"),
-    ({"resolution_loss": 0.4, "jpeg": 5.0, "jpeg_quality": 50.0}, "restore"),
+    ({"resolution_loss": 0.4, "jpeg": 5.0, "jpeg_quality": 50.0}, "jpeg"),  # JPEG's smoothing
+    ({"resolution_loss": 0.4, "jpeg": 5.0, "jpeg_quality": 50.0, "noise_sigma": 2.0}, "restore"),
+    ({"blur_sigma": 1.5, "noise_sigma": 7.0, "noise_color": LUMA}, "sharpen"),  # blur lifts the reading
     ({"noise_sigma": 20.0, "jpeg": 5.0, "jpeg_quality": 30.0}, "restore"),
     ({"noise_sigma": 5.0, "jpeg": 5.0, "jpeg_quality": 15.0, "resolution_loss": 0.15}, "jpeg"),  # heavy JPEG
     ({"jpeg": 5.0, "jpeg_quality": 15.0, "blur_sigma": 0.9}, "restore"),  # blurred before it: a chain

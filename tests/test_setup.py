@@ -69,3 +69,19 @@ def test_every_python_package_is_in_the_distribution():
     found = {str(init.parent.relative_to(ROOT)).replace("/", ".")
              for top in ("restoreflow", "model", "pipelines") for init in (ROOT / top).rglob("__init__.py")}
     assert found <= listed, f"missing from [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_setup_on_a_full_disk_stops_with_one_line_before_installing(tmp_path):
+    (tmp_path / "dev").mkdir()
+    shutil.copy(ROOT / "dev" / "setup", tmp_path / "dev" / "setup")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_df = bin_dir / "df"  # POSIX output of a disk with 100 MB left
+    fake_df.write_text("#!/bin/sh\necho 'Filesystem 1048576-blocks Used Available Capacity Mounted on'\n"
+                       "echo '/dev/vda 250000 249900 100 100% /'\n")
+    fake_df.chmod(0o755)
+    result = subprocess.run(["bash", str(tmp_path / "dev" / "setup")], capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode == 1 and not (tmp_path / ".venv").exists()
+    assert result.stderr.splitlines() == [f"dev/setup: needs about 7300 MB free for the venvs; {tmp_path} has "
+                                          "100 MB: free some space"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from model import engines
-from model.export import load_model
+from model.export import load_model, read_card
 from pipelines.imaging import channels, images
 from restoreflow import zoo
 from restoreflow.diagnosis import Diagnosis, aggregate
@@ -54,11 +54,16 @@ class Diagnoser:
     """The diagnosis model on this worker's engine; ``diagnose(pixels) -> Diagnosis``."""
 
     def __init__(self, model_ref: str = DIAGNOSIS_MODEL, *, engine: str = "auto", threads: int = 0):
-        model, card = load_model(zoo.resolve(model_ref))
+        source = zoo.resolve(model_ref)
+        card = read_card(source)
         if card.get("task") != "diagnose":
             raise ValueError(f"{model_ref} is not a damage-diagnosis model (its task is {card.get('task')})")
         self.estimator = card["model_id"]
-        self._predict = engines.load(model, 3, engine=engine, threads=threads)
+        if "://" in source:  # a bucket's model: TensorFlow reads it there
+            self._predict = engines.load(load_model(source)[0], 3, engine=engine, threads=threads)
+        else:  # OpenVINO's cached conversion, where there is one: no TensorFlow (seconds of start-up)
+            self._predict = engines.load_dir(source, (3, 3), lambda: load_model(source)[0], engine=engine,
+                                             threads=threads)
 
     def diagnose(self, pixels: np.ndarray) -> Diagnosis:
         crops = model_crops(pixels)

@@ -58,3 +58,35 @@ def test_a_jpeg_compressed_copy_is_found_and_the_original_is_not(diagnose):
     compressed = images.decode(buffer.getvalue()).pixels
     assert diagnose(compressed).jpeg_quality is not None and diagnose(compressed).jpeg_quality <= 60
     assert diagnose(clean).jpeg_quality is None or diagnose(clean).jpeg_quality > 60
+
+
+# A worker as Beam starts one, on a machine whose OpenVINO cache is empty: the first Diagnoser
+# converts in a child process, so neither worker process ever loads TensorFlow.
+WORKER = """
+import json, sys
+import numpy as np
+from pipelines.diagnose.diagnoser import Diagnoser
+pixels = np.load(sys.argv[1])
+found = [Diagnoser(engine="openvino").diagnose(pixels).to_dict() for _ in range(2)]
+print(json.dumps([found, sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras"})]))
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_diagnoses_from_the_cached_conversion_without_tensorflow(diagnose, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pixels = noisy(photo("astronaut", (128, 160)), 20)
+    np.save(tmp_path / "pixels.npy", pixels)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    result = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / "pixels.npy")], env=env,
+                            cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (first, second), imported = json.loads(result.stdout.splitlines()[-1])
+    assert imported == [] and first == second
+    assert first == pytest.approx(diagnose(pixels).to_dict(), abs=1e-4)  # as this process's engine found
+    assert (tmp_path / "xdg" / "restoreflow" / "openvino").is_dir()

@@ -58,13 +58,25 @@ def real_sets(args, size: int) -> tuple[np.ndarray, np.ndarray]:
     return data.training_patches(Path(args.shards)), data.heldout_patches(folder, size, max(1, size * 3 // 4))
 
 
-def quality(sets: dict[str, np.ndarray], reference: np.ndarray, args) -> dict[str, tuple[float, float]]:
-    """KID (mean, std) of each set against the held-out reference, in one standardised feature space."""
+def quality(sets: dict[str, np.ndarray], reference: np.ndarray, args) -> dict[str, np.ndarray]:
+    """Each set's KID on every subset against the held-out reference, in one standardised
+    feature space; sets of one size get the same subset draws (``metrics.paired``)."""
     reference_features = metrics.pooled_features(reference)
     scale = metrics.Standardiser.of(reference_features)
-    return {name: metrics.kid(scale(metrics.pooled_features(images)), scale(reference_features),
-                              subsets=args.subsets, subset_size=args.subset_size, seed=args.seed)
+    return {name: metrics.kid_subsets(scale(metrics.pooled_features(images)), scale(reference_features),
+                                      subsets=args.subsets, subset_size=args.subset_size, seed=args.seed)
             for name, images in sets.items()}
+
+
+def print_paired(values: dict[str, np.ndarray], baseline: str) -> None:
+    """Each set's KID minus the baseline's, subset by subset."""
+    print(f"\n| set, against the {baseline.split(' ')[0]} | KID x 1000 difference (mean ± std over the same "
+          "subsets) | subsets where it is lower |")
+    print("|---|---|---|")
+    for name, found in values.items():
+        if name != baseline and found.shape == values[baseline].shape:
+            mean, spread, lower = metrics.paired(found, values[baseline])
+            print(f"| {name} | {mean * 1000:+.2f} ± {spread * 1000:.2f} | {lower:.0%} |")
 
 
 def print_tables(count: int, kids: dict, distances: dict, speeds: dict) -> None:
@@ -177,12 +189,14 @@ def main(argv=None) -> None:
         sets["DCGAN"] = dcgan.sample(Path(args.dcgan) / dcgan.GENERATOR_FILE, args.count, args.seed + 3)
     else:
         print(f"skipped the DCGAN baseline: no {dcgan.GENERATOR_FILE} in --dcgan {args.dcgan}")
-    kids = quality(sets, reference, args)
+    values = quality(sets, reference, args)
+    kids = {name: (float(found.mean()), float(found.std())) for name, found in values.items()}
     heldout_queries = data.draw(heldout, args.count, args.seed + 4)
     compared = {**diffusion, "held-out real patches": heldout_queries,
                 **{k: v for k, v in sets.items() if k.startswith(("Gaussian", "DCGAN"))}}
     distances = {name: metrics.nearest_distances(images, training) for name, images in compared.items()}
     print_tables(args.count, kids, distances, speeds)
+    print_paired(values, "Gaussian fitted to the training patches")
     if args.write_card and samples is not None:
         record_in_card(args.model, **card_entries(kids, distances, speeds, args))
         print(f"recorded in {args.model}/model.json")

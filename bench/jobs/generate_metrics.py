@@ -76,17 +76,35 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return float(within_x + within_y - 2.0 * kxy.mean())
 
 
-def kid(x: np.ndarray, y: np.ndarray, *, subsets: int = 50, subset_size: int = 500,
-        seed: int = 0) -> tuple[float, float]:
-    """(mean, std) of the unbiased MMD^2 over ``subsets`` random subsets of each set, each of
-    min(subset_size, len) rows drawn without replacement (Bińkowski et al.'s estimator)."""
+def kid_subsets(x: np.ndarray, y: np.ndarray, *, subsets: int = 50, subset_size: int = 500,
+                seed: int = 0) -> np.ndarray:
+    """The unbiased MMD^2 on each of ``subsets`` random subsets of each set, each of
+    min(subset_size, len) rows drawn without replacement (Bińkowski et al.'s estimator). Sets
+    of one length compared with one ``y`` and ``seed`` get the same draws, subset by subset:
+    their values pair up (``paired``)."""
     size = min(subset_size, len(x), len(y))
     if size < 2:
         raise ValueError(f"KID needs at least 2 images on each side, got {len(x)} and {len(y)}")
     rng = np.random.default_rng(seed)
-    values = [mmd2_unbiased(x[rng.choice(len(x), size, replace=False)], y[rng.choice(len(y), size, replace=False)])
-              for _ in range(subsets)]
+    return np.array([mmd2_unbiased(x[rng.choice(len(x), size, replace=False)],
+                                   y[rng.choice(len(y), size, replace=False)]) for _ in range(subsets)])
+
+
+def kid(x: np.ndarray, y: np.ndarray, *, subsets: int = 50, subset_size: int = 500,
+        seed: int = 0) -> tuple[float, float]:
+    """(mean, std) of ``kid_subsets``."""
+    values = kid_subsets(x, y, subsets=subsets, subset_size=subset_size, seed=seed)
     return float(np.mean(values)), float(np.std(values))
+
+
+def paired(values: np.ndarray, baseline: np.ndarray) -> tuple[float, float, float]:
+    """(mean, std, share of subsets below the baseline) of a set's subset KIDs minus a
+    baseline's drawn alike: the spread of the difference, not of each set's own KID, says
+    whether one ranks below the other (both sides share each subset's reference rows)."""
+    if values.shape != baseline.shape:
+        raise ValueError(f"paired KIDs need as many subsets on each side, got {len(values)} and {len(baseline)}")
+    difference = values - baseline
+    return float(difference.mean()), float(difference.std()), float(np.mean(difference < 0))
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray, *, batch: int = 256) -> np.ndarray:

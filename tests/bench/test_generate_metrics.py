@@ -23,6 +23,18 @@ def test_the_mmd_estimate_is_unbiased_zero_on_average_over_draws():
     assert abs(np.mean(values)) < 3 * np.std(values) / np.sqrt(len(values))
 
 
+def test_paired_subsets_rank_a_closer_set_below_a_farther_one():
+    rng = np.random.default_rng(3)
+    reference = rng.standard_normal((400, 16))
+    closer, farther = rng.standard_normal((400, 16)) * 1.1, rng.standard_normal((400, 16)) * 1.2
+    near = metrics.kid_subsets(closer, reference, subsets=20, subset_size=100)
+    far = metrics.kid_subsets(farther, reference, subsets=20, subset_size=100)
+    mean, spread, lower = metrics.paired(near, far)
+    assert mean == pytest.approx(near.mean() - far.mean()) and mean < 0 and lower > 0.5
+    with pytest.raises(ValueError, match="as many subsets"):
+        metrics.paired(near, far[:5])
+
+
 def test_kid_refuses_sets_too_small_to_estimate():
     with pytest.raises(ValueError, match="at least 2"):
         metrics.kid(np.zeros((1, 3)), np.zeros((5, 3)))

@@ -21,7 +21,8 @@ AUTO_MODELS = ("restore", "denoise-color", "jpeg", "sharpen")
 # Softness (blur or resampling) with at most this much noise is sharpen's: it learnt softness
 # with faint noise, and beat deblur on blur as well as restore on resampled photographs. Blur
 # makes the faint noise under it read as sigma 3-7; raised from 6 after six draws, where sharpen
-# beat restore on 4 of the 5 images read at 6-7 (by 1.1-3.8 dB); noise alone read from 7.9 up.
+# beat restore on 4 of the 5 images read at 6-7 (by 1.1-3.8 dB); noisy images read 7.9 and up.
+# Seed 89 was drawn after this and the softness rule below were fixed.
 MAX_SHARPEN_NOISE_SIGMA = 7.5
 # Colour noise up to this sigma is denoise-color's. It learnt unclipped noise; stronger noise
 # clips on bright and dark areas, where restore (trained on clipped files) did up to 6 dB better.
@@ -38,7 +39,7 @@ MAX_HEAVY_JPEG_QUALITY = 25
 # Set after the held-out draw seed 61 (any value from 1.0 to 1.75 gave the same choices on the
 # five draws); seed 73 was drawn after it was fixed. The same holds where JPEG's smoothing also
 # reads as softness: over six draws every JPEG-only image read so had sigma <= 1.3, most chains
-# 1.5 or more, and jpeg beat restore on those JPEG-only images by 0.5-1.7 dB.
+# 1.5 or more, and jpeg beat restore on those JPEG-only images by 0.5-1.7 dB (sixth stop).
 MIN_CHAIN_NOISE_SIGMA = 1.5
 
 

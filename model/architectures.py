@@ -1,7 +1,7 @@
 """Network builders: plain functions with keyword-only arguments, and a plain dict of them.
 
 Every builder returns a ``keras.Model`` that maps degraded images, float32 in [0, 1], shape
-(N, H, W, C) - plus the mask as one extra last channel for inpainting - to restored images
+(N, H, W, C) - plus one last channel: inpainting's mask, or a denoiser's noise level - to restored images
 (N, H*scale, W*scale, C), for any H and W. Residual formulations live inside the model, and
 outputs are not clipped (training needs the gradient; consumers clip).
 
@@ -10,9 +10,6 @@ against the builder's signature and the values against its type hints first (wit
 ``restoreflow.configs.coerce``, as every configuration value), so a typo is an error naming the key rather
 than a silently ignored setting. ``describe(name, args)`` gives what a consumer needs (scale,
 mask, receptive field, size multiple) without building anything.
-
-Small variants for tests are the same builders with small arguments, e.g.
-``dncnn(depth=3, width=8)``.
 """
 
 from __future__ import annotations
@@ -152,6 +149,17 @@ def unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2
     return keras.Model(inputs, outputs, name="unet")
 
 
+def noise_level_unet(*, channels: int = 3, width: int = 32, levels: int = 2, blocks: int = 2) -> keras.Model:
+    """:func:`unet` told the noise level to remove (FFDNet's map, Zhang et al., TIP 2018): the
+    last input channel is sigma / 255 at every pixel; a smaller sigma keeps more of the image."""
+    check_unet_args(channels, width, levels, blocks)
+    inputs = keras.Input((None, None, channels + 1), name="degraded_and_noise_level")
+    image, _ = SplitMask(name="split_noise_level")(inputs)
+    tail = _unet_body(inputs, out_channels=channels, width=width, levels=levels, blocks=blocks)
+    outputs = keras.layers.Add(name="restored", dtype=OUTPUT_DTYPE)([image, tail])
+    return keras.Model(inputs, outputs, name="noise_level_unet")
+
+
 def inpaint_unet(*, channels: int = 1, width: int = 32, levels: int = 3, blocks: int = 2) -> keras.Model:
     """The U-Net of :func:`unet` for inpainting: input (N, H, W, channels + 1), the last channel
     the mask (1 = missing pixel), output (N, H, W, channels).
@@ -242,6 +250,7 @@ BUILDERS = {
     "sr_subpixel": sr_subpixel,
     "sr_unet": sr_unet,
     "inpaint_unet": inpaint_unet,
+    "noise_level_unet": noise_level_unet,
     "diagnosis_cnn": diagnosis_cnn,
     "style_net": style_net,
     "diffusion_unet": diffusion_unet,

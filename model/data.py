@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import posixpath
 
+import numpy as np
+
 import tensorflow as tf
 
 from restoreflow import records
@@ -60,9 +62,10 @@ def example_shapes(manifest: ShardManifest) -> dict[str, tuple]:
 TARGETS = ("clean", "diagnosis")  # what a model learns to output: the clean image, or its damage
 
 
-def decode(serialized, shapes, target: str = "clean"):
+def decode(serialized, shapes, target: str = "clean", *, noise_level: bool = False):
     """Serialized record -> dict of float32 tensors with static shapes; with target
-    "diagnosis" also ``diagnosis``: the damage targets made from the record's parameters."""
+    "diagnosis" also ``diagnosis``: the damage targets made from the record's parameters;
+    with ``noise_level`` also ``noise_level``: the record's noise sigma / 255 (a scalar)."""
     features = records.parse_example(serialized)
     example = records.decode_example(features)
     decoded = {name: tf.ensure_shape(example[name], shape) for name, shape in shapes.items()}
@@ -70,7 +73,20 @@ def decode(serialized, shapes, target: str = "clean"):
         from model.diagnosis_net import targets_from_json
 
         decoded["diagnosis"] = targets_from_json(features["degradation"])
+    if noise_level:
+        decoded["noise_level"] = noise_level_from_json(features["degradation"])
     return decoded
+
+
+def noise_level_from_json(degradation_json):
+    """Graph-safe: a record's ``degradation`` JSON string -> its noise sigma / 255 (float32)."""
+    import json
+
+    def parse(text):
+        return np.float32(records.noise_sigma(json.loads(text.decode("utf-8"))) / 255.0)
+
+    level = tf.numpy_function(parse, [degradation_json], tf.float32, stateful=False)
+    return tf.ensure_shape(level, ())
 
 
 IMAGES = ("clean", "degraded", "mask")
@@ -88,10 +104,13 @@ def augment(example, seed):
     return {name: transform(value) if name in IMAGES else value for name, value in example.items()}
 
 
-def to_inputs(example, *, takes_mask: bool, target: str = "clean"):
-    """(model input, target, mask): the input carries the mask channel when the model takes it."""
+def to_inputs(example, *, takes_mask: bool, target: str = "clean", takes_noise_level: bool = False):
+    """(model input, target, mask): the input carries the mask channel when the model takes
+    it, or the noise level map (the record's sigma / 255 at every pixel)."""
     degraded, mask = example["degraded"], example["mask"]
     inputs = tf.concat([degraded, mask], axis=-1) if takes_mask else degraded
+    if takes_noise_level:
+        inputs = tf.concat([inputs, tf.ones_like(degraded[..., :1]) * example["noise_level"]], axis=-1)
     return inputs, example[target], mask
 
 
@@ -117,6 +136,7 @@ def training_dataset(
     input_context=None,
     start_record: int = 0,
     target: str = "clean",
+    takes_noise_level: bool = False,
 ):
     """An endless, shuffled, augmented stream of (inputs, clean, mask) batches.
 
@@ -137,26 +157,30 @@ def training_dataset(
     dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if start_record:
         dataset = dataset.skip(start_record)
-    dataset = dataset.map(lambda s: decode(s, shapes, target), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda s: decode(s, shapes, target, noise_level=takes_noise_level),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     if augment_flips:
         counter = tf.data.Dataset.counter(start=start_record)
         dataset = tf.data.Dataset.zip((dataset, counter)).map(
             lambda example, index: augment(example, tf.stack([tf.cast(seed, tf.int64), index])),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target),
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target,
+                                              takes_noise_level=takes_noise_level),
                           num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
 def validation_dataset(files, *, shapes, takes_mask: bool, batch_size: int, compression: str, max_records: int,
-                       target: str = "clean"):
+                       target: str = "clean", takes_noise_level: bool = False):
     """A finite pass over (at most ``max_records`` of) the validation shards, in file order."""
     dataset = tf.data.TFRecordDataset(files, compression_type=compression)
     if max_records:
         dataset = dataset.take(max_records)
-    dataset = dataset.map(lambda s: decode(s, shapes, target), num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target))
+    dataset = dataset.map(lambda s: decode(s, shapes, target, noise_level=takes_noise_level),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda e: to_inputs(e, takes_mask=takes_mask, target=target,
+                                              takes_noise_level=takes_noise_level))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -52,7 +52,7 @@ def check_records(records: int, expected_records: int, val_files, manifest: str)
 
 def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool, batch_size: int,
                    max_records: int, image_summaries: int, compression: str, expected_records: int,
-                   manifest: str = "the manifest") -> Evaluator:
+                   manifest: str = "the manifest", takes_noise_level: bool = False) -> Evaluator:
     """Returns ``evaluate(writer, step, tag="val") -> Evaluation`` over the val shards; a pass
     must read ``expected_records`` (what ``manifest`` lists, capped by ``max_records``)."""
     import tensorflow as tf
@@ -60,7 +60,8 @@ def make_evaluator(model, val_files, *, shapes, channels: int, takes_mask: bool,
     from model import data, metrics
 
     dataset = data.validation_dataset(val_files, shapes=shapes, takes_mask=takes_mask, batch_size=batch_size,
-                                      compression=compression, max_records=max_records)
+                                      compression=compression, max_records=max_records,
+                                      takes_noise_level=takes_noise_level)
 
     @tf.function
     def predict(inputs):

@@ -17,7 +17,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from restoreflow.card import CARD_FILE, ModelCard, ModelDirError
+from restoreflow.card import CARD_FILE, ModelCard, ModelDirError, input_channels
 from restoreflow.provenance import code_version
 
 MODEL_FILE = "model.keras"
@@ -160,7 +160,7 @@ def check_matches_card(model, card: dict, path) -> None:
             raise ModelDirError(f"{path} is not a {card['channels']}-channel diffusion network (inputs "
                                 f"{model.input_shape}, outputs {model.output_shape})")
         return
-    expected = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+    expected = (input_channels(card), card["channels"])
     shapes = (model.input_shape, model.output_shape)
     if not all(isinstance(shape, tuple) and len(shape) == 4 for shape in shapes):
         raise ModelDirError(f"{path} is not an image model of one input and one output "
@@ -169,4 +169,6 @@ def check_matches_card(model, card: dict, path) -> None:
     if found != expected:
         raise ModelDirError(f"{path} takes {found[0]} and gives {found[1]} channels, but its {CARD_FILE} says "
                             f"{expected[0]} and {expected[1]} (channels {card['channels']}, takes_mask "
-                            f"{str(card['takes_mask']).lower()}): export the model again, or fix the card")
+                            f"{str(card['takes_mask']).lower()}, takes_noise_level "
+                            f"{str(bool(card.get('takes_noise_level'))).lower()}): export the model again, "
+                            "or fix the card")

@@ -100,6 +100,11 @@ def _describe_inpaint_unet(*, channels, width, levels, blocks):
     return {**_describe_unet(channels=channels, width=width, levels=levels, blocks=blocks), "takes_mask": True}
 
 
+def _describe_noise_level_unet(*, channels, width, levels, blocks):
+    """``takes_noise_level``: one more input channel, the noise sigma / 255 at every pixel."""
+    return {**_describe_unet(channels=channels, width=width, levels=levels, blocks=blocks), "takes_noise_level": True}
+
+
 def _describe_sr(*, channels, scale, depth, width):
     """The features reach ``depth``; the upsampler one more low-resolution pixel (the deconv's
     3*scale kernel, or the sub-pixel conv); the bicubic residual reaches BICUBIC_RADIUS. All in
@@ -164,6 +169,7 @@ DESCRIBERS = {
     "sr_subpixel": _describe_sr,
     "sr_unet": _describe_sr_unet,
     "inpaint_unet": _describe_inpaint_unet,
+    "noise_level_unet": _describe_noise_level_unet,
     "diagnosis_cnn": _describe_diagnosis_cnn,
     "style_net": _describe_style_net,
     "diffusion_unet": _describe_diffusion_unet,

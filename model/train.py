@@ -141,7 +141,8 @@ def validation(setup: Setup, state: TrainState):
                                                    batch_size=data.val_batch_size, **counted)
     return evaluation.make_evaluator(state.model, setup.val_files, shapes=setup.shapes, channels=setup.info["channels"],
                           takes_mask=setup.info["takes_mask"], batch_size=data.val_batch_size,
-                          image_summaries=setup.config.train.image_summaries, **counted)
+                          image_summaries=setup.config.train.image_summaries,
+                          takes_noise_level=setup.info.get("takes_noise_level", False), **counted)
 
 
 def finish(setup: Setup, state: TrainState, history: History, evaluate, writer) -> None:

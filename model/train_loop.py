@@ -135,6 +135,7 @@ def training_batches(setup: Setup, start_step: int):
             shuffle_buffer=config.data.shuffle_buffer, augment_flips=config.data.augment, seed=config.train.seed,
             compression=setup.manifest.tfrecord_compression, input_context=context,
             start_record=start_step * per_pipeline, target=setup.info.get("outputs", "clean"),
+            takes_noise_level=setup.info.get("takes_noise_level", False),
         )
 
     return iter(setup.strategy.distribute_datasets_from_function(dataset_fn))

@@ -112,6 +112,12 @@ class ModelCard:
         return cls.from_dict(data, source)
 
 
+def input_channels(card: Mapping) -> int:
+    """The channels a model takes (plain JSON or a ModelCard's to_dict()): the image's, plus
+    the mask for inpainting or the noise level map for a denoiser told its noise level."""
+    return card["channels"] + (1 if card["takes_mask"] else 0) + (1 if card.get("takes_noise_level") else 0)
+
+
 # bf16 is offered for a model only where its card records a measured cost within this on the
 # model's own benchmark (issue 13; bench/jobs/precision.py measures and records it).
 MAX_BF16_COST_DB = 0.05

@@ -49,6 +49,14 @@ SPEC = {
 }
 
 
+def noise_sigma(degradation: dict) -> float:
+    """The Gaussian noise a record's ``degradation`` (``{"recipe": ..., "steps": [...]}``)
+    added, as one sigma on the 0-255 scale: independent noise steps add in quadrature; 0 when
+    there was none. What a noise-level model (FFDNet's map) is told during training."""
+    sigmas = [step["noise_sigma"] for step in degradation["steps"] if step["op"] == "gaussian_noise"]
+    return float(np.sqrt(np.sum(np.square(sigmas)))) if sigmas else 0.0
+
+
 @functools.cache
 def _example_class():
     """``tf.train.Example`` declared with protobuf's descriptor API (same field numbers and

@@ -23,6 +23,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, KeyModelMapping, Mo
 from model import engines
 from model.export import CARD_FILE, MODEL_FILE, load_model, read_card
 from restoreflow import pixels, zoo
+from restoreflow.card import input_channels
 
 log = logging.getLogger("restoreflow.restore")
 
@@ -129,7 +130,7 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
         local = local_model_dir(source)  # a copy from a bucket: read without TensorFlow
         try:
             card = read_card(local)
-            channels = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+            channels = (input_channels(card), card["channels"])
             precision = engines.resolve_precision(self._precision, card, self._engine)  # auto: this worker's choice
             refusal = precision != "f32" and engines.bf16_refusal(card, self._engine)
             if refusal:  # a worker unlike the launcher's machine: fail loudly rather than run f32 under a bf16 key

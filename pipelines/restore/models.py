@@ -9,7 +9,7 @@ from model import engines, export, ov_cache
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
 from restoreflow import routing, zoo
-from restoreflow.card import GENERATOR_TASK, STYLE_TASK
+from restoreflow.card import GENERATOR_TASK, STYLE_TASK, input_channels
 from restoreflow.configs import ConfigError
 
 log = logging.getLogger("restoreflow.restore")
@@ -74,7 +74,7 @@ def check_model_loads(model_dir: str, tf_threads: int, *, in_process: bool, engi
     Where OpenVINO runs here, the check is the conversion (made in a child process, or cached
     from an earlier run): this process then never loads TensorFlow (see model.ov_cache)."""
     source = zoo.resolve(model_dir)
-    channels = (card["channels"] + (1 if card["takes_mask"] else 0), card["channels"])
+    channels = (input_channels(card), card["channels"])
     if "://" not in source and engines.cached(source, channels, engine):
         return
     if "://" not in source and engines.resolve(engine) == "openvino" and ov_cache.enabled() \

@@ -12,6 +12,7 @@ import pytest
 
 import model
 from model import architectures, layers
+from restoreflow.card import input_channels
 from restoreflow.configs import ConfigError
 
 # name -> small arguments; channels > 1 somewhere so that channel handling is exercised.
@@ -22,6 +23,7 @@ SMALL = {
     "sr_subpixel": {"channels": 3, "scale": 2, "depth": 2, "width": 8},
     "sr_unet": {"channels": 3, "scale": 2, "width": 4, "levels": 2, "blocks": 1},
     "inpaint_unet": {"width": 4, "levels": 2, "blocks": 1},
+    "noise_level_unet": {"width": 4, "levels": 2, "blocks": 1},
     "style_net": {"channels": 3, "width": 4, "blocks": 1},
 }
 ODD_SIZE = (37, 53)
@@ -29,9 +31,12 @@ ODD_SIZE = (37, 53)
 
 def degraded_input(description: dict, size, *, seed: int, batch: int = 2) -> np.ndarray:
     """Random images in [0, 1]; for an inpainting model a binary mask as the last channel,
-    with the masked pixels of the image set to 0 as the degradation does."""
+    with the masked pixels of the image set to 0 as the degradation does; for a model told
+    its noise level, a constant level as the last channel."""
     rng = np.random.default_rng(seed)
     image = rng.uniform(size=(batch, *size, description["channels"])).astype(np.float32)
+    if description.get("takes_noise_level"):
+        return np.concatenate([image, np.full((batch, *size, 1), 25 / 255, np.float32)], axis=-1)
     if not description["takes_mask"]:
         return image
     mask = (rng.uniform(size=(batch, *size, 1)) < 0.3).astype(np.float32)
@@ -44,12 +49,12 @@ def run(network, x) -> np.ndarray:
 
 def test_builders_and_describers_cover_the_same_names():
     assert list(architectures.BUILDERS) == ["dncnn", "unet", "sr_deconv", "sr_subpixel", "sr_unet", "inpaint_unet",
-                                            "diagnosis_cnn", "style_net", "diffusion_unet"]
-    extra = {"diagnosis_cnn": {"outputs"}, "diffusion_unet": {"conditioning"}}
+                                            "noise_level_unet", "diagnosis_cnn", "style_net", "diffusion_unet"]
+    extra = {"diagnosis_cnn": {"outputs"}, "diffusion_unet": {"conditioning"}, "noise_level_unet": {"takes_noise_level"}}
     for name in architectures.BUILDERS:
         geometry = {"channels", "scale", "takes_mask", "receptive_field_radius", "size_multiple"}
         # a damage estimator also says that it outputs estimates, not an image; a generator's
-        # network that it takes the noise level too
+        # network that it takes the noise level too, and so does a denoiser told its level
         assert set(architectures.describe(name, {})) == geometry | extra.get(name, set())
 
 
@@ -58,7 +63,7 @@ def test_odd_sizes_and_save_load_round_trip(name, tmp_path):
     network = architectures.build(name, SMALL[name])
     description = architectures.describe(name, SMALL[name])
     scale, channels = description["scale"], description["channels"]
-    assert network.input_shape == (None, None, None, channels + description["takes_mask"])
+    assert network.input_shape == (None, None, None, input_channels(description))
 
     x = degraded_input(description, ODD_SIZE, seed=1)
     before = run(network, x)
@@ -109,7 +114,7 @@ def impulse_response(network, description, size: int, pixel: tuple[int, int]) ->
     """|output change| for a single 1 at ``pixel`` in channel 0 of an all-zero image (mask all
     ones): against the all-zero image's output, which is not 0 for every network (the style
     network's sigmoid gives 0.5)."""
-    x = np.zeros((1, size, size, description["channels"] + description["takes_mask"]), np.float32)
+    x = np.zeros((1, size, size, input_channels(description)), np.float32)
     if description["takes_mask"]:
         x[..., -1] = 1.0  # every pixel missing: the output is the network's prediction everywhere
     baseline = run(network, x)[0]

@@ -87,3 +87,14 @@ def test_an_inpainting_unet_starts_from_a_restorer_ignoring_the_mask(tmp_path):
     known = mask[..., 0] == 0
     np.testing.assert_array_equal(restored[known], image[known])  # known pixels pass through
     np.testing.assert_allclose(restored[~known], expected[~known], atol=1e-5)  # the rest as the restorer
+
+
+def test_a_noise_level_unet_starts_from_a_blind_denoiser_ignoring_the_level(tmp_path):
+    blind = _export({"channels": 3, **TINY_UNET}, tmp_path / "colour")
+    told = architectures.build("noise_level_unet", {"channels": 3, **TINY_UNET})
+    warm_start(told, str(tmp_path / "colour"))
+    image = np.random.default_rng(4).random((1, 16, 16, 3)).astype(np.float32)
+    expected = np.asarray(blind(image))
+    for level in (0.0, 25 / 255, 1.0):  # the new channel's weights start at zero
+        restored = np.asarray(told(np.concatenate([image, np.full((1, 16, 16, 1), level, np.float32)], axis=-1)))
+        np.testing.assert_allclose(restored, expected, atol=1e-5)

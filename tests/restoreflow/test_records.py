@@ -75,3 +75,10 @@ def test_framed_records_are_the_bytes_tensorflows_writer_writes(tmp_path):
         for record in made:
             writer.write(record)
     assert b"".join(map(records.frame, made)) == (tmp_path / "x.tfrecord").read_bytes()
+
+
+def test_noise_sigma_adds_independent_noise_steps_in_quadrature():
+    steps = [{"op": "gaussian_noise", "noise_sigma": 3.0, "color": True}, {"op": "jpeg", "quality": 40},
+             {"op": "gaussian_noise", "noise_sigma": 4.0, "color": False}]
+    assert records.noise_sigma({"recipe": "x", "steps": steps}) == pytest.approx(5.0)
+    assert records.noise_sigma({"recipe": "x", "steps": [{"op": "jpeg", "quality": 40}]}) == 0.0

@@ -180,7 +180,9 @@ class TileModelHandler(ModelHandler[np.ndarray, np.ndarray, object]):
                 restored = np.asarray(model(tiles))
                 if self._keep_colors:  # a 3-channel style model (settings checks); per pixel, so per tile
                     restored = pixels.keep_colours(tiles, restored)
-                if self._strength != 1.0:  # a x1 model without a mask channel (settings checks)
+                # A blend needs tiles in the output's channels: a tile with one more carries a noise
+                # level, which holds the strength already (a mask's model has none: settings checks).
+                if self._strength != 1.0 and tiles.shape[-1] == restored.shape[-1]:
                     restored = tiles + np.float32(self._strength) * (restored - tiles)
             except Exception as e:  # noqa: BLE001 - one bad group must not fail the batch's others
                 failure = InferenceFailure(f"{type(e).__name__}: {e}")

@@ -8,7 +8,7 @@ import logging
 from model import engines, export, ov_cache
 from pipelines.diagnose.diagnoser import DIAGNOSIS_MODEL
 from pipelines.restore.inference import keep_checked, load_from, set_tf_threads
-from restoreflow import routing, zoo
+from restoreflow import card as card_rules, routing, zoo
 from restoreflow.card import GENERATOR_TASK, STYLE_TASK, input_channels
 from restoreflow.configs import ConfigError
 
@@ -33,8 +33,9 @@ def default_model(output: str) -> str:
 
 
 def auto_models() -> dict:
-    """--model auto's models (name -> (model_id, weights SHA-256)), checked to be bundled, to share the default
-    model's geometry (tiles are cut once for all of them), and the diagnosis model present."""
+    """--model auto's models (name -> (model_id, weights SHA-256, whether it is told the noise level)),
+    checked to be bundled, to share the default model's geometry (tiles are cut once for all of them),
+    and the diagnosis model present."""
     cards = {}
     for name in (*routing.AUTO_MODELS, DIAGNOSIS_MODEL):
         if name not in zoo.names():
@@ -49,7 +50,8 @@ def auto_models() -> dict:
         if [cards[name][k] for k in geometry] != reference:
             raise ConfigError(f"--model auto: the bundled {name!r} differs from {zoo.DEFAULT!r} in shape "
                               f"({', '.join(geometry)}); the package is inconsistent")
-    return {name: (cards[name]["model_id"], weights_sha256(name)) for name in routing.AUTO_MODELS}
+    return {name: (cards[name]["model_id"], weights_sha256(name), bool(cards[name].get("takes_noise_level")))
+            for name in routing.AUTO_MODELS}
 
 
 def read_card(model_dir: str) -> dict:
@@ -125,3 +127,14 @@ def _check_fill(s) -> None:
     if s.model_task == GENERATOR_TASK and (s.job != "restore" or not has_masks):
         raise ConfigError(f"--model {s.model_dir} is a generator (a diffusion model): restore uses it only to fill "
                           "the holes of --masks DIR (generated fill); to make new images run `restoreflow generate`")
+
+
+def seam_free_overlap(s) -> int:
+    """``--overlap -1``: the smallest overlap whose tiles measured seam-free for the model of the
+    settings ``s`` (its card's ``inference.seams``, bench/jobs/seams.py; for ``auto``, the largest
+    over the models it may pick), else its receptive-field radius, which is always seam-free."""
+    cards = [read_card(name) for name in routing.AUTO_MODELS] if s.auto else [s.card]
+    measured = [card_rules.seam_overlap_px(card) for card in cards]
+    if any(overlap is None for overlap in measured):
+        return s.receptive_field_radius
+    return min(max(measured), s.receptive_field_radius)

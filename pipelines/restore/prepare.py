@@ -63,7 +63,7 @@ class PrepareImages(beam.DoFn):
         self._diagnoser = None
 
     def setup(self):
-        if self._s.auto:
+        if diagnoses(self._s):
             self._diagnoser = Diagnoser(engine=self._s.engine, threads=self._s.tf_threads)
 
     def process(self, item: sources.ImageBytes, done=None, masks=None, references=None):
@@ -73,7 +73,7 @@ class PrepareImages(beam.DoFn):
         previous = (done or {}).get(item.image_id)
         chosen = self._chosen_before(previous, recorded)
         decoded = pixels = None
-        if chosen is None:  # --model auto without a stored diagnosis of these bytes: look at them
+        if chosen is None:  # no stored diagnosis of these bytes (auto, or a level model): look at them
             decoded, pixels = self._pixels(item, mask_path, mask_data, references)
             chosen = chosen_for(s, self._diagnoser.diagnose(pixels.degraded))
         skip, redone = rerun.decide(previous, settings_key=chosen.settings_key,
@@ -105,12 +105,13 @@ class PrepareImages(beam.DoFn):
         return decoded, given_pixels(item.image_id, decoded, mask, references or {}, s)
 
     def _chosen_before(self, previous: dict | None, recorded: Recorded) -> Chosen | None:
-        """The model for this image when it is known without reading it: always for one model;
-        with --model auto, from the diagnosis an earlier run stored for the same bytes with
-        the same diagnosis model (a diagnosis is a function of both). Paired mode degrades
-        afresh with its seed, so it always looks again."""
+        """The model for this image when it is known without reading it: always for one model
+        that needs no diagnosis; with --model auto or a denoiser told its noise level, from the
+        diagnosis an earlier run stored for the same bytes with the same diagnosis model (a
+        diagnosis is a function of both). Paired mode degrades afresh with its seed, so it
+        always looks again."""
         s = self._s
-        if not s.auto:
+        if not diagnoses(s):
             return chosen_for(s, None)
         if previous is None or s.degrade or previous["content_sha256"] != recorded.content_sha256:
             return None
@@ -126,16 +127,35 @@ class PrepareImages(beam.DoFn):
         return companions.mask_file(masks or {}, image_id, folder=self._s.masks, max_bytes=self._s.max_bytes)
 
 
+def diagnoses(s: Settings) -> bool:
+    """Whether each image is diagnosed: to choose its model (--model auto), or to tell a
+    denoiser the noise level to remove."""
+    return s.auto or s.takes_noise_level
+
+
 def chosen_for(s: Settings, diagnosis: Diagnosis | None) -> Chosen:
     """The model an image goes to: --model's, or with --model auto its diagnosis's choice;
-    --strength 0 writes every image unchanged."""
+    --strength 0 writes every image unchanged. A denoiser told its noise level gets the
+    diagnosed sigma times --strength (FFDNet's control: a smaller sigma keeps more)."""
     if s.strength == 0:
         return Chosen(routing.COPY, routing.COPY, s.key_for(routing.COPY), "--strength 0", diagnosis)
     if not s.auto:
-        return Chosen(s.model_dir, s.model_id, s.key)
+        if not s.takes_noise_level:
+            return Chosen(s.model_dir, s.model_id, s.key)
+        sigma = told_sigma(diagnosis, s.strength)
+        return Chosen(s.model_dir, s.model_id, s.key_for(s.model_id, s.weights_sha256, noise_sigma=sigma),
+                      f"noise sigma {sigma} told", diagnosis, sigma / 255)
     choice = routing.choose(diagnosis)
-    model_id, weights_sha256 = s.auto_models.get(choice.model, (routing.COPY, ""))
-    return Chosen(choice.model, model_id, s.key_for(model_id, weights_sha256), choice.reason, diagnosis)
+    model_id, weights_sha256, told = s.auto_models.get(choice.model, (routing.COPY, "", False))
+    sigma = told_sigma(diagnosis, s.strength) if told else None
+    return Chosen(choice.model, model_id, s.key_for(model_id, weights_sha256, noise_sigma=sigma),
+                  choice.reason, diagnosis, None if sigma is None else sigma / 255)
+
+
+def told_sigma(diagnosis: Diagnosis, strength: float) -> float:
+    """The noise sigma a level model is given: the diagnosed one times --strength, rounded to
+    a tenth (what the settings key records, so a rerun redoes exactly the images it moves)."""
+    return round(diagnosis.noise_sigma * strength, 1)
 
 
 def _sha256(data: bytes) -> str:
@@ -155,7 +175,7 @@ def skipped_row(item: sources.ImageBytes, recorded: Recorded, previous: dict, ch
 def choice_columns(chosen: Chosen, s: Settings) -> dict:
     """The scores row's chosen_model ... diagnosis_* columns (null for a run with one model at
     full strength)."""
-    if not s.auto and s.strength == 1.0:
+    if not diagnoses(s) and s.strength == 1.0:
         return {}
     columns = {"chosen_model": chosen.model, "choice_reason": chosen.reason, "strength": s.strength}
     return {**columns, **(chosen.diagnosis.to_columns() if chosen.diagnosis else {})}

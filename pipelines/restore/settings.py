@@ -111,6 +111,10 @@ class Settings:
     def purpose(self) -> str | None:
         return self.card.get("purpose")
 
+    @property
+    def takes_noise_level(self) -> bool:  # a denoiser told the sigma to remove (FFDNet's map)
+        return bool(self.card.get("takes_noise_level"))
+
     # --- derived ----------------------------------------------------------------------------
     @property
     def task(self) -> str:
@@ -127,9 +131,9 @@ class Settings:
         """Identifies what a restored output and its scores depend on besides the input's bytes."""
         return self.key_for(self.model_id, self.weights_sha256)
 
-    def key_for(self, model_id: str, weights_sha256: str = "") -> str:
+    def key_for(self, model_id: str, weights_sha256: str = "", *, noise_sigma: float | None = None) -> str:
         """The key of an image restored by ``model_id`` with these weights (with --model auto,
-        each image's own; "copy" for an image written unchanged)."""
+        each image's own; "copy" for an image written unchanged), told ``noise_sigma`` if a level model."""
         parts = {
             "model_id": model_id,  # the card's: a copied card does not vouch for other weights
             "weights_sha256": weights_sha256,
@@ -145,6 +149,8 @@ class Settings:
             parts["precision"] = self.precision
         if self.strength != 1.0 and model_id != routing.COPY:  # likewise; a copy is a copy at any strength
             parts["strength"] = self.strength
+        if noise_sigma is not None:
+            parts["noise_sigma"] = noise_sigma
         if self.keep_colors and model_id != routing.COPY:
             parts["keep_colors"] = True
         if self.fills:
@@ -184,7 +190,7 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         png_compress_level=flags.png_compress_level, fill_steps=flags.fill_steps, fill_resample=flags.fill_resample,
     )
     if settings.overlap < 0:  # the flag's -1: the measured seam-free overlap
-        settings = dataclasses.replace(settings, overlap=seam_free_overlap(settings))
+        settings = dataclasses.replace(settings, overlap=models.seam_free_overlap(settings))
     if not settings.tile_size:  # the flag's 0: the largest tile that fits --tile_memory_mb alone
         settings = dataclasses.replace(settings, tile_size=budget_tile_size(settings))
     if not settings.tf_threads:
@@ -197,17 +203,6 @@ def resolve_settings(options, *, job: str = "restore") -> Settings:
         models.check_model_loads(settings.model_dir, settings.tf_threads, in_process=job_options.in_process(options),
                                  engine=settings.engine, card=settings.card)
     return settings
-
-
-def seam_free_overlap(s: Settings) -> int:
-    """``--overlap -1``: the smallest overlap whose tiles measured seam-free for the model (its
-    card's ``inference.seams``, bench/jobs/seams.py; for ``auto``, the largest over the models it
-    may pick), else its receptive-field radius, which is always seam-free."""
-    cards = [models.read_card(name) for name in routing.AUTO_MODELS] if s.auto else [s.card]
-    measured = [card_rules.seam_overlap_px(card) for card in cards]
-    if any(overlap is None for overlap in measured):
-        return s.receptive_field_radius
-    return min(max(measured), s.receptive_field_radius)
 
 
 def budget_tile_size(s: Settings) -> int:
@@ -248,7 +243,7 @@ def _check_against_model(s: Settings) -> None:
             f"--tile_size {s.tile_size} leaves no tile core: it must be at least twice the overlap "
             f"({s.overlap}) plus the model's size multiple ({s.size_multiple})"
         )
-    seam_free = seam_free_overlap(s)
+    seam_free = models.seam_free_overlap(s)
     if s.overlap < seam_free:
         log.warning("overlap %d is below the model's seam-free overlap %d: tiles may show seams", s.overlap, seam_free)
 

@@ -39,7 +39,16 @@ def cut(prepared: Prepared, *, tile_size: int, overlap: int, multiple: int,
     for tile in plan:
         key = TileKey(meta.image_id, meta.source, tile, len(plan), meta if tile.index == 0 else None,
                       meta.chosen.model)
-        yield key, widen(images.as_float(tiling.extract(prepared.model_input, tile)), meta.channel_plan.rule)
+        yield key, with_noise_level(widen(images.as_float(tiling.extract(prepared.model_input, tile)),
+                                          meta.channel_plan.rule), meta.chosen.noise_level)
+
+
+def with_noise_level(tile: np.ndarray, level: float | None) -> np.ndarray:
+    """A tile for a denoiser told its noise level: the level (sigma / 255) as one more channel,
+    made per tile since it is one value for the whole image."""
+    if level is None:
+        return tile
+    return np.concatenate([tile, np.full((*tile.shape[:-1], 1), level, np.float32)], axis=-1)
 
 
 class CutTiles(beam.DoFn):

@@ -46,6 +46,7 @@ class Chosen:
     settings_key: str
     reason: str | None = None
     diagnosis: Diagnosis | None = None
+    noise_level: float | None = None  # a denoiser told its noise level: the sigma / 255 it is given
 
 
 @dataclasses.dataclass(frozen=True)

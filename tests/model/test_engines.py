@@ -18,7 +18,8 @@ PHOTOS = ("camera", "astronaut", "coffee", "moon")
 
 
 def tiles_for(card: dict) -> list[np.ndarray]:
-    """Real photographs in the model's input channels (plus a mask channel for inpainting)."""
+    """Real photographs in the model's input channels (plus a mask channel for inpainting, or a
+    noise level for a denoiser told it)."""
     tiles = []
     names = iter(PHOTOS)
     for count, size in TILE_SHAPES:
@@ -29,6 +30,8 @@ def tiles_for(card: dict) -> list[np.ndarray]:
             if card["takes_mask"]:
                 mask = (np.arange(size[0] * size[1]).reshape(*size, 1) % 7 == 0).astype(np.float32)
                 pixels = np.concatenate([pixels * (1 - mask), mask], axis=-1)
+            if card.get("takes_noise_level"):
+                pixels = np.concatenate([pixels, np.full((*size, 1), 25 / 255, np.float32)], axis=-1)
             tiles.append(pixels)
     return tiles
 

@@ -36,14 +36,14 @@ def test_a_noisy_and_a_jpeg_image_go_to_different_models(tmp_path):
               item("blocky.jpg", data=jpeg(photo("coffee", (192, 192))))]
 
     def check(rows):
-        assert rows["noisy.png"].chosen_model == "denoise-color"
+        assert rows["noisy.png"].chosen_model == routing.COLOR_DENOISER
         # JPEG found; the model is the rule's for that diagnosis (`jpeg` for JPEG alone, `restore`
         # when the diagnosis also reads JPEG's lost detail as softness, as it may on a tiny image)
         blocky = Diagnosis.from_columns(dataclasses.asdict(rows["blocky.jpg"]))
         assert blocky.jpeg_quality is not None and rows["blocky.jpg"].chosen_model == routing.choose(blocky).model
         assert rows["blocky.jpg"].chosen_model in ("jpeg", "restore")
         for row in rows.values():
-            model_id, weights_sha256 = settings.auto_models[row.chosen_model]
+            model_id, weights_sha256, _ = settings.auto_models[row.chosen_model]
             assert row.status == "restored" and row.model_id == model_id
             assert row.diagnosis_estimator and row.settings_key == settings.key_for(model_id, weights_sha256)
         assert rows["noisy.png"].diagnosis_noise_sigma > 15

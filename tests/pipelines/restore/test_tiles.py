@@ -85,7 +85,8 @@ def test_tile_spans_partition_the_axis_with_aligned_starts(length, multiple):
     assert length <= spans[-1].start + spans[-1].length < length + multiple
 
 
-BUNDLED_RESTORERS = ["restore", "denoise-gray", "denoise-color", "jpeg", "deblur", "inpaint", "sr-x2", "sr-x4"]
+BUNDLED_RESTORERS = ["restore", "denoise-gray", "denoise-color", "denoise-color-level", "jpeg", "deblur", "inpaint",
+                     "sr-x2", "sr-x4"]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "restore" else pytest.mark.slow)
@@ -104,6 +105,8 @@ def test_tiles_of_one_shape_stitch_to_whole_image_inference_for_every_bundled_mo
             mask = np.zeros(size + (1,), np.float32)
             mask[60:90, 30:100] = 1
             image = np.concatenate([np.where(mask > 0, 0, image), mask], axis=-1)
+        if card.get("takes_noise_level"):
+            image = np.concatenate([image, np.full(size + (1,), 25 / 255, np.float32)], axis=-1)
         shapes = set()
         tiled = stitch(model, image, scale=scale, channels=card["channels"], shapes=shapes,
                        tile_size=2 * radius + 10, overlap=radius, multiple=multiple, pad=scale == 1)

@@ -25,6 +25,7 @@ OWN_BENCHMARK = {
     "restore": ("cbsd68", "restore-mixed"),
     "denoise-gray": ("bsd68", "denoise-gray-s25"),
     "denoise-color": ("cbsd68", "denoise-color-s25"),
+    "denoise-color-level": ("cbsd68", "denoise-color-s25"),
     "jpeg": ("kodak24", "jpeg-q10-40"),
     "deblur": ("cbsd68", "deblur"),
     "inpaint": ("cbsd68", "inpaint"),

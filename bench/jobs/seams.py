@@ -23,17 +23,17 @@ import numpy as np
 import skimage.data
 
 from bench.common import machine, record_in_card
-from restoreflow.card import SEAM_THRESHOLD_LEVELS
+from restoreflow.card import SEAM_THRESHOLD_LEVELS, input_channels
 
 PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket")
 OVERLAPS = (0, 4, 8, 12, 16, 24, 32, 45)
 NOISE_SIGMA = 10.0
 
 
-def photographs(side: int, gray: bool, mask: bool) -> list[np.ndarray]:
+def photographs(side: int, gray: bool, mask: bool, level: bool = False) -> list[np.ndarray]:
     """Float32 HWC crops on [0, 1] with seeded noise; one gray channel for gray models; for
     inpainting models, seeded square holes (pixels 0) and the mask (1 = missing) as one more
-    channel, as the restore job feeds them."""
+    channel, as the restore job feeds them; for a denoiser told its noise level, that level."""
     crops = []
     for index, name in enumerate(PHOTOGRAPHS):
         pixels = getattr(skimage.data, name)().astype(np.float32) / 255
@@ -47,6 +47,8 @@ def photographs(side: int, gray: bool, mask: bool) -> list[np.ndarray]:
             for top, left in np.random.default_rng([24, index]).integers(0, side - 12, (12, 2)):
                 holes[top : top + 12, left : left + 12] = 1.0
             crop = np.concatenate([crop * (1 - holes), holes], axis=-1)
+        if level:
+            crop = np.concatenate([crop, np.full(crop.shape[:2] + (1,), NOISE_SIGMA / 255, np.float32)], axis=-1)
         crops.append(crop)
     return crops
 
@@ -73,8 +75,10 @@ def seam_curve(name: str, tile: int) -> dict[int, float]:
 
     keras_model, _ = load_model(zoo.resolve(name))
     card = zoo.read_card(name)
-    predict = engines.load(keras_model, card.channels + card.takes_mask, engine="openvino")
-    wholes = [(image, predict(image[None])[0]) for image in photographs(256, card.channels == 1, card.takes_mask)]
+    described = card.to_dict()
+    predict = engines.load(keras_model, input_channels(described), engine="openvino")
+    wholes = [(image, predict(image[None])[0]) for image in photographs(
+        256, card.channels == 1, card.takes_mask, bool(described.get("takes_noise_level")))]
     curve = {}
     for overlap in (o for o in OVERLAPS if tile - 2 * o >= card.size_multiple):
         errors = [np.abs(tiled(predict, image, tile=tile, overlap=overlap, multiple=card.size_multiple,

@@ -62,3 +62,19 @@ def test_a_noise_level_unet_trains_and_exports_a_card_that_says_so(shards, tmp_p
     model, card = load_model(train.train(config, str(tmp_path / "run")))  # load_model checks 4 in, 3 out
     assert card["takes_noise_level"] is True and card["task"] == "denoise"
     assert model(np.zeros((1, 9, 11, 4), np.float32)).shape == (1, 9, 11, 3)
+
+
+def test_a_lower_level_told_targets_the_input_with_that_much_noise_power_removed():
+    clean, noisy = tf.fill((4, 4, 3), 0.5), tf.fill((4, 4, 3), 0.7)
+    example = {"clean": clean, "degraded": noisy, "noise_level": tf.constant(0.2)}
+    seen = {}
+    for index in range(200):
+        told = data.tell_level(example, tf.constant([7, index], tf.int64))
+        share = float(told["noise_level"]) / 0.2
+        kept = np.sqrt(max(0.0, 1 - share**2))
+        np.testing.assert_allclose(told["clean"].numpy(), 0.5 + kept * 0.2, atol=1e-6)
+        np.testing.assert_array_equal(told["degraded"].numpy(), noisy.numpy())  # the input is never changed
+        seen[round(share, 6) == 1.0] = seen.get(round(share, 6) == 1.0, 0) + 1
+    assert 60 < seen[True] < 140 and seen[False] > 60  # about half told their whole sigma, the rest less
+    again = data.tell_level(example, tf.constant([7, 3], tf.int64))
+    assert float(again["noise_level"]) == float(data.tell_level(example, tf.constant([7, 3], tf.int64))["noise_level"])

@@ -17,18 +17,16 @@ AUTO = "auto"
 COPY = "copy"  # no model: the input is written unchanged
 # The bundled models --model auto may pick. They share one geometry (colour U-Nets of the
 # same size), so tiles are cut once and any of them can restore any tile.
-AUTO_MODELS = ("restore", "denoise-color-level", "jpeg", "sharpen")
-# Noise in every channel, at any sigma, is this denoiser's: told the diagnosed sigma (times
-# --strength), trained on clipped noise as files hold it. Over seven draws it beat denoise-color
-# on 29 of 30 images up to sigma 30 and restore on all 34 above (where denoise-color, trained on
-# unclipped noise, failed on the clipping); gray noise stays restore's (5-8 dB better).
-COLOR_DENOISER = "denoise-color-level"
+AUTO_MODELS = ("restore", "denoise-color", "jpeg", "sharpen")
 # Softness (blur or resampling) with at most this much noise is sharpen's: it learnt softness
 # with faint noise, and beat deblur on blur as well as restore on resampled photographs. Blur
 # makes the faint noise under it read as sigma 3-7; raised from 6 after six draws, where sharpen
 # beat restore on 4 of the 5 images read at 6-7 (by 1.1-3.8 dB); noisy images read 7.9 and up.
 # Seed 89 was drawn after this and the softness rule below were fixed.
 MAX_SHARPEN_NOISE_SIGMA = 7.5
+# Colour noise up to this sigma is denoise-color's. It learnt unclipped noise; stronger noise
+# clips on bright and dark areas, where restore (trained on clipped files) did up to 6 dB better.
+MAX_DENOISE_COLOR_SIGMA = 30.0
 # JPEG this heavy (estimated quality) is jpeg's even when the diagnosis also reports noise or
 # softness: strong blocking reads as both, and every JPEG-only image of the mixed archive did
 # best with jpeg, while the mixed chains (noise and resampling before JPEG) that restore serves
@@ -62,8 +60,10 @@ def choose(diagnosis: Diagnosis) -> Choice:
     for that damage on the mixed archive (bench/RESULTS.md): JPEG alone (its smoothing may read
     as softness), or JPEG of quality 25 or less with noise or softness but no blur -> ``jpeg``
     (lighter JPEG over faint noise -> ``restore``); blur or resampling with at most faint
-    noise -> ``sharpen``; noise in every channel -> ``COLOR_DENOISER``, told its sigma; noise of
-    one gray field -> ``restore`` (the colour denoisers leave it); every other mix -> ``restore``."""
+    noise -> ``sharpen``; noise in every channel up to sigma 30
+    -> ``denoise-color``, which was trained on it; noise of one gray field or stronger ->
+    ``restore`` (``denoise-color`` leaves the one and fails on the clipping of the other);
+    every other mix -> ``restore``."""
     kinds = diagnosis.damage()
     if not kinds:
         return Choice(COPY, "no damage found" if diagnosis.found_by_network() else
@@ -78,9 +78,10 @@ def choose(diagnosis: Diagnosis) -> Choice:
     soft = [kind for kind in kinds if kind in ("blur", "soft")]
     if soft and "jpeg" not in kinds and diagnosis.noise_sigma < MAX_SHARPEN_NOISE_SIGMA:
         return Choice("sharpen", " and ".join(soft) + (" with faint noise" if "noise" in kinds else ""))
-    if "jpeg" not in kinds and "noise" in kinds and diagnosis.noise_kind == "color":
-        return Choice(COLOR_DENOISER, "colour noise" + ("" if kinds == ("noise",) else " (with " +
+    if "jpeg" not in kinds and "noise" in kinds and diagnosis.noise_kind == "color" \
+            and diagnosis.noise_sigma <= MAX_DENOISE_COLOR_SIGMA:
+        return Choice("denoise-color", "colour noise" + ("" if kinds == ("noise",) else " (with " +
                                                          " + ".join(k for k in kinds if k != "noise") + ")"))
     if kinds == ("noise",):
-        return Choice("restore", "gray noise")
+        return Choice("restore", "gray noise" if diagnosis.noise_kind == "luma" else "strong colour noise")
     return Choice("restore", "mixed: " + " + ".join(kinds))

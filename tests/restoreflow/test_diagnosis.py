@@ -101,10 +101,10 @@ COLOR, LUMA = 5.0, -5.0  # noise_color logits
 @pytest.mark.parametrize(("values", "model"), [
     ({"undamaged": 5.0}, routing.COPY),
     ({"noise_sigma": 1.0}, routing.COPY),
-    ({"noise_sigma": 20.0, "noise_color": COLOR}, routing.COLOR_DENOISER),
-    ({"noise_sigma": 20.0, "noise_color": COLOR, "resolution_loss": 0.2}, routing.COLOR_DENOISER),
+    ({"noise_sigma": 20.0, "noise_color": COLOR}, "denoise-color"),
+    ({"noise_sigma": 20.0, "noise_color": COLOR, "resolution_loss": 0.2}, "denoise-color"),
     ({"noise_sigma": 20.0, "noise_color": LUMA}, "restore"),
-    ({"noise_sigma": 45.0, "noise_color": COLOR}, routing.COLOR_DENOISER),  # it learnt clipped noise too
+    ({"noise_sigma": 45.0, "noise_color": COLOR}, "restore"),  # clipped: denoise-color learnt unclipped noise
     ({"jpeg": 5.0, "jpeg_quality": 30.0}, "jpeg"),
     ({"jpeg": 5.0, "jpeg_quality": 45.0, "noise_sigma": 2.0}, "restore"),  # noise under the JPEG: a chain
     ({"jpeg": 5.0, "jpeg_quality": 20.0, "noise_sigma": 2.0}, "jpeg"),  # heavy JPEG's own faint reading

@@ -28,7 +28,7 @@ def test_every_image_gets_a_row_and_the_summary_counts_them(tmp_path, capsys):
     rows = {r["image_id"]: r for path in (tmp_path / "out" / "diagnosis").glob("*/*.parquet")
             for r in pq.read_table(path).to_pylist()}
     assert set(rows) == {"clean.png", "noisy.png", "blocky.jpg"}
-    assert rows["noisy.png"]["diagnosis_noise_sigma"] > 15 and rows["noisy.png"]["chosen_model"] == routing.COLOR_DENOISER
+    assert rows["noisy.png"]["diagnosis_noise_sigma"] > 15 and rows["noisy.png"]["chosen_model"] == "denoise-color"
     assert rows["blocky.jpg"]["diagnosis_jpeg_quality"] is not None
     assert all(r["chosen_model"] in (*routing.AUTO_MODELS, routing.COPY) for r in rows.values())
     summary = job.summarize(str(tmp_path / "out"), next((tmp_path / "out" / "diagnosis").iterdir()).name, 1.0)

@@ -36,7 +36,7 @@ def test_a_noisy_and_a_jpeg_image_go_to_different_models(tmp_path):
               item("blocky.jpg", data=jpeg(photo("coffee", (192, 192))))]
 
     def check(rows):
-        assert rows["noisy.png"].chosen_model == routing.COLOR_DENOISER
+        assert rows["noisy.png"].chosen_model == "denoise-color"
         # JPEG found; the model is the rule's for that diagnosis (`jpeg` for JPEG alone, `restore`
         # when the diagnosis also reads JPEG's lost detail as softness, as it may on a tiny image)
         blocky = Diagnosis.from_columns(dataclasses.asdict(rows["blocky.jpg"]))

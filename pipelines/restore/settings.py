@@ -249,8 +249,9 @@ def _check_against_model(s: Settings) -> None:
 
 
 def _resolved_precision(s: Settings, *, here: bool) -> Settings:
-    """--precision auto on this machine (local runs) -> what it runs, so the key says so."""
-    if s.precision != "auto" or not here:
+    """--precision auto on this machine (local runs) -> what it runs, so the key says so; with
+    --model auto it stays auto: each of its models resolves it on its own card."""
+    if s.precision != "auto" or not here or s.auto:
         return s
     return dataclasses.replace(s, precision=engines.resolve_precision("auto", s.card, s.engine))
 
@@ -258,9 +259,11 @@ def _resolved_precision(s: Settings, *, here: bool) -> Settings:
 def _check_precision(s: Settings, *, here: bool) -> None:
     if s.precision in ("f32", "auto"):  # auto falls back to f32 wherever bf16 is refused
         return
-    refusal = engines.bf16_refusal(s.card, s.engine, here=here)
-    if refusal:
-        raise ConfigError(f"--precision {s.precision}: {refusal}")
+    for name in routing.AUTO_MODELS if s.auto else [None]:
+        refusal = engines.bf16_refusal(models.read_card(name) if name else s.card, s.engine, here=here)
+        if refusal:
+            raise ConfigError(f"--precision {s.precision}: " + (f"{name}: {refusal}; --precision auto runs each of "
+                                                                "auto's models in bf16 where it may" if name else refusal))
 
 
 def _check_companions(s: Settings) -> None:

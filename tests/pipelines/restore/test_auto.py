@@ -85,6 +85,14 @@ def test_a_rerun_after_a_strength_change_redoes_only_the_images_it_changes(tmp_p
     assert np.abs(full - given).mean() > 0  # half way is neither the input nor nothing
 
 
+def test_precision_auto_with_model_auto_is_left_to_each_model_and_bf16_needs_all_of_them(tmp_path):
+    # each of auto's models resolves --precision auto on its own card (one without a measured
+    # bf16 cost runs f32), so the key says auto; --precision bf16 needs every one of them to allow it
+    assert settings_for(tmp_path / "out", "auto", "--precision=auto").precision == "auto"
+    with pytest.raises(ConfigError, match=r"--precision bf16: .*--precision auto runs each of auto's models"):
+        settings_for(tmp_path / "out", "auto", "--precision=bf16")
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (("--model=auto", "--strength=1.5"), "--strength 1.5: must lie within 0..1"),
     (("--model=diagnose",), "damage-diagnosis model"),

@@ -19,7 +19,7 @@ from apache_beam.metrics import Metrics
 from model import engines
 from pipelines.imaging import channels, images, metadata
 from pipelines.inputs import outputs
-from pipelines.restore import quality
+from pipelines.restore import models, quality
 from pipelines.restore.prepare import choice_columns
 from pipelines.restore.settings import Settings
 from pipelines.restore.values import ImageMeta, Stitched, Unchanged
@@ -120,7 +120,8 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
         width_in=meta.size_in[1], height_in=meta.size_in[0], width_out=pixels.shape[1], height_out=pixels.shape[0],
         channels=pixels.shape[-1], bit_depth=_bit_depth(meta, pixels), source_mode=meta.source_mode,
         format_in=meta.format_in, format_out=meta.out_format, reference=meta.reference_kind,
-        seconds=round(time.time() - meta.started, 4), precision=ran_precision(s) if written["tiles"] else None,
+        seconds=round(time.time() - meta.started, 4),
+        precision=ran_precision(s, meta.chosen.model) if written["tiles"] else None,
         **written, **meta.before, **after,
     )
 
@@ -128,11 +129,13 @@ def _row(meta: ImageMeta, pixels: np.ndarray, s: Settings, **written) -> ScoreRo
 _PRECISIONS: dict[tuple, str] = {}  # --precision auto resolved once per worker process
 
 
-def ran_precision(s: Settings) -> str:
-    """What the model ran in on this worker (the stitcher and this writer share its process)."""
-    key = (s.model_dir, s.engine, s.precision)
+def ran_precision(s: Settings, model: str) -> str:
+    """What ``model`` (--model's, or the one --model auto chose) ran in on this worker (the
+    stitcher and this writer share its process); each of auto's models resolves it on its card."""
+    key = (model, s.engine, s.precision)
     if key not in _PRECISIONS:
-        _PRECISIONS[key] = engines.resolve_precision(s.precision, s.card, s.engine)
+        card = models.read_card(model) if s.auto else s.card
+        _PRECISIONS[key] = engines.resolve_precision(s.precision, card, s.engine)
     return _PRECISIONS[key]
 
 

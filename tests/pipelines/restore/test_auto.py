@@ -93,6 +93,21 @@ def test_precision_auto_with_model_auto_is_left_to_each_model_and_bf16_needs_all
         settings_for(tmp_path / "out", "auto", "--precision=bf16")
 
 
+@pytest.mark.slow
+def test_with_precision_auto_each_row_says_what_its_model_ran_in(tmp_path):
+    from model import engines
+    from pipelines.restore import models
+
+    write_image(tmp_path / "in" / "noisy.png", noisy(photo("astronaut", (96, 96))))
+    soft = Image.fromarray(photo("coffee", (200, 200))).resize((120, 120), Image.BICUBIC).resize((200, 200))
+    write_image(tmp_path / "in" / "soft.png", np.asarray(soft))  # sharpen's, which has no bf16 cost
+    run_restore([tmp_path / "in"], tmp_path / "out", "auto", "--precision=auto")
+    rows = rows_of(tmp_path / "out")
+    assert [r["status"] for r in rows] == ["restored", "restored"]
+    for row in rows:  # bf16 only where the chosen model's card and this CPU allow it
+        assert row["precision"] == engines.resolve_precision("auto", models.read_card(row["chosen_model"]), "auto")
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (("--model=auto", "--strength=1.5"), "--strength 1.5: must lie within 0..1"),
     (("--model=diagnose",), "damage-diagnosis model"),

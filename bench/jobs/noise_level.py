@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from bench.common import first_images, machine, paired, record_in_card, restore_job
-from bench.jobs.diagnosis import psnr, read_rgb
+from bench.jobs.diagnosis import add_noise, psnr, read_rgb
 from restoreflow import zoo
 
 LEVEL, BLIND = "denoise-color-level", "denoise-color"
@@ -35,9 +35,7 @@ def noisy_files(folder: Path, sigma: int, out: Path) -> Path:
     """PNG copies of ``folder``'s images with clipped, rounded colour noise of ``sigma``."""
     out.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(sorted(folder.iterdir())):
-        rng = np.random.default_rng([19, sigma, index])
-        clean = read_rgb(path).astype(np.float64)
-        noisy = np.clip(np.round(clean + rng.normal(0.0, sigma, clean.shape)), 0, 255).astype(np.uint8)
+        noisy = add_noise(read_rgb(path), sigma, True, np.random.default_rng([19, sigma, index]))
         Image.fromarray(noisy).save(out / f"{path.stem}.png")
     return out
 

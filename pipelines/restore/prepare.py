@@ -139,17 +139,18 @@ def chosen_for(s: Settings, diagnosis: Diagnosis | None) -> Chosen:
     diagnosed sigma times --strength (FFDNet's control: a smaller sigma keeps more)."""
     if s.strength == 0:
         return Chosen(routing.COPY, routing.COPY, s.key_for(routing.COPY), "--strength 0", diagnosis)
-    if not s.auto:
-        if not s.takes_noise_level:
-            return Chosen(s.model_dir, s.model_id, s.key)
-        sigma = told_sigma(diagnosis, s.strength)
-        return Chosen(s.model_dir, s.model_id, s.key_for(s.model_id, s.weights_sha256, noise_sigma=sigma),
-                      f"noise sigma {sigma} told", diagnosis, sigma / 255)
-    choice = routing.choose(diagnosis)
-    model_id, weights_sha256, told = s.auto_models.get(choice.model, (routing.COPY, "", False))
-    sigma = told_sigma(diagnosis, s.strength) if told else None
-    return Chosen(choice.model, model_id, s.key_for(model_id, weights_sha256, noise_sigma=sigma),
-                  choice.reason, diagnosis, None if sigma is None else sigma / 255)
+    if s.auto:
+        choice = routing.choose(diagnosis)
+        model, reason = choice.model, choice.reason
+        model_id, weights_sha256, told = s.auto_models.get(choice.model, (routing.COPY, "", False))
+    else:
+        model, reason = s.model_dir, None
+        model_id, weights_sha256, told = s.model_id, s.weights_sha256, s.takes_noise_level
+    if not told:  # one model's key is computed once per process (Settings.key)
+        return Chosen(model, model_id, s.key_for(model_id, weights_sha256) if s.auto else s.key, reason, diagnosis)
+    sigma = told_sigma(diagnosis, s.strength)
+    return Chosen(model, model_id, s.key_for(model_id, weights_sha256, noise_sigma=sigma),
+                  reason or f"noise sigma {sigma} told", diagnosis, sigma / 255)
 
 
 def told_sigma(diagnosis: Diagnosis, strength: float) -> float:

@@ -259,11 +259,12 @@ def _resolved_precision(s: Settings, *, here: bool) -> Settings:
 def _check_precision(s: Settings, *, here: bool) -> None:
     if s.precision in ("f32", "auto"):  # auto falls back to f32 wherever bf16 is refused
         return
-    for name in routing.AUTO_MODELS if s.auto else [None]:
-        refusal = engines.bf16_refusal(models.read_card(name) if name else s.card, s.engine, here=here)
+    cards = {name: models.read_card(name) for name in routing.AUTO_MODELS} if s.auto else {"": s.card}
+    hint = "; --precision auto runs each of auto's models in bf16 where it may" if s.auto else ""
+    for name, card in cards.items():
+        refusal = engines.bf16_refusal(card, s.engine, here=here)
         if refusal:
-            raise ConfigError(f"--precision {s.precision}: " + (f"{name}: {refusal}; --precision auto runs each of "
-                                                                "auto's models in bf16 where it may" if name else refusal))
+            raise ConfigError(f"--precision {s.precision}: {name + ': ' if name else ''}{refusal}{hint}")
 
 
 def _check_companions(s: Settings) -> None:
